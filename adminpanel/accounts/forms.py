@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from adminpanel.validators import validate_user_name
+
+SIGN_IN_FAILED = "Sign-in failed: the user name, password or token was not accepted."
+
+
+class SignInForm(forms.Form):
+    """User name and password, or a pasted token; optionally act as a user."""
+
+    METHOD_PASSWORD = "password"
+    METHOD_TOKEN = "token"
+
+    method = forms.ChoiceField(
+        label="Sign in with",
+        choices=[(METHOD_PASSWORD, "User name and password"), (METHOD_TOKEN, "Token")],
+        initial=METHOD_PASSWORD,
+        widget=forms.RadioSelect,
+    )
+    username = forms.CharField(
+        label="User name",
+        required=False,
+        max_length=255,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    token = forms.CharField(
+        label="Token",
+        required=False,
+        max_length=8192,
+        help_text="The PYMAP_ADMIN_TOKEN pymap prints at start-up, or a token from "
+        "`pymap-admin login`.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    act_as = forms.CharField(
+        label="Act as (optional)",
+        required=False,
+        max_length=255,
+        strip=False,
+        help_text="Another user to act as; needs the admin role.",
+        widget=forms.TextInput(attrs={"autocapitalize": "none"}),
+    )
+
+    def clean_username(self) -> str:
+        value: str = self.cleaned_data["username"]
+        if value:
+            validate_user_name(value)
+        return value
+
+    def clean_act_as(self) -> str:
+        value: str = self.cleaned_data["act_as"]
+        if value:
+            validate_user_name(value)
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("method") == self.METHOD_TOKEN:
+            if not data.get("token", "").strip():
+                self.add_error("token", "Paste a token.")
+        elif self.errors.get("username") is None:
+            if not data.get("username"):
+                self.add_error("username", "Enter a user name.")
+            if not data.get("password"):
+                self.add_error("password", "Enter the password.")
+        return data

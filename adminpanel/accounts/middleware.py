@@ -1,0 +1,87 @@
+"""Loads the signed-in operator and enforces sign-in and session limits.
+
+Every view needs a signed-in operator unless it is marked with
+:func:`public_view`, so a new view is protected by default.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from . import session
+from .session import Operator
+
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
+
+
+def public_view(view: ViewT) -> ViewT:
+    """Mark a view as reachable without signing in."""
+    view.panel_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def get_operator(request: HttpRequest) -> Operator:
+    """The signed-in operator; protected views can rely on there being one."""
+    operator: Operator | None = getattr(request, "operator", None)
+    if operator is None:
+        raise RuntimeError("get_operator() called on a public view without a session")
+    return operator
+
+
+def _expiry_reason(operator: Operator, now: float) -> str | None:
+    if now >= operator.expires_at:
+        hours = settings.PANEL_SESSION_ABSOLUTE_SECONDS / 3600
+        return f"Your session reached its {hours:g}-hour limit. Please sign in again."
+    if now - operator.last_seen > settings.PANEL_SESSION_IDLE_SECONDS:
+        minutes = settings.PANEL_SESSION_IDLE_SECONDS / 60
+        return f"You were signed out after {minutes:g} minutes without activity."
+    return None
+
+
+class OperatorSessionMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        operator = session.load(request)
+        if operator is not None:
+            now = time.time()
+            reason = _expiry_reason(operator, now)
+            if reason is not None:
+                # flush() deletes the stored session, so the old cookie is
+                # useless even if someone kept a copy.
+                request.session.flush()
+                messages.info(request, reason)
+                operator = None
+            else:
+                session.touch(request, operator, now)
+        request.operator = operator  # type: ignore[attr-defined]
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., Any],
+        view_args: Any,
+        view_kwargs: Any,
+    ) -> HttpResponse | None:
+        if getattr(view_func, "panel_public", False):
+            return None
+        if getattr(request, "operator", None) is None:
+            return redirect_to_sign_in(request)
+        return None
+
+
+def redirect_to_sign_in(request: HttpRequest) -> HttpResponse:
+    url = reverse("accounts:sign-in")
+    if request.method == "GET":
+        url += "?" + urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(url)

@@ -1,0 +1,102 @@
+"""Turning what an operator typed into a signed-in :class:`Operator`.
+
+Every path ends with a token that pymap has accepted at least once, narrowed
+by a ``time <`` caveat to the session's absolute end.
+"""
+
+from __future__ import annotations
+
+import time
+
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import Refused, RefusalKey
+from adminpanel.pymap.servers import PymapServer
+
+from .session import Operator, absolute_expiry
+from .tokens import MalformedToken, attenuate_until, inspect_token
+
+
+class SignInRefused(Exception):
+    """Credentials not accepted; ``message`` is safe to show."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+GENERIC_FAILURE = "Sign-in failed: the user name, password or token was not accepted."
+NOT_AUTHORIZED_TO_ACT = "These credentials may not act as that user (the admin role is needed)."
+
+
+def _refusal_message(exc: Refused) -> str:
+    if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+        return NOT_AUTHORIZED_TO_ACT
+    if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.USER_NOT_FOUND):
+        return GENERIC_FAILURE
+    return f"Sign-in failed: {exc.message}"
+
+
+def with_password(
+    server: PymapServer, username: str, password: str, act_as: str | None
+) -> Operator:
+    try:
+        token = service.login(server, username, password=password, authzid=act_as or None)
+        return _finish(server, token, name=act_as or username, signed_in_as=username)
+    except Refused as exc:
+        raise SignInRefused(_refusal_message(exc)) from exc
+
+
+def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator:
+    try:
+        info = inspect_token(pasted)
+    except MalformedToken as exc:
+        raise SignInRefused(GENERIC_FAILURE) from exc
+    token = pasted.strip()
+    holder = "admin token" if info.is_admin_token else info.authcid
+    try:
+        if act_as:
+            # pymap issues a login token for act_as if the pasted token may act
+            # as that user; the session then carries act_as's own rights.
+            token = service.login(server, act_as, token=token)
+            return _finish(server, token, name=act_as, signed_in_as=holder)
+        if info.is_admin_token:
+            # A harmless read proves the server accepts the token: a valid
+            # admin token gets UserNotFound for the empty name, a bad one
+            # InvalidAuth.
+            try:
+                service.get_user(server, token, "")
+            except Refused as exc:
+                if not exc.is_(RefusalKey.USER_NOT_FOUND):
+                    raise
+            return _finish(server, token, name=None, signed_in_as=None, is_admin=True)
+        return _finish(server, token, name=info.authzid or info.authcid, signed_in_as=None)
+    except Refused as exc:
+        raise SignInRefused(_refusal_message(exc)) from exc
+
+
+def _finish(
+    server: PymapServer,
+    token: str,
+    *,
+    name: str | None,
+    signed_in_as: str | None,
+    is_admin: bool | None = None,
+) -> Operator:
+    now = time.time()
+    expires = absolute_expiry(now)
+    narrowed = attenuate_until(token, expires)
+    if is_admin is None:
+        assert name is not None
+        # Reading one's own record tells whether the server gives this
+        # identity the admin role; it also proves the narrowed token works.
+        is_admin = service.get_user(server, narrowed, name).is_admin
+    return Operator(
+        token=narrowed,
+        name=name,
+        is_admin=is_admin,
+        server=server.name,
+        signed_in_at=now,
+        expires_at=expires.timestamp(),
+        last_seen=now,
+        signed_in_as=signed_in_as if signed_in_as != name else None,
+    )

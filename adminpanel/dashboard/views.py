@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import PymapError
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """Which server, which versions, whether it is healthy, how fast it answers.
+
+    Ping failing means the server is unreachable: the error middleware turns
+    that into a 503 page. Health is asked separately; a server that answers
+    Ping but not Health shows health as unknown rather than failing the page.
+    """
+    server = settings.PYMAP_SERVER
+    info = service.ping(server)
+    try:
+        health = service.health(server).value
+    except PymapError as exc:
+        health = service.Health.UNKNOWN.value
+        health_error: str | None = exc.message
+    else:
+        health_error = None
+    return render(
+        request,
+        "dashboard/index.html",
+        {"server": server, "info": info, "health": health, "health_error": health_error},
+    )

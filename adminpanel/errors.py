@@ -1,0 +1,90 @@
+"""Error pages: every failure reaching a browser is a page, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from adminpanel.accounts.middleware import redirect_to_sign_in
+from adminpanel.pymap.errors import PymapError, Refused, RefusalKey
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    403: "Not allowed",
+    404: "Not found",
+    503: "Mail server unreachable",
+    504: "Mail server did not answer",
+}
+
+
+def render_error(
+    request: HttpRequest, status: int, message: str, *, title: str | None = None
+) -> HttpResponse:
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title or TITLES.get(status, "Mail server error"), "message": message},
+        status=status,
+    )
+
+
+class PymapErrorMiddleware:
+    """Maps the service's exceptions that views let through to pages.
+
+    Views handle the refusals they expect (a form error for an existing name);
+    whatever they do not handle lands here with a status that says what
+    happened: 503 unreachable, 504 timeout, 403 not allowed, 502 otherwise.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        if not isinstance(exc, PymapError):
+            return None
+        if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
+            # The session's token no longer works (its user was deleted or the
+            # server restarted with a new key): sign in again.
+            request.session.flush()
+            messages.warning(request, "The mail server no longer accepts your session. Please sign in again.")
+            return redirect_to_sign_in(request)
+        log.warning(
+            "%s %s: %s (%s)", request.method, request.path, type(exc).__name__,
+            getattr(exc, "key", "") or exc.message,
+        )
+        return render_error(request, exc.http_status, exc.message)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render_error(request, 400, "The request could not be understood.", title="Bad request")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render_error(request, 403, "You are not allowed to do this.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render_error(request, 404, "There is no page at this address.")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render_error(
+        request, 500, "Something went wrong in the panel. The error has been logged.",
+        title="Panel error",
+    )
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render_error(
+        request, 403,
+        "The form had expired or came from another site. Reload the page and try again.",
+        title="Form expired",
+    )

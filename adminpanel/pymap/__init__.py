@@ -1,0 +1,1 @@
+"""Client of pymap's admin gRPC service: the only package that speaks gRPC."""

@@ -1,0 +1,120 @@
+"""Where a pymap admin service is and how to reach it.
+
+One :class:`PymapServer` holds everything needed to open a channel, so the
+panel can later be pointed at several named servers. The environment variables
+have the meaning they have for the ``pymap-admin`` CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import gettempdir
+
+from django.core.exceptions import ImproperlyConfigured
+
+DEFAULT_PORT = 50051
+TRUE_WORDS = frozenset({"1", "yes", "true", "on"})
+FALSE_WORDS = frozenset({"0", "no", "false", "off", ""})
+
+
+def default_socket_path() -> str:
+    """The unix socket pymap creates under its temporary directory."""
+    return str(Path(gettempdir()) / "pymap" / "pymap-admin.sock")
+
+
+@dataclass(frozen=True)
+class PymapServer:
+    """Connection settings for one pymap admin service.
+
+    Exactly one transport is used: a unix socket (``path``) when neither host
+    nor port is given, otherwise TCP, with TLS unless ``plaintext`` is set.
+    """
+
+    name: str
+    path: str | None = None
+    host: str | None = None
+    port: int | None = None
+    plaintext: bool = False
+    cafile: str | None = None
+    capath: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    verify_cert: bool = True
+    timeout: float = 10.0
+
+    @property
+    def uses_tcp(self) -> bool:
+        return self.host is not None or self.port is not None
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.uses_tcp and not self.plaintext
+
+    @property
+    def address(self) -> str:
+        """A human-readable address, shown on the dashboard."""
+        if self.uses_tcp:
+            scheme = "grpc" if self.plaintext else "grpcs"
+            return f"{scheme}://{self.host or 'localhost'}:{self.port or DEFAULT_PORT}"
+        return f"unix:{self.path or default_socket_path()}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if not self.uses_tls:
+            return None
+        context = ssl.create_default_context(cafile=self.cafile, capath=self.capath)
+        if self.certfile:
+            context.load_cert_chain(self.certfile, self.keyfile)
+        if not self.verify_cert:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        context.set_alpn_protocols(["h2"])
+        return context
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of 1/0, yes/no, true/false, on/off")
+
+
+def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from exc
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be positive")
+    return value
+
+
+def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default") -> PymapServer:
+    """Read the ``PYMAP_ADMIN_*`` variables, as ``pymap-admin`` does."""
+    port = _number(env, "PYMAP_ADMIN_PORT", int)
+    timeout = _number(env, "PYMAP_ADMIN_TIMEOUT", float)
+
+    def text(var: str) -> str | None:
+        return env.get(var, "").strip() or None
+
+    return PymapServer(
+        name=text("PYMAP_ADMIN_NAME") or name,
+        path=text("PYMAP_ADMIN_PATH"),
+        host=text("PYMAP_ADMIN_HOST"),
+        port=int(port) if port is not None else None,
+        plaintext=_flag(env, "PYMAP_ADMIN_PLAINTEXT"),
+        cafile=text("PYMAP_ADMIN_CAFILE"),
+        capath=text("PYMAP_ADMIN_CAPATH"),
+        certfile=text("PYMAP_ADMIN_CERT"),
+        keyfile=text("PYMAP_ADMIN_KEY"),
+        verify_cert=not _flag(env, "PYMAP_ADMIN_NO_VERIFY_CERT"),
+        timeout=timeout if timeout is not None else 10.0,
+    )

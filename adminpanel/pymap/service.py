@@ -1,0 +1,421 @@
+"""Plain synchronous functions, one per admin RPC, for the views.
+
+This package is the only code that imports grpclib or the generated protobuf
+modules. Each public function opens a channel to the configured
+:class:`~adminpanel.pymap.servers.PymapServer`, sends ``client-version`` (and
+``auth-token`` where the RPC needs one) with a deadline, checks the in-band
+result and returns a plain dataclass, or raises a
+:class:`~adminpanel.pymap.errors.PymapError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import AsyncIterator, Protocol, TypeVar
+
+import h2.exceptions
+from asgiref.sync import async_to_sync
+from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+# Imported for its side effect: grpclib can then decode google.rpc details.
+from .generated import error_details_pb2  # noqa: F401
+from .generated.admin_grpc import MailboxStub, SystemStub, UserStub
+from .generated.admin_pb2 import (
+    FAILURE,
+    AppendRequest,
+    DeleteUserRequest,
+    GetUserRequest,
+    LoginRequest,
+    PingRequest,
+    Result,
+    SetUserRequest,
+    UserData,
+)
+from .generated.health_grpc import HealthStub
+from .generated.health_pb2 import HealthCheckRequest, HealthCheckResponse
+from .errors import IncompatibleServer, PymapError, Refused, ServerFault, ServerTimeout, ServerUnavailable
+from .servers import PymapServer
+
+#: The pymap-admin release whose protocol the vendored protos describe.
+CLIENT_VERSION = "0.12.1"
+
+T = TypeVar("T")
+
+
+class _HasResult(Protocol):
+    @property
+    def result(self) -> Result: ...
+
+
+# --- results handed to the views -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    pymap_version: str
+    pymap_admin_version: str
+    round_trip_ms: float
+
+
+class Health(StrEnum):
+    SERVING = "SERVING"
+    NOT_SERVING = "NOT_SERVING"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user as GetUser returns it, minus the password hash.
+
+    Only the hash's scheme is kept (``pbkdf2-sha256``), so the hash can never
+    reach a template, a log or the session by accident.
+    """
+
+    name: str
+    entity_tag: int
+    roles: tuple[str, ...] = ()
+    params: Mapping[str, str] = field(default_factory=dict)
+    has_password: bool = False
+    password_scheme: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+@dataclass(frozen=True)
+class AppendOutcome:
+    """Where Append put a message; ``delivered`` is False when the user's sieve
+    filter discarded it (the response then carries no mailbox or UID)."""
+
+    delivered: bool
+    mailbox: str = ""
+    uid_validity: int | None = None
+    uid: int | None = None
+
+
+def password_scheme(stored: str) -> str | None:
+    """``$pbkdf2-sha256$29000$...`` -> ``pbkdf2-sha256``; None for other forms."""
+    if stored.startswith("$"):
+        scheme = stored[1:].split("$", 1)[0]
+        return scheme or None
+    return None
+
+
+# --- transport ---------------------------------------------------------------
+
+
+def _open_channel(server: PymapServer) -> Channel:
+    if server.uses_tcp:
+        return Channel(
+            host=server.host or "localhost",
+            port=server.port or 50051,
+            ssl=server.ssl_context(),
+        )
+    from .servers import default_socket_path
+
+    return Channel(path=server.path or default_socket_path())
+
+
+@asynccontextmanager
+async def _channel(server: PymapServer) -> AsyncIterator[Channel]:
+    channel = _open_channel(server)
+    try:
+        yield channel
+    finally:
+        channel.close()
+
+
+def _metadata(token: str | None) -> dict[str, str]:
+    metadata = {"client-version": CLIENT_VERSION}
+    if token is not None:
+        metadata["auth-token"] = token
+    return metadata
+
+
+def _translate_grpc_error(exc: GRPCError) -> PymapError:
+    status = exc.status
+    detail = exc.message or ""
+    if status is Status.FAILED_PRECONDITION and "ncompatible" in detail:
+        return IncompatibleServer(
+            f"The mail server refused this panel's protocol version ({CLIENT_VERSION}): "
+            "it needs a different pymap-admin release."
+        )
+    if status is Status.UNIMPLEMENTED:
+        return IncompatibleServer("The mail server does not implement this operation.")
+    if status is Status.UNAVAILABLE:
+        return ServerUnavailable("The mail server is unavailable right now.")
+    if status is Status.DEADLINE_EXCEEDED:
+        return ServerTimeout("The mail server did not answer in time.")
+    if status is Status.UNAUTHENTICATED:
+        return Refused("InvalidAuth", detail)
+    return ServerFault(f"The mail server failed while handling the request ({status.name}).")
+
+
+async def _call(
+    server: PymapServer,
+    invoke: Callable[[Channel, dict[str, str], float], Awaitable[T]],
+    token: str | None,
+) -> T:
+    """Run one RPC and turn every transport failure into a PymapError."""
+    try:
+        async with _channel(server) as channel:
+            return await invoke(channel, _metadata(token), server.timeout)
+    except GRPCError as exc:
+        raise _translate_grpc_error(exc) from exc
+    except asyncio.TimeoutError as exc:
+        raise ServerTimeout(
+            f"The mail server did not answer within {server.timeout:g} seconds."
+        ) from exc
+    except (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError) as exc:
+        raise ServerUnavailable("The connection to the mail server broke off.") from exc
+    except OSError as exc:
+        # ConnectionRefusedError, FileNotFoundError (socket), ssl.SSLError...
+        raise ServerUnavailable(f"The mail server at {server.address} is unreachable.") from exc
+
+
+def _check(response: _HasResult) -> None:
+    result = response.result
+    if result.code == FAILURE:
+        raise Refused(result.key, result.response.decode("utf-8", "replace").strip())
+
+
+# --- the RPCs -------------------------------------------------------------
+
+
+async def _ping(server: PymapServer) -> ServerInfo:
+    started = time.perf_counter()
+    response = await _call(
+        server,
+        lambda ch, md, t: SystemStub(ch).Ping(PingRequest(), metadata=md, timeout=t),
+        None,
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    return ServerInfo(response.pymap_version, response.pymap_admin_version, elapsed)
+
+
+async def _health(server: PymapServer) -> Health:
+    response = await _call(
+        server,
+        lambda ch, md, t: HealthStub(ch).Check(HealthCheckRequest(), metadata=md, timeout=t),
+        None,
+    )
+    if response.status == HealthCheckResponse.SERVING:
+        return Health.SERVING
+    if response.status == HealthCheckResponse.NOT_SERVING:
+        return Health.NOT_SERVING
+    return Health.UNKNOWN
+
+
+async def _login(
+    server: PymapServer,
+    authcid: str,
+    password: str | None,
+    token: str | None,
+    authzid: str | None,
+) -> str:
+    request = LoginRequest(authcid=authcid)
+    if password is not None:
+        request.secret = password
+    if authzid:
+        request.authzid = authzid
+    # Never set token_expiration: pymap 0.36.7 writes a naive timestamp that
+    # makes the token unusable. Callers attenuate the token instead.
+    response = await _call(
+        server,
+        lambda ch, md, t: SystemStub(ch).Login(request, metadata=md, timeout=t),
+        None if password is not None else token,
+    )
+    _check(response)
+    if not response.HasField("bearer_token"):
+        raise ServerFault("The mail server accepted the sign-in but sent no token.")
+    return response.bearer_token
+
+
+async def _get_user(server: PymapServer, token: str, name: str) -> UserRecord:
+    response = await _call(
+        server,
+        lambda ch, md, t: UserStub(ch).GetUser(GetUserRequest(user=name), metadata=md, timeout=t),
+        token,
+    )
+    _check(response)
+    data = response.data
+    stored = data.password if data.HasField("password") else ""
+    return UserRecord(
+        name=response.user or name,
+        entity_tag=response.entity_tag,
+        roles=tuple(data.roles),
+        params=dict(data.params),
+        has_password=bool(stored),
+        password_scheme=password_scheme(stored) if stored else None,
+    )
+
+
+async def _set_user(
+    server: PymapServer,
+    token: str,
+    name: str,
+    password: str | None,
+    roles: Iterable[str],
+    params: Mapping[str, str],
+    previous_entity_tag: int | None,
+) -> int:
+    data = UserData(roles=list(roles), params=dict(params))
+    if password is not None:
+        data.password = password
+    request = SetUserRequest(user=name, data=data)
+    if previous_entity_tag is None:
+        request.overwrite = False  # create: an existing user is CannotReplaceUser
+    else:
+        request.previous_entity_tag = previous_entity_tag
+    response = await _call(
+        server,
+        lambda ch, md, t: UserStub(ch).SetUser(request, metadata=md, timeout=t),
+        token,
+    )
+    _check(response)
+    return response.entity_tag
+
+
+async def _delete_user(server: PymapServer, token: str, name: str) -> None:
+    response = await _call(
+        server,
+        lambda ch, md, t: UserStub(ch).DeleteUser(
+            DeleteUserRequest(user=name), metadata=md, timeout=t
+        ),
+        token,
+    )
+    _check(response)
+
+
+async def _append(
+    server: PymapServer,
+    token: str,
+    user: str,
+    message: bytes,
+    mailbox: str | None,
+    sender: str | None,
+    recipient: str | None,
+    flags: Iterable[str],
+    when: int | None,
+) -> AppendOutcome:
+    request = AppendRequest(user=user, data=message, flags=list(flags))
+    request.when = when if when is not None else int(time.time())
+    if mailbox:
+        request.mailbox = mailbox
+    if sender is not None:
+        request.sender = sender
+    if recipient is not None:
+        request.recipient = recipient
+    response = await _call(
+        server,
+        lambda ch, md, t: MailboxStub(ch).Append(request, metadata=md, timeout=t),
+        token,
+    )
+    if not response.HasField("result"):
+        return AppendOutcome(delivered=False)
+    _check(response)
+    return AppendOutcome(
+        delivered=True,
+        mailbox=response.mailbox,
+        uid_validity=response.validity if response.HasField("validity") else None,
+        uid=response.uid if response.HasField("uid") else None,
+    )
+
+
+# --- the synchronous API used by views ----------------------------------------
+
+
+def ping(server: PymapServer) -> ServerInfo:
+    """Versions of pymap and pymap-admin on the server, and the round trip."""
+    return async_to_sync(_ping)(server)
+
+
+def health(server: PymapServer) -> Health:
+    """The grpc.health.v1 status of the whole server."""
+    return async_to_sync(_health)(server)
+
+
+def login(
+    server: PymapServer,
+    authcid: str,
+    *,
+    password: str | None = None,
+    token: str | None = None,
+    authzid: str | None = None,
+) -> str:
+    """A new login token, from a password or from an existing token.
+
+    With a token and no password, pymap issues a token for ``authcid`` if the
+    given token may act as that user.
+    """
+    if (password is None) == (token is None):
+        raise ValueError("login() needs exactly one of password and token")
+    return async_to_sync(_login)(server, authcid, password, token, authzid)
+
+
+def get_user(server: PymapServer, token: str, name: str) -> UserRecord:
+    return async_to_sync(_get_user)(server, token, name)
+
+
+def set_user(
+    server: PymapServer,
+    token: str,
+    name: str,
+    *,
+    password: str | None,
+    roles: Iterable[str] = (),
+    params: Mapping[str, str] | None = None,
+    previous_entity_tag: int | None = None,
+) -> int:
+    """Create (``previous_entity_tag=None``) or replace a user; the new tag.
+
+    ``password`` is clear text. pymap hashes whatever it receives and stores no
+    password when it is None, so an edit must always pass the password to keep.
+    """
+    return async_to_sync(_set_user)(
+        server, token, name, password, tuple(roles), dict(params or {}), previous_entity_tag
+    )
+
+
+def change_password(server: PymapServer, token: str, name: str, new_password: str) -> int:
+    """GetUser then SetUser with its entity tag, keeping roles and params."""
+    current = get_user(server, token, name)
+    return set_user(
+        server,
+        token,
+        name,
+        password=new_password,
+        roles=current.roles,
+        params=current.params,
+        previous_entity_tag=current.entity_tag,
+    )
+
+
+def delete_user(server: PymapServer, token: str, name: str) -> None:
+    async_to_sync(_delete_user)(server, token, name)
+
+
+def append(
+    server: PymapServer,
+    token: str,
+    user: str,
+    message: bytes,
+    *,
+    mailbox: str | None = None,
+    sender: str | None = None,
+    recipient: str | None = None,
+    flags: Iterable[str] = (),
+    when: int | None = None,
+) -> AppendOutcome:
+    """Deliver ``message`` byte for byte into ``user``'s mailbox (INBOX)."""
+    return async_to_sync(_append)(
+        server, token, user, message, mailbox, sender, recipient, tuple(flags), when
+    )
