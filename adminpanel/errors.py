@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from adminpanel.accounts.middleware import redirect_to_sign_in
-from adminpanel.pymap.errors import PymapError, Refused, RefusalKey
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,11 @@ def render_error(
     return render(
         request,
         "errors/error.html",
-        {"status": status, "title": title or TITLES.get(status, "Mail server error"), "message": message},
+        {
+            "status": status,
+            "title": title or TITLES.get(status, "Mail server error"),
+            "message": message,
+        },
         status=status,
     )
 
@@ -54,10 +58,15 @@ class PymapErrorMiddleware:
             # The session's token no longer works (its user was deleted or the
             # server restarted with a new key): sign in again.
             request.session.flush()
-            messages.warning(request, "The mail server no longer accepts your session. Please sign in again.")
+            messages.warning(
+                request, "The mail server no longer accepts your session. Please sign in again."
+            )
             return redirect_to_sign_in(request)
         log.warning(
-            "%s %s: %s (%s)", request.method, request.path, type(exc).__name__,
+            "%s %s: %s (%s)",
+            request.method,
+            request.path,
+            type(exc).__name__,
             getattr(exc, "key", "") or exc.message,
         )
         return render_error(request, exc.http_status, exc.message)
@@ -77,14 +86,17 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     return render_error(
-        request, 500, "Something went wrong in the panel. The error has been logged.",
+        request,
+        500,
+        "Something went wrong in the panel. The error has been logged.",
         title="Panel error",
     )
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render_error(
-        request, 403,
+        request,
+        403,
         "The form had expired or came from another site. Reload the page and try again.",
         title="Form expired",
     )

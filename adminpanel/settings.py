@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "adminpanel.accounts",
     "adminpanel.dashboard",
+    "adminpanel.audit",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,10 @@ PANEL_SESSION_IDLE_SECONDS = env_int("PANEL_SESSION_IDLE_SECONDS", 30 * 60, mini
 #: session's macaroon carries the same limit as a `time <` caveat.
 PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
+
+# --- client address behind a reverse proxy (see adminpanel/client_address.py) --
+PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")
+PANEL_TRUSTED_PROXIES = env_int("PANEL_TRUSTED_PROXIES", 1, minimum=1)
 
 # --- security headers ----------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -12,8 +12,9 @@ SIGN_IN_FAILED = "Sign-in failed: the user name, password or token was not accep
 class SignInForm(forms.Form):
     """User name and password, or a pasted token; optionally act as a user."""
 
-    METHOD_PASSWORD = "password"
-    METHOD_TOKEN = "token"
+    # Names of the two sign-in methods, not credentials.
+    METHOD_PASSWORD = "password"  # noqa: S105
+    METHOD_TOKEN = "token"  # noqa: S105
 
     method = forms.ChoiceField(
         label="Sign in with",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from adminpanel.pymap import service
-from adminpanel.pymap.errors import Refused, RefusalKey
+from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 
 from .session import Operator, absolute_expiry
@@ -17,11 +17,13 @@ from .tokens import MalformedToken, attenuate_until, inspect_token
 
 
 class SignInRefused(Exception):
-    """Credentials not accepted; ``message`` is safe to show."""
+    """Credentials not accepted; ``message`` is safe to show, ``outcome`` is the
+    result key (or ``MalformedToken``) for the audit log."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, outcome: str) -> None:
         super().__init__(message)
         self.message = message
+        self.outcome = outcome
 
 
 GENERIC_FAILURE = "Sign-in failed: the user name, password or token was not accepted."
@@ -43,14 +45,25 @@ def with_password(
         token = service.login(server, username, password=password, authzid=act_as or None)
         return _finish(server, token, name=act_as or username, signed_in_as=username)
     except Refused as exc:
-        raise SignInRefused(_refusal_message(exc)) from exc
+        raise SignInRefused(_refusal_message(exc), exc.key) from exc
+
+
+def attempted_identity(method_is_token: bool, username: str, pasted: str) -> str:
+    """Who a sign-in attempt claimed to be, for the audit log (never the secret)."""
+    if not method_is_token:
+        return username
+    try:
+        info = inspect_token(pasted)
+    except MalformedToken:
+        return "token (malformed)"
+    return "admin token" if info.is_admin_token else f"token for {info.authcid}"
 
 
 def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator:
     try:
         info = inspect_token(pasted)
     except MalformedToken as exc:
-        raise SignInRefused(GENERIC_FAILURE) from exc
+        raise SignInRefused(GENERIC_FAILURE, "MalformedToken") from exc
     token = pasted.strip()
     holder = "admin token" if info.is_admin_token else info.authcid
     try:
@@ -71,7 +84,7 @@ def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator
             return _finish(server, token, name=None, signed_in_as=None, is_admin=True)
         return _finish(server, token, name=info.authzid or info.authcid, signed_in_as=None)
     except Refused as exc:
-        raise SignInRefused(_refusal_message(exc)) from exc
+        raise SignInRefused(_refusal_message(exc), exc.key) from exc
 
 
 def _finish(

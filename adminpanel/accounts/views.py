@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,11 +11,11 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
+from adminpanel.audit.record import Action, record
+
 from . import session, signin
 from .forms import SignInForm
 from .middleware import get_operator, public_view
-
-log = logging.getLogger(__name__)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -51,19 +49,24 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                         server, data["username"], data["password"], act_as
                     )
             except signin.SignInRefused as exc:
-                log.info("sign-in refused (method=%s)", data["method"])
                 form.add_error(None, exc.message)
-                status = 401
+                claimed = signin.attempted_identity(
+                    data["method"] == SignInForm.METHOD_TOKEN, data["username"], data["token"]
+                )
+                record(
+                    request,
+                    Action.SIGN_IN,
+                    target=act_as or "",
+                    outcome=exc.outcome,
+                    operator=claimed,
+                )
             else:
                 session.start(request, operator)
-                log.info("sign-in: %s", operator.label)
+                request.operator = operator  # type: ignore[attr-defined]
+                record(request, Action.SIGN_IN, target=act_as or "")
                 return HttpResponseRedirect(_safe_next(request))
         else:
             status = 400
-        # Never echo secrets back into the page.
-        form.data = form.data.copy()
-        for secret in ("password", "token"):
-            form.data.pop(secret, None)
     return render(
         request,
         "accounts/sign_in.html",
@@ -74,8 +77,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    operator = get_operator(request)
-    log.info("sign-out: %s", operator.label)
+    record(request, Action.SIGN_OUT, target=get_operator(request).name or "")
     request.session.flush()
     messages.info(request, "You have signed out.")
     return HttpResponseRedirect(reverse("accounts:sign-in"))

@@ -93,7 +93,11 @@ class Refused(PymapError):
 
     def __init__(self, key: str, response: str) -> None:
         known = key in REFUSAL_MESSAGES
-        message = REFUSAL_MESSAGES[key] if known else f"The server refused the request ({key or 'no reason given'})."
+        message = (
+            REFUSAL_MESSAGES[key]
+            if known
+            else f"The server refused the request ({key or 'no reason given'})."
+        )
         super().__init__(message)
         self.key = key
         self.response = response

@@ -10,19 +10,27 @@ result and returns a plain dataclass, or raises a
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import AsyncIterator, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import h2.exceptions
 from asgiref.sync import async_to_sync
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from .errors import (
+    IncompatibleServer,
+    PymapError,
+    Refused,
+    ServerFault,
+    ServerTimeout,
+    ServerUnavailable,
+)
 
 # Imported for its side effect: grpclib can then decode google.rpc details.
 from .generated import error_details_pb2  # noqa: F401
@@ -40,7 +48,6 @@ from .generated.admin_pb2 import (
 )
 from .generated.health_grpc import HealthStub
 from .generated.health_pb2 import HealthCheckRequest, HealthCheckResponse
-from .errors import IncompatibleServer, PymapError, Refused, ServerFault, ServerTimeout, ServerUnavailable
 from .servers import PymapServer
 
 #: The pymap-admin release whose protocol the vendored protos describe.
@@ -170,7 +177,7 @@ async def _call(
             return await invoke(channel, _metadata(token), server.timeout)
     except GRPCError as exc:
         raise _translate_grpc_error(exc) from exc
-    except asyncio.TimeoutError as exc:
+    except TimeoutError as exc:
         raise ServerTimeout(
             f"The mail server did not answer within {server.timeout:g} seconds."
         ) from exc

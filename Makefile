@@ -1,0 +1,46 @@
+# The two commands in the README: `make demo` and `make test`.
+# Everything they need is installed by the targets below, from PyPI and Debian.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Settings that `manage.py check --deploy` must pass: production, not DEBUG.
+DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
+
+.PHONY: demo test lint typecheck check-deploy pytest install protos clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Command one: a local demo pymap and the panel on http://127.0.0.1:8000
+demo: $(STAMP)
+	$(BIN)/python -m devtools.demo
+
+## Command two: every test, lint and type check
+test: lint typecheck check-deploy pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/mypy adminpanel devtools tests manage.py
+
+check-deploy: $(STAMP)
+	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+pytest: $(STAMP)
+	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
+
+## Regenerate adminpanel/pymap/generated from protos/ (arguments in protos/protoc-args)
+protos: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grpc_tools.protoc @protos/protoc-args
+
+clean:
+	rm -rf $(VENV) .venv-pymap var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,59 @@
+"""The audit log: one row per operator action, never edited or deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    SIGN_IN = "sign-in", "Sign-in"
+    SIGN_OUT = "sign-out", "Sign-out"
+    USER_CREATE = "user-create", "Create user"
+    USER_EDIT = "user-edit", "Edit user"
+    PASSWORD_CHANGE = "password-change", "Change password"
+    USER_DELETE = "user-delete", "Delete user"
+    MESSAGE_DELIVER = "message-deliver", "Deliver message"
+    MAILBOX_IMPORT = "mailbox-import", "Import messages"
+
+
+#: The outcome of a successful action; failures store the result key or error.
+OK = "ok"
+
+
+class ImmutableRecord(Exception):
+    """Audit records are append-only."""
+
+
+class AuditEvent(models.Model):
+    """Who did what to whom, from where, against which server, and how it ended.
+
+    ``changed_fields`` names what an edit changed; values are not stored, and
+    passwords, tokens and hashes never are.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    operator = models.CharField(max_length=600, db_index=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    server = models.CharField(max_length=200)
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    target = models.CharField(max_length=300, blank=True, db_index=True)
+    outcome = models.CharField(max_length=100, db_index=True)
+    changed_fields = models.JSONField(default=list, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["operator", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.operator} {self.action} {self.target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableRecord("audit records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecord("audit records cannot be deleted")

@@ -1,0 +1,46 @@
+"""Writing audit events from views: ``record(request, Action.USER_EDIT, ...)``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from adminpanel.client_address import client_address
+
+from .models import OK, Action, AuditEvent
+
+log = logging.getLogger(__name__)
+
+__all__ = ["OK", "Action", "record"]
+
+
+def record(
+    request: HttpRequest,
+    action: Action,
+    *,
+    target: str = "",
+    outcome: str = OK,
+    changed_fields: Iterable[str] = (),
+    detail: str = "",
+    operator: str | None = None,
+) -> AuditEvent:
+    """Store one event. ``operator`` defaults to the signed-in operator's label;
+    sign-in attempts pass the name that was tried."""
+    if operator is None:
+        current = getattr(request, "operator", None)
+        operator = current.label if current is not None else ""
+    event = AuditEvent.objects.create(
+        operator=operator[:600],
+        client_address=client_address(request),
+        server=settings.PYMAP_SERVER.name,
+        action=action,
+        target=target[:300],
+        outcome=outcome[:100],
+        changed_fields=sorted(changed_fields),
+        detail=detail[:500],
+    )
+    log.info("audit: %s %s target=%r outcome=%s", event.operator, action, target, outcome)
+    return event
