@@ -1,8 +1,39 @@
-"""ASGI entry point, the production one: `uvicorn adminpanel.asgi:application`."""
+"""ASGI entry point, the production one: `uvicorn adminpanel.asgi:application`.
 
+Django does not speak the ASGI lifespan protocol, so a thin wrapper does: at
+start-up it tells the gRPC service module to run calls on the server's event
+loop (reusing channels across requests), and at shutdown it closes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
+
+Scope = dict[str, Any]
+Receive = Any
+Send = Any
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "lifespan":
+        await django_application(scope, receive, send)
+        return
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            channels.bind_event_loop(asyncio.get_running_loop())
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            channels.bind_event_loop(None)
+            await channels.close_loop_channels()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

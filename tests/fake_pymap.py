@@ -8,8 +8,8 @@ records the request and its metadata, then does what ``behaviour`` says.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,13 +93,13 @@ def grpc_error(status: Status, message: str) -> Behaviour:
 
 def install(monkeypatch: Any, recorder: Recorder) -> PymapServer:
     """Route the service module's channels to the fake; returns a server to pass."""
-    from adminpanel.pymap import service
+    from adminpanel.pymap import channels
 
-    @asynccontextmanager
-    async def fake_channel(server: PymapServer) -> AsyncIterator[Any]:
+    async def fake_channel(server: PymapServer) -> Any:
         services: list[Any] = [FakeSystem(recorder), FakeUser(recorder), FakeMailbox(recorder)]
-        async with ChannelFor(services) as channel:
-            yield channel
+        # The pool closes the channel; the in-memory server needs no closing.
+        return await ChannelFor(services).__aenter__()
 
-    monkeypatch.setattr(service, "_channel", fake_channel)
-    return PymapServer(name="fake", path="/nonexistent/fake.sock", timeout=0.3)
+    monkeypatch.setattr(channels, "open_channel", fake_channel)
+    # A name of its own keeps this fake's channel apart in the pool.
+    return PymapServer(name=f"fake-{uuid.uuid4().hex}", path="/nonexistent/fake.sock", timeout=0.3)

@@ -11,18 +11,17 @@ result and returns a plain dataclass, or raises a
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
 import h2.exceptions
-from asgiref.sync import async_to_sync
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
 
+from . import channels
 from .errors import (
     IncompatibleServer,
     PymapError,
@@ -119,27 +118,6 @@ def password_scheme(stored: str) -> str | None:
 # --- transport ---------------------------------------------------------------
 
 
-def _open_channel(server: PymapServer) -> Channel:
-    if server.uses_tcp:
-        return Channel(
-            host=server.host or "localhost",
-            port=server.port or 50051,
-            ssl=server.ssl_context(),
-        )
-    from .servers import default_socket_path
-
-    return Channel(path=server.path or default_socket_path())
-
-
-@asynccontextmanager
-async def _channel(server: PymapServer) -> AsyncIterator[Channel]:
-    channel = _open_channel(server)
-    try:
-        yield channel
-    finally:
-        channel.close()
-
-
 def _metadata(token: str | None) -> dict[str, str]:
     metadata = {"client-version": CLIENT_VERSION}
     if token is not None:
@@ -173,8 +151,8 @@ async def _call(
 ) -> T:
     """Run one RPC and turn every transport failure into a PymapError."""
     try:
-        async with _channel(server) as channel:
-            return await invoke(channel, _metadata(token), server.timeout)
+        channel = await channels.get(server)
+        return await invoke(channel, _metadata(token), server.timeout)
     except GRPCError as exc:
         raise _translate_grpc_error(exc) from exc
     except TimeoutError as exc:
@@ -342,12 +320,12 @@ async def _append(
 
 def ping(server: PymapServer) -> ServerInfo:
     """Versions of pymap and pymap-admin on the server, and the round trip."""
-    return async_to_sync(_ping)(server)
+    return channels.run(_ping, server)
 
 
 def health(server: PymapServer) -> Health:
     """The grpc.health.v1 status of the whole server."""
-    return async_to_sync(_health)(server)
+    return channels.run(_health, server)
 
 
 def login(
@@ -365,11 +343,11 @@ def login(
     """
     if (password is None) == (token is None):
         raise ValueError("login() needs exactly one of password and token")
-    return async_to_sync(_login)(server, authcid, password, token, authzid)
+    return channels.run(_login, server, authcid, password, token, authzid)
 
 
 def get_user(server: PymapServer, token: str, name: str) -> UserRecord:
-    return async_to_sync(_get_user)(server, token, name)
+    return channels.run(_get_user, server, token, name)
 
 
 def set_user(
@@ -387,8 +365,15 @@ def set_user(
     ``password`` is clear text. pymap hashes whatever it receives and stores no
     password when it is None, so an edit must always pass the password to keep.
     """
-    return async_to_sync(_set_user)(
-        server, token, name, password, tuple(roles), dict(params or {}), previous_entity_tag
+    return channels.run(
+        _set_user,
+        server,
+        token,
+        name,
+        password,
+        tuple(roles),
+        dict(params or {}),
+        previous_entity_tag,
     )
 
 
@@ -407,7 +392,7 @@ def change_password(server: PymapServer, token: str, name: str, new_password: st
 
 
 def delete_user(server: PymapServer, token: str, name: str) -> None:
-    async_to_sync(_delete_user)(server, token, name)
+    channels.run(_delete_user, server, token, name)
 
 
 def append(
@@ -423,6 +408,6 @@ def append(
     when: int | None = None,
 ) -> AppendOutcome:
     """Deliver ``message`` byte for byte into ``user``'s mailbox (INBOX)."""
-    return async_to_sync(_append)(
-        server, token, user, message, mailbox, sender, recipient, tuple(flags), when
+    return channels.run(
+        _append, server, token, user, message, mailbox, sender, recipient, tuple(flags), when
     )

@@ -1,0 +1,128 @@
+"""Long-lived gRPC channels, one per (event loop, server), and where calls run.
+
+A grpclib Channel belongs to the event loop it connected on, so channels are
+kept per loop and never shared across loops. Calls run on a long-lived loop,
+so that the channel (and its TLS handshake) is reused across requests:
+
+* under ASGI, the server's own loop: :func:`bind_event_loop` is called at
+  lifespan start-up (see ``adminpanel/asgi.py``), and asgiref's
+  ``async_to_sync`` hands each call from a view's worker thread to that loop;
+* anywhere else (WSGI, tests, management commands, task workers), a loop this
+  module owns, in one daemon thread, started on first use.
+
+grpclib reconnects a channel by itself when its connection was lost, so a
+restarted pymap is reached again on the next call. :func:`close_all` closes
+the channels on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
+
+from asgiref.sync import async_to_sync
+from grpclib.client import Channel
+from grpclib.protocol import H2Protocol
+
+from .servers import DEFAULT_PORT, PymapServer, default_socket_path
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_pools: dict[asyncio.AbstractEventLoop, dict[PymapServer, Channel]] = {}
+_pools_lock = threading.Lock()
+_outer_loop: asyncio.AbstractEventLoop | None = None
+_own_loop: asyncio.AbstractEventLoop | None = None
+_own_thread: threading.Thread | None = None
+_own_loop_lock = threading.Lock()
+
+
+class ConnectionStats:
+    """How many transport connections channels have opened (tests, benchmark)."""
+
+    opened = 0
+
+
+class _CountingChannel(Channel):
+    async def _create_connection(self) -> H2Protocol:
+        ConnectionStats.opened += 1
+        return await super()._create_connection()
+
+
+async def open_channel(server: PymapServer) -> Channel:
+    """A new channel to ``server``; it connects lazily, on its first call."""
+    if server.uses_tcp:
+        return _CountingChannel(
+            host=server.host or "localhost",
+            port=server.port or DEFAULT_PORT,
+            ssl=server.ssl_context(),
+        )
+    return _CountingChannel(path=server.path or default_socket_path())
+
+
+async def get(server: PymapServer) -> Channel:
+    """The running loop's channel to ``server``, opened on first use."""
+    loop = asyncio.get_running_loop()
+    with _pools_lock:
+        pool = _pools.setdefault(loop, {})
+        channel = pool.get(server)
+    if channel is None:
+        channel = await open_channel(server)
+        with _pools_lock:
+            # Another task on this loop may have raced us; keep the first.
+            channel = pool.setdefault(server, channel)
+    return channel
+
+
+async def close_loop_channels() -> None:
+    """Close every channel of the running loop (before the loop ends)."""
+    loop = asyncio.get_running_loop()
+    with _pools_lock:
+        pool = _pools.pop(loop, {})
+    for channel in pool.values():
+        channel.close()
+
+
+def bind_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Run calls on ``loop`` (the ASGI server's), or stop doing so (None)."""
+    global _outer_loop
+    _outer_loop = loop
+
+
+def _own_event_loop() -> asyncio.AbstractEventLoop:
+    global _own_loop
+    with _own_loop_lock:
+        if _own_loop is None or _own_loop.is_closed():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="pymap-grpc-loop", daemon=True)
+            thread.start()
+            _own_loop = loop
+        return _own_loop
+
+
+def run(func: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run ``func(*args)`` on the long-lived loop and wait for its result."""
+    outer = _outer_loop
+    if outer is not None and outer.is_running():
+        return async_to_sync(func)(*args, **kwargs)
+    future = asyncio.run_coroutine_threadsafe(func(*args, **kwargs), _own_event_loop())
+    return future.result()
+
+
+def close_all() -> None:
+    """Close the module loop's channels, stop and close it (at process exit)."""
+    global _own_loop, _own_thread
+    with _own_loop_lock:
+        loop, _own_loop = _own_loop, None
+        thread, _own_thread = _own_thread, None
+    if loop is None or thread is None or loop.is_closed():
+        return
+    asyncio.run_coroutine_threadsafe(close_loop_channels(), loop).result(timeout=5)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+
+
+atexit.register(close_all)

@@ -1,0 +1,103 @@
+"""README command one: a local demo pymap and the panel on http://127.0.0.1:8000.
+
+Starts pymap (its own virtual environment, dict backend with demo data, on
+loopback only), creates an operator with the admin role through pymap's admin
+token, prepares the panel's SQLite database and static files, prints the
+operator's name and a freshly generated password, and serves the panel with
+uvicorn, the production ASGI server, until Ctrl-C.
+
+The panel runs with production settings (DEBUG off); only HTTPS-specific ones
+(Secure cookies, HTTPS redirect, HSTS) are off because the demo is plain HTTP
+on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from devtools.pymap_process import LOCALHOST, PymapProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = ROOT / "var" / "demo"
+OPERATOR = "operator"
+
+
+def _secret_key_file() -> Path:
+    """One random key per checkout, kept in var/ (ignored by git)."""
+    key_file = STATE / "secret-key"
+    if not key_file.exists():
+        STATE.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file
+
+
+def _panel_env(socket_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY_FILE": str(_secret_key_file()),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_SSL_REDIRECT": "0",
+            "DJANGO_HSTS_SECONDS": "0",
+            "PYMAP_ADMIN_PATH": str(socket_path),
+            "PYMAP_ADMIN_NAME": "demo pymap",
+        }
+    )
+    env.pop("DJANGO_SECRET_KEY", None)
+    return env
+
+
+def _create_operator(pymap: PymapProcess) -> str:
+    from adminpanel.pymap import service
+
+    password = secrets.token_urlsafe(12)
+    service.set_user(
+        pymap.server(), pymap.admin_token, OPERATOR, password=password, roles=["admin"]
+    )
+    return password
+
+
+def main() -> int:
+    port = os.environ.get("PANEL_PORT", "8000")
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    with PymapProcess(imap=True) as pymap:
+        env = _panel_env(pymap.socket_path)
+        os.environ.setdefault("DJANGO_DEBUG", "1")  # only for this process's own imports
+        password = _create_operator(pymap)
+        subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)  # noqa: S603
+        subprocess.run(  # noqa: S603
+            [*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True
+        )
+        print(
+            f"""
+pymap admin panel demo
+  panel:     http://{LOCALHOST}:{port}/
+  operator:  {OPERATOR}
+  password:  {password}
+  (admin role; generated for this run)
+  pymap:     admin socket {pymap.socket_path}
+             IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass)
+Ctrl-C stops both.
+""",
+            flush=True,
+        )
+        server = [
+            sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
+            "--host", LOCALHOST, "--port", port, "--no-server-header",
+        ]  # fmt: skip
+        try:
+            return subprocess.run(server, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,574 @@
+"""Run a real pymap server in a child process, for tests and local development.
+
+pymap cannot live in the panel's virtual environment (pymap-admin 0.12.1 pins
+``protobuf ~= 4.23``), so it gets its own venv, by default ``.venv-pymap`` at
+the repository root (``PYMAP_VENV`` overrides), created on first use.
+
+Each :class:`PymapProcess` owns a temporary directory that it passes to pymap
+as ``TMPDIR``: pymap puts its admin unix socket and admin token file under
+``$TMPDIR/pymap/``, so several servers can run side by side without sharing
+them. Every TCP port is picked free and bound to 127.0.0.1.
+
+Facts about pymap 0.36.7 that shape this module (measured, not guessed):
+
+* The admin service *always* listens on TCP as well as on the unix socket
+  (default ``0.0.0.0:50051``), and that TCP port *always* wraps TLS: pymap
+  builds a server ``SSLContext`` even without a certificate, and then every
+  handshake fails. Without ``--cert``/``--key`` the TCP port is unusable, so
+  the unix socket is the default transport here. We still pass
+  ``--admin-host 127.0.0.1 --admin-port <free>`` every time, so that two
+  servers never fight over 50051 and nothing listens on all interfaces.
+* ``--cert``/``--key`` are the IMAP options, but the same ``SSLContext``
+  serves the admin port (``IMAPConfig._load_certs``; the ``CERT_FILE`` and
+  ``KEY_FILE`` environment variables override them, so we drop those from
+  the child's environment). IMAP still runs in plaintext with ``--no-tls``.
+* On start-up pymap prints ``PYMAP_ADMIN_TOKEN=<macaroon>`` on stderr and
+  writes the same token to ``$TMPDIR/pymap/pymap-admin.token`` *before* it
+  opens the socket. A fresh admin key is made on every start, so the token
+  changes on :meth:`PymapProcess.restart`.
+* SIGTERM stops it cleanly within a fraction of a second.
+
+Run ``python -m devtools.pymap_process [--imap] [--tls]`` to get a server for
+manual work on the panel; it prints the ``PYMAP_ADMIN_*`` variables to use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import fcntl
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from adminpanel.pymap.servers import PymapServer
+
+#: The pymap release the panel is built and tested against.
+PYMAP_VERSION = "0.36.7"
+#: What ``ensure_pymap_venv`` installs. ``admin`` brings the gRPC service,
+#: ``macaroon`` the tokens, ``sieve`` is needed by the demo data (without it
+#: Append to the demo user fails with ``KeyError: 'sieve'``).
+PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve]=={PYMAP_VERSION}"
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOCALHOST = "127.0.0.1"
+#: How long start-up may take before we give up (it usually takes ~0.4 s).
+READY_TIMEOUT = 30.0
+#: How long SIGTERM gets before SIGKILL.
+STOP_TIMEOUT = 10.0
+#: Lines of pymap's stderr kept for error messages.
+STDERR_TAIL_LINES = 200
+
+# Names of things pymap writes, not secrets:
+TOKEN_PREFIX = "PYMAP_ADMIN_TOKEN="  # noqa: S105
+SOCKET_NAME = "pymap-admin.sock"
+TOKEN_NAME = "pymap-admin.token"  # noqa: S105
+#: sun_path is 108 bytes on Linux (104 on macOS); stay well under both.
+MAX_SOCKET_PATH = 100
+
+#: Variables that would make the child use other files than ours, load the
+#: panel's packages or talk to systemd; they are removed from its environment.
+_SCRUBBED_ENV = (
+    "CERT_FILE",
+    "KEY_FILE",
+    "PYMAP_ADMIN_SOCKET",
+    "PYMAP_ADMIN_TOKEN_FILE",
+    "PYMAP_ADMIN_CONFIG",
+    "NOTIFY_SOCKET",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+)
+
+
+class PymapStartError(RuntimeError):
+    """pymap exited or did not become ready; the message ends with its stderr."""
+
+
+# --- the virtual environment ---------------------------------------------------
+
+
+def default_venv_dir() -> Path:
+    """``$PYMAP_VENV`` if set, else ``<repo root>/.venv-pymap``."""
+    override = os.environ.get("PYMAP_VENV", "").strip()
+    return Path(override).expanduser() if override else REPO_ROOT / ".venv-pymap"
+
+
+def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
+    """Make sure ``<venv_dir>/bin/pymap`` exists; return its path.
+
+    When it is missing, the venv is created with the running interpreter's
+    ``-m venv`` and :data:`PYMAP_REQUIREMENT` is pip-installed into it (this
+    needs network access, once). An existing venv is used as it is: delete it
+    to upgrade. A lock file next to the venv keeps parallel test workers from
+    installing at the same time.
+    """
+    venv_dir = (venv_dir or default_venv_dir()).absolute()
+    pymap = venv_dir / "bin" / "pymap"
+    if pymap.exists():
+        return pymap
+    venv_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = venv_dir.with_name(venv_dir.name + ".lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not pymap.exists():  # another worker may have finished meanwhile
+            if not (venv_dir / "bin" / "python").exists():
+                subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)  # noqa: S603
+            subprocess.run(  # noqa: S603
+                [
+                    str(venv_dir / "bin" / "python"),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--quiet",
+                    PYMAP_REQUIREMENT,
+                ],
+                check=True,
+            )
+    with contextlib.suppress(OSError):
+        lock_path.unlink()
+    if not pymap.exists():
+        raise PymapStartError(f"installing {PYMAP_REQUIREMENT} did not produce {pymap}")
+    return pymap
+
+
+# --- small helpers ---------------------------------------------------------------
+
+
+def free_port(host: str = LOCALHOST) -> int:
+    """A TCP port that was free a moment ago (bind port 0, read it, close).
+
+    Another process could take it before pymap binds it; in practice on a
+    test machine that does not happen.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_self_signed_cert(directory: Path, *, days: int = 7) -> tuple[Path, Path]:
+    """Write ``cert.pem`` and ``key.pem`` for 127.0.0.1/localhost with openssl.
+
+    The certificate is its own CA, so a client trusts it with
+    ``cafile=cert.pem``. An EC key keeps generation fast.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise PymapStartError("TLS needs the openssl command, which is not on PATH")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(  # noqa: S603
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            str(days),
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            f"subjectAltName=IP:{LOCALHOST},DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def _parse_token_line(line: str) -> str | None:
+    """The token from a ``PYMAP_ADMIN_TOKEN=...`` line (pymap shell-quotes it)."""
+    if not line.startswith(TOKEN_PREFIX):
+        return None
+    words = shlex.split(line[len(TOKEN_PREFIX) :])
+    return words[0] if words else None
+
+
+class _StderrDrain:
+    """Reads a child's stderr in a daemon thread so the pipe never fills up.
+
+    Keeps the last lines for error messages and picks out the admin token.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._lines: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        self._lock = threading.Lock()
+        self.token: str | None = None
+        self.token_seen = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pymap-stderr", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(ValueError, OSError):  # the pipe closed under us
+            for raw in self._stream:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._lock:
+                    self._lines.append(line)
+                token = _parse_token_line(line)
+                if token is not None:
+                    self.token = token
+                    self.token_seen.set()
+
+    def tail(self, lines: int = 30) -> str:
+        with self._lock:
+            return "\n".join(list(self._lines)[-lines:])
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Wait for EOF (the child has exited), then close the pipe."""
+        self._thread.join(timeout)
+        self._stream.close()
+
+
+# --- the process ------------------------------------------------------------------
+
+
+class PymapProcess:
+    """One pymap server in a child process, with the dict backend by default.
+
+    Use it as a context manager, or call :meth:`start` and :meth:`stop`::
+
+        with PymapProcess(imap=True) as pymap:
+            service.ping(pymap.server())
+
+    ``imap`` also serves plaintext IMAP on :attr:`imap_port`; ``tls`` gives
+    the admin TCP port a self-signed certificate (:attr:`cafile`) so that
+    :meth:`tls_server` works. ``tmp_dir`` is used as ``TMPDIR`` instead of a
+    fresh directory (and is then left in place by :meth:`stop`).
+    ``extra_args`` go before the backend name (global pymap options),
+    ``backend_args`` after it.
+    """
+
+    def __init__(
+        self,
+        *,
+        imap: bool = False,
+        tls: bool = False,
+        tmp_dir: Path | None = None,
+        extra_args: Sequence[str] = (),
+        backend: str = "dict",
+        backend_args: Sequence[str] = ("--demo-data",),
+        venv_dir: Path | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.imap = imap
+        self.tls = tls
+        self.extra_args = tuple(extra_args)
+        self.backend = backend
+        self.backend_args = tuple(backend_args)
+        self.venv_dir = venv_dir
+        self.ready_timeout = ready_timeout
+        self.extra_env = dict(env or {})
+        self._given_tmp_dir = tmp_dir
+        self._tmp_dir: Path | None = None
+        self._owns_tmp_dir = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._drain: _StderrDrain | None = None
+        self._admin_token: str | None = None
+        # Chosen on the first start and kept by restart().
+        self.imap_port: int | None = None
+        self.admin_port: int | None = None
+        self.cafile: Path | None = None
+        self.keyfile: Path | None = None
+        #: Seconds the last start took until Ping answered.
+        self.startup_seconds: float | None = None
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def tmp_dir(self) -> Path:
+        """The directory pymap gets as ``TMPDIR``."""
+        if self._tmp_dir is None:
+            raise RuntimeError("pymap has not been started")
+        return self._tmp_dir
+
+    @property
+    def socket_path(self) -> Path:
+        """The admin unix socket, ``$TMPDIR/pymap/pymap-admin.sock``."""
+        return self.tmp_dir / "pymap" / SOCKET_NAME
+
+    @property
+    def token_file(self) -> Path:
+        return self.tmp_dir / "pymap" / TOKEN_NAME
+
+    @property
+    def admin_token(self) -> str:
+        """The admin macaroon of the *current* run (a restart makes a new one)."""
+        if self._admin_token is None:
+            raise RuntimeError("pymap has not been started")
+        return self._admin_token
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("pymap has not been started")
+        return self._proc.pid
+
+    def stderr_tail(self, lines: int = 30) -> str:
+        """The last lines pymap wrote to stderr (for debugging a test)."""
+        return self._drain.tail(lines) if self._drain is not None else ""
+
+    # -- connection settings for the panel's client -------------------------------
+
+    def server(self, timeout: float = 5.0, *, name: str = "pymap-test") -> PymapServer:
+        """Settings for the admin service over the unix socket."""
+        from adminpanel.pymap.servers import PymapServer
+
+        return PymapServer(name=name, path=str(self.socket_path), timeout=timeout)
+
+    def tls_server(
+        self, timeout: float = 5.0, *, name: str = "pymap-test-tls", verify_cert: bool = True
+    ) -> PymapServer:
+        """Settings for the admin service over TCP with TLS, trusting :attr:`cafile`."""
+        from adminpanel.pymap.servers import PymapServer
+
+        if not self.tls or self.cafile is None or self.admin_port is None:
+            raise RuntimeError("start PymapProcess(tls=True) to reach the admin port")
+        return PymapServer(
+            name=name,
+            host=LOCALHOST,
+            port=self.admin_port,
+            cafile=str(self.cafile),
+            verify_cert=verify_cert,
+            timeout=timeout,
+        )
+
+    # -- life cycle -------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start pymap and wait until its admin socket answers a Ping.
+
+        Raises :class:`PymapStartError` (with pymap's stderr) if it exits or
+        is not ready within ``ready_timeout`` seconds; nothing is left behind.
+        """
+        if self._proc is not None:
+            raise RuntimeError("pymap is already started")
+        pymap = ensure_pymap_venv(self.venv_dir)
+        self._prepare_tmp_dir()
+        try:
+            if self.imap and self.imap_port is None:
+                self.imap_port = free_port()
+            if self.admin_port is None:
+                self.admin_port = free_port()
+            if self.tls and self.cafile is None:
+                self.cafile, self.keyfile = make_self_signed_cert(self.tmp_dir)
+            self._spawn(pymap)
+        except BaseException:
+            self._cleanup_tmp_dir()
+            raise
+
+    def stop(self) -> None:
+        """Stop pymap (SIGTERM, then SIGKILL) and remove the temp dir we made."""
+        try:
+            self._terminate()
+        finally:
+            self._cleanup_tmp_dir()
+
+    def restart(self) -> None:
+        """Stop and start again with the same ``TMPDIR`` and ports.
+
+        The dict backend keeps its data in memory, so everything but the demo
+        data is lost, and the admin token changes.
+        """
+        self._terminate()
+        pymap = ensure_pymap_venv(self.venv_dir)
+        self._spawn(pymap)
+
+    # -- internals ------------------------------------------------------------------
+
+    def command(self, pymap: Path | str = "pymap") -> list[str]:
+        """The pymap command line (without TMPDIR, which goes in the environment)."""
+        cmd = [str(pymap), "--no-service", "managesieve"]
+        if self.imap:
+            cmd += ["--host", LOCALHOST, "--port", str(self.imap_port), "--no-tls"]
+        else:
+            cmd += ["--no-service", "imap"]
+        if self.tls:
+            cmd += ["--cert", str(self.cafile), "--key", str(self.keyfile)]
+        cmd += ["--admin-host", LOCALHOST, "--admin-port", str(self.admin_port)]
+        cmd += [*self.extra_args, self.backend, *self.backend_args]
+        return cmd
+
+    def _child_env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+        env.update(self.extra_env)
+        env["TMPDIR"] = str(self.tmp_dir)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def _prepare_tmp_dir(self) -> None:
+        if self._tmp_dir is not None:
+            return
+        if self._given_tmp_dir is not None:
+            self._tmp_dir = self._given_tmp_dir.absolute()
+            self._tmp_dir.mkdir(parents=True, exist_ok=True)
+            self._owns_tmp_dir = False
+        else:
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-"))
+            self._owns_tmp_dir = True
+            if len(str(self.socket_path)) > MAX_SOCKET_PATH:
+                # A long $TMPDIR (macOS) would overflow sun_path; /tmp will not.
+                shutil.rmtree(self._tmp_dir)
+                self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-", dir="/tmp"))
+        if len(str(self.socket_path)) > MAX_SOCKET_PATH:
+            raise PymapStartError(f"socket path too long for AF_UNIX: {self.socket_path}")
+
+    def _cleanup_tmp_dir(self) -> None:
+        if self._tmp_dir is not None and self._owns_tmp_dir:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
+        self._tmp_dir = None
+        self._owns_tmp_dir = False
+        # New ports and a new certificate next time: the old files are gone.
+        self.imap_port = self.admin_port = None
+        self.cafile = self.keyfile = None
+
+    def _spawn(self, pymap: Path) -> None:
+        # Stale files from a previous run would make the wait below look at
+        # the wrong socket or token.
+        for stale in (self.socket_path, self.token_file):
+            stale.unlink(missing_ok=True)
+        self._admin_token = None
+        started = time.monotonic()
+        self._proc = subprocess.Popen(  # noqa: S603
+            self.command(pymap),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=self._child_env(),
+            cwd=self.tmp_dir,
+        )
+        assert self._proc.stderr is not None
+        self._drain = _StderrDrain(self._proc.stderr)
+        try:
+            self._wait_ready(started + self.ready_timeout)
+        except BaseException:
+            self._terminate()
+            raise
+        self.startup_seconds = time.monotonic() - started
+
+    def _wait_ready(self, deadline: float) -> None:
+        from adminpanel.pymap.errors import PymapError
+        from adminpanel.pymap.service import ping
+
+        assert self._proc is not None
+        assert self._drain is not None
+        probe = self.server(timeout=1.0)
+        while True:
+            if self._proc.poll() is not None:
+                self._drain.close()  # EOF is near: collect the last lines
+                raise PymapStartError(
+                    f"pymap exited with status {self._proc.returncode} during start-up:\n"
+                    f"{self._drain.tail()}"
+                )
+            if self.socket_path.exists():
+                try:
+                    ping(probe)
+                except PymapError:
+                    pass
+                else:
+                    break
+            if time.monotonic() > deadline:
+                raise PymapStartError(
+                    f"pymap was not ready after {self.ready_timeout:g} s:\n{self._drain.tail()}"
+                )
+            time.sleep(0.05)
+        # The token is printed before the socket opens, but the drain thread
+        # may not have read it yet; the token file is the fallback.
+        if self._drain.token_seen.wait(max(0.0, min(2.0, deadline - time.monotonic()))):
+            self._admin_token = self._drain.token
+        elif self.token_file.exists():
+            self._admin_token = self.token_file.read_text().strip()
+        else:
+            raise PymapStartError(f"pymap printed no admin token:\n{self._drain.tail()}")
+
+    def _terminate(self) -> None:
+        proc, drain = self._proc, self._drain
+        self._proc = self._drain = None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if drain is not None:
+            drain.close()
+
+
+# --- python -m devtools.pymap_process ---------------------------------------------
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a server until Ctrl-C and print the settings to point the panel at it."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--imap", action="store_true", help="also serve plaintext IMAP")
+    parser.add_argument("--tls", action="store_true", help="serve the admin port with TLS")
+    args = parser.parse_args(argv)
+    # Let SIGTERM unwind the with-block too, so pymap and the temp dir go away.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    with PymapProcess(imap=args.imap, tls=args.tls) as pymap:
+        print(f"# pymap {PYMAP_VERSION}, pid {pymap.pid}, up in {pymap.startup_seconds:.2f} s")
+        if pymap.tls:
+            print(f"export PYMAP_ADMIN_HOST={LOCALHOST} PYMAP_ADMIN_PORT={pymap.admin_port}")
+            print(f"export PYMAP_ADMIN_CAFILE={pymap.cafile}")
+        else:
+            print(f"export PYMAP_ADMIN_PATH={pymap.socket_path}")
+        if pymap.imap_port is not None:
+            print(f"# IMAP: {LOCALHOST}:{pymap.imap_port} (demouser / demopass)")
+        print(f"# admin token: {pymap.admin_token}")
+        print("# Ctrl-C stops the server.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            while pymap.running:
+                time.sleep(0.5)
+        if not pymap.running:
+            print(f"pymap exited:\n{pymap.stderr_tail()}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
