@@ -114,17 +114,16 @@ def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
     When it is missing, the venv is created with the running interpreter's
     ``-m venv`` and :data:`PYMAP_REQUIREMENT` is pip-installed into it (this
     needs network access, once). An existing venv is used as it is: delete it
-    to upgrade. A lock file next to the venv keeps parallel test workers from
-    installing at the same time.
+    to upgrade. A lock file inside the venv directory keeps parallel test
+    workers from installing at the same time.
     """
     venv_dir = (venv_dir or default_venv_dir()).absolute()
     pymap = venv_dir / "bin" / "pymap"
     if pymap.exists():
         return pymap
-    venv_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = venv_dir.with_name(venv_dir.name + ".lock")
-    with lock_path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    venv_dir.mkdir(parents=True, exist_ok=True)  # `-m venv` accepts an existing dir
+    with (venv_dir / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
         if not pymap.exists():  # another worker may have finished meanwhile
             if not (venv_dir / "bin" / "python").exists():
                 subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)  # noqa: S603
@@ -140,8 +139,6 @@ def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
                 ],
                 check=True,
             )
-    with contextlib.suppress(OSError):
-        lock_path.unlink()
     if not pymap.exists():
         raise PymapStartError(f"installing {PYMAP_REQUIREMENT} did not produce {pymap}")
     return pymap

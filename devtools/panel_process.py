@@ -1,0 +1,189 @@
+"""Run the panel under its production server (uvicorn) in a child process.
+
+For browser tests, benchmarks and the several-instances test: the panel runs
+exactly as in production (DEBUG off, ASGI, WhiteNoise serving collected static
+files), except that it speaks plain HTTP on loopback, so the HTTPS-only
+settings (Secure cookies, HTTPS redirect, HSTS) are switched off.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from devtools.pymap_process import LOCALHOST, free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+class PanelStartError(RuntimeError):
+    """The panel did not come up; the message ends with its log."""
+
+
+class PanelProcess:
+    """One panel instance: ``with PanelProcess(pymap_socket) as panel: panel.url``.
+
+    ``database_url`` defaults to a SQLite file in the instance's own
+    temporary directory; pass a shared PostgreSQL URL to run several
+    instances on one database. ``migrate`` runs migrations first (only one
+    of several instances needs to). ``extra_env`` overrides settings.
+    """
+
+    def __init__(
+        self,
+        pymap_socket: Path | str,
+        *,
+        database_url: str | None = None,
+        secret_key: str | None = None,
+        migrate: bool = True,
+        workers: int = 1,
+        extra_env: Mapping[str, str] | None = None,
+        uvicorn_args: Sequence[str] = (),
+    ) -> None:
+        self.pymap_socket = str(pymap_socket)
+        self.database_url = database_url
+        self.secret_key = secret_key or secrets.token_urlsafe(50)
+        self.migrate = migrate
+        self.workers = workers
+        self.extra_env = dict(extra_env or {})
+        self.uvicorn_args = tuple(uvicorn_args)
+        self.port: int | None = None
+        self._tmp: Path | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the panel has not been started")
+        return f"http://{LOCALHOST}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise RuntimeError("the panel has not been started")
+        return self._proc.pid
+
+    @property
+    def log_path(self) -> Path:
+        if self._tmp is None:
+            raise RuntimeError("the panel has not been started")
+        return self._tmp / "panel.log"
+
+    def env(self) -> dict[str, str]:
+        """The environment the panel's processes get (also for manage.py calls)."""
+        assert self._tmp is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PANEL_"))}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
+                "DJANGO_DEBUG": "0",
+                "DJANGO_SECRET_KEY": self.secret_key,
+                "DJANGO_ALLOWED_HOSTS": f"{LOCALHOST},localhost",
+                "DJANGO_SECURE_COOKIES": "0",
+                "DJANGO_SSL_REDIRECT": "0",
+                "DJANGO_HSTS_SECONDS": "0",
+                "DJANGO_STATIC_ROOT": str(self._tmp / "static"),
+                "DATABASE_URL": self.database_url or f"sqlite:///{self._tmp / 'panel.sqlite3'}",
+                "PYMAP_ADMIN_PATH": self.pymap_socket,
+                "PYMAP_ADMIN_NAME": "test pymap",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def manage(self, *args: str) -> None:
+        subprocess.run(  # noqa: S603
+            [sys.executable, str(REPO_ROOT / "manage.py"), *args],
+            env=self.env(),
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+        )
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._tmp = Path(tempfile.mkdtemp(prefix="panel-"))
+        try:
+            if self.migrate:
+                self.manage("migrate", "--noinput")
+            self.manage("collectstatic", "--noinput")
+            self.port = free_port()
+            self._log = self.log_path.open("wb")
+            command = [
+                sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
+                "--host", LOCALHOST, "--port", str(self.port),
+                "--workers", str(self.workers), "--no-access-log", *self.uvicorn_args,
+            ]  # fmt: skip
+            self._proc = subprocess.Popen(  # noqa: S603
+                command,
+                cwd=REPO_ROOT,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+            )
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise PanelStartError(f"the panel exited during start-up:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/accounts/sign-in/", timeout=2):  # noqa: S310
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        raise PanelStartError(f"the panel was not ready in {READY_TIMEOUT:g} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except (OSError, RuntimeError):
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
