@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Settings that `manage.py check --deploy` must pass: production, not DEBUG.
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
 
-.PHONY: demo test lint typecheck check-deploy pytest install protos clean
+.PHONY: demo test lint typecheck check-deploy pytest browser install protos clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ typecheck: $(STAMP)
 check-deploy: $(STAMP)
 	$(DEPLOY_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
 
-pytest: $(STAMP)
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers here).
+browser:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+pytest: $(STAMP) browser
 	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
 
 ## Regenerate adminpanel/pymap/generated from protos/ (arguments in protos/protoc-args)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,17 @@ def _create_operator(pymap: PymapProcess) -> str:
     return password
 
 
+def _stop_on_sigterm() -> None:
+    """Let SIGTERM unwind like Ctrl-C, so pymap and its temp dir are cleaned up."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main() -> int:
+    _stop_on_sigterm()
     port = os.environ.get("PANEL_PORT", "8000")
     manage = [sys.executable, str(ROOT / "manage.py")]
     with PymapProcess(imap=True) as pymap:
