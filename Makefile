@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Settings that `manage.py check --deploy` must pass: production, not DEBUG.
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
 
-.PHONY: demo test lint typecheck check-deploy pytest browser install protos clean
+.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres install protos clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,7 +39,17 @@ check-deploy: $(STAMP)
 browser:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-pytest: $(STAMP) browser
+# The several-instances test needs PostgreSQL on 127.0.0.1:5432 (trust auth for
+# "postgres"): start the machine's cluster, or install one, when it is not up.
+postgres:
+	pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $(MAKE) --no-print-directory start-postgres
+
+start-postgres:
+	command -v pg_ctlcluster >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -n 1) main start || true
+	for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; exit 1
+
+pytest: $(STAMP) browser postgres
 	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
 
 ## Regenerate adminpanel/pymap/generated from protos/ (arguments in protos/protoc-args)
