@@ -271,3 +271,18 @@ def test_sign_in_page_labels_every_input(client: Client) -> None:
     html = client.get(reverse("accounts:sign-in")).content.decode()
     for field_id in ("id_username", "id_password", "id_token", "id_act_as"):
         assert f'for="{field_id}"' in html
+
+
+def test_health_endpoint_reports_the_server_state(
+    client: Client, settings: Any, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    name, password = _credentials(pymap_user())
+    sign_in_with_password(client, name, password)
+    state = client.get("/health.json").json()
+    assert state["health"] == "SERVING"
+    assert state["round_trip_ms"] > 0
+    settings.PYMAP_SERVER = PymapServer(name="gone", path="/nonexistent/pymap-admin.sock")
+    down = client.get("/health.json")
+    assert down.status_code == 200
+    assert down.json()["health"] == "UNKNOWN"
+    assert "unreachable" in down.json()["error"]

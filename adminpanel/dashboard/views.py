@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -31,3 +31,18 @@ def index(request: HttpRequest) -> HttpResponse:
         "dashboard/index.html",
         {"server": server, "info": info, "health": health, "health_error": health_error},
     )
+
+
+@require_GET
+def health_status(request: HttpRequest) -> JsonResponse:
+    """The dashboard's health badge refreshes itself from here (static/panel/health.js).
+
+    Never an error page: an unreachable server is a status like any other.
+    """
+    server = settings.PYMAP_SERVER
+    try:
+        info = service.ping(server)
+        health = service.health(server).value
+    except PymapError as exc:
+        return JsonResponse({"health": service.Health.UNKNOWN.value, "error": exc.message})
+    return JsonResponse({"health": health, "round_trip_ms": round(info.round_trip_ms, 1)})
