@@ -8,6 +8,7 @@ loop (reusing channels across requests), and at shutdown it closes them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -17,6 +18,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
+
+log = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
 Receive = Any
@@ -35,5 +38,6 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             channels.bind_event_loop(None)
             await channels.close_loop_channels()
+            log.info("gRPC connections opened: %d", channels.ConnectionStats.opened)
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -64,6 +64,7 @@ class PanelProcess:
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self.final_log = ""
 
     @property
     def url(self) -> str:
@@ -173,6 +174,10 @@ class PanelProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM: uvicorn shuts down gracefully) and clean up.
+
+        The last lines of its log stay readable in :attr:`final_log`.
+        """
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -184,6 +189,7 @@ class PanelProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+            self.final_log = self.log_tail(200)
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

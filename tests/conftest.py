@@ -61,6 +61,11 @@ def make_user(
     return PymapUser(name=name, password=password, roles=roles, entity_tag=tag)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they are the slowest, and the fast tests fail first."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+
+
 @pytest.fixture(scope="session")
 def pymap() -> Iterator[PymapProcess]:
     """The session's pymap server, with IMAP on ``pymap.imap_port``."""

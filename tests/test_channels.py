@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -60,7 +61,21 @@ def test_asgi_lifespan_runs_calls_on_the_server_loop_and_closes_channels(
             "lifespan.shutdown.complete",
         ]
 
-    asyncio.run(serve())
+    # In a thread of its own: the browser tests' Playwright may own a running
+    # loop in the main thread.
+    failures: list[BaseException] = []
+
+    def run_serve() -> None:
+        try:
+            asyncio.run(serve())
+        except BaseException as exc:  # noqa: BLE001 (re-raised in the test thread)
+            failures.append(exc)
+
+    thread = threading.Thread(target=run_serve)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
 
 
 @pytest.fixture(autouse=True)

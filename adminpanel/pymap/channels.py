@@ -92,13 +92,22 @@ def bind_event_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _outer_loop = loop
 
 
+def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
+
+
 def _own_event_loop() -> asyncio.AbstractEventLoop:
-    global _own_loop
+    global _own_loop, _own_thread
     with _own_loop_lock:
         if _own_loop is None or _own_loop.is_closed():
             loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name="pymap-grpc-loop", daemon=True)
-            thread.start()
+            _own_thread = threading.Thread(
+                target=_serve_forever, args=(loop,), name="pymap-grpc-loop", daemon=True
+            )
+            _own_thread.start()
             _own_loop = loop
         return _own_loop
 
