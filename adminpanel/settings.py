@@ -112,6 +112,12 @@ PANEL_SESSION_IDLE_SECONDS = env_int("PANEL_SESSION_IDLE_SECONDS", 30 * 60, mini
 PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
 
+# --- sign-in throttling (see adminpanel/accounts/throttle.py) -------------------
+#: Failed sign-ins allowed per user name, and per client address, in the window.
+PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 10, minimum=1)
+PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
+PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+
 # --- client address behind a reverse proxy (see adminpanel/client_address.py) --
 PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")
 PANEL_TRUSTED_PROXIES = env_int("PANEL_TRUSTED_PROXIES", 1, minimum=1)
