@@ -85,7 +85,14 @@ def _submit(client: Client, form: HtmlForm, data: dict[str, Any]) -> Any:
     path = urlsplit(form.action).path
     if form.method == "get":
         return client.get(path, data)
-    return client.post(path, data)
+    # File fields not under test get a harmless file (a fresh one each time:
+    # an upload is consumed by the request).
+    files = {
+        name: SimpleUploadedFile("sample.txt", b"Sample text.\n")
+        for name, entry in form.fields.items()
+        if entry.kind == "file" and name not in data
+    }
+    return client.post(path, {**data, **files})
 
 
 def _submit_raw(client: Client, form: HtmlForm, data: dict[str, str], field: str) -> Any:
@@ -188,6 +195,25 @@ def test_the_sweep_reaches_the_sign_in_form(
     sample = pymap_user(prefix="sample")
     fields = len(form.fields) - 1
     assert _sweep_form(Client(), form, sample) == 2 * fields * (len(HOSTILE_TEXT) + 1)
+
+
+def _probe_form(client: Client, url: str) -> HtmlForm:
+    [form] = forms_in(client.get(url).content.decode(), f"http://testserver{url}")
+    return form
+
+
+def test_the_sweep_sends_non_utf8_uploads_and_catches_a_careless_view(
+    settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    settings.ROOT_URLCONF = "tests.sweep_probe_urls"
+    client = Client(raise_request_exception=False)
+    sample = pymap_user(prefix="sample")
+    careful = _probe_form(client, "/careful/")
+    assert careful.multipart
+    assert careful.fields["message"].kind == "file"
+    assert _sweep_form(client, careful, sample) == len(HOSTILE_TEXT) + 1
+    with pytest.raises(AssertionError, match="message: file"):
+        _sweep_form(client, _probe_form(client, "/careless/"), sample)
 
 
 @pytest.mark.parametrize("field", ["username", "password", "act_as"])

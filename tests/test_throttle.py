@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from grpclib.const import Status
 from pymacaroons import Macaroon
 from pytest_django.fixtures import Settings as DjangoSettings
 
@@ -191,6 +192,24 @@ def test_an_unreachable_server_does_not_count(
     for _ in range(4):
         assert attempt(client, "alice", "guess").status_code == 503
     assert not FailedSignIn.objects.exists()
+
+
+def test_a_server_that_does_not_answer_does_not_count(
+    client: Client, limits: None, fake: Recorder
+) -> None:
+    fake.behaviour["Login"] = fake_pymap.hang
+    assert attempt(client, "alice", "guess").status_code == 504
+    assert not FailedSignIn.objects.exists()
+
+
+def test_a_server_fault_still_counts(client: Client, limits: None, fake: Recorder) -> None:
+    # pymap was asked about these credentials and failed; an attacker who found
+    # inputs that make it fail must not get unlimited tries.
+    fake.behaviour["Login"] = fake_pymap.grpc_error(Status.UNKNOWN, "Internal Server Error")
+    for _ in range(3):
+        assert attempt(client, "alice", "guess").status_code == 502
+    assert_throttled(attempt(client, "alice", "guess"))
+    assert rpcs(fake) == ["Login"] * 3
 
 
 def test_invalid_forms_count_nothing_and_ask_nothing(

@@ -46,8 +46,8 @@ class Attempt:
         self._row = row
 
     def release(self) -> None:
-        """The attempt did not fail: the operator signed in, or pymap gave no
-        verdict (unreachable, timed out)."""
+        """The attempt did not fail: the operator signed in, or pymap was not
+        reached or did not answer."""
         FailedSignIn.objects.filter(pk=self._row.pk).delete()
 
 

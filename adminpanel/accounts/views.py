@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from adminpanel.audit.record import THROTTLED, Action, record
 from adminpanel.client_address import client_address
-from adminpanel.pymap.errors import PymapError
+from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
 
 from . import session, signin, throttle
 from .forms import SignInForm
@@ -81,8 +81,10 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, operator=claimed)
         form.add_error(None, exc.message)
         return _sign_in_page(request, form)
-    except PymapError:
-        attempt.release()  # no verdict on the credentials; the error page follows
+    except (ServerUnavailable, ServerTimeout):
+        # pymap was not reached or did not answer: no verdict on the
+        # credentials, so nothing to count. The error page follows.
+        attempt.release()
         raise
     attempt.release()
     session.start(request, operator)
