@@ -114,7 +114,10 @@ def test_get_changes_nothing_and_post_only_urls_refuse_it(
     if response.status_code == 405:
         assert response["Allow"] == "POST"
     else:
-        assert response.status_code in (200, 302), response.status_code
+        # A sample value may name nothing that exists (404); only routes
+        # with converters have sample values.
+        expected = (200, 302, 404) if "<" in entry.route else (200, 302)
+        assert response.status_code in expected, response.status_code
     assert (AuditEvent.objects.count(), FailedSignIn.objects.count()) == (events, failures)
 
 
