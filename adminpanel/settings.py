@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from adminpanel.env import env_bool, env_int, env_list, env_secret, env_str
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "adminpanel.accounts",
     "adminpanel.dashboard",
     "adminpanel.audit",
@@ -45,12 +47,15 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Header middleware sits before WhiteNoise, which answers static files
+    # without calling what follows it.
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
     "adminpanel.errors.PymapErrorMiddleware",
 ]
@@ -107,6 +112,12 @@ PANEL_SESSION_IDLE_SECONDS = env_int("PANEL_SESSION_IDLE_SECONDS", 30 * 60, mini
 PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
 
+# --- sign-in throttling (see adminpanel/accounts/throttle.py) -------------------
+#: Failed sign-ins allowed per user name, and per client address, in the window.
+PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 10, minimum=1)
+PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
+PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+
 # --- client address behind a reverse proxy (see adminpanel/client_address.py) --
 PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")
 PANEL_TRUSTED_PROXIES = env_int("PANEL_TRUSTED_PROXIES", 1, minimum=1)
@@ -117,10 +128,28 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
-# The preload directive only takes effect once the domain is submitted to the
-# browsers' list; sending it costs nothing and check --deploy asks for it.
+# The preload directive is only acted on for a registered domain whose owner
+# submits it to the browsers' list; on the panel's host name it is inert, and
+# it keeps `check --deploy` free of warnings.
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", not DEBUG)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Served by django-csp on every response, static files and error pages included.
+# Everything from the panel's own origin, nothing inline: no script or style
+# attribute or element in any template, so no 'unsafe-inline' and no nonces.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 _proxy_header = env_str("DJANGO_SECURE_PROXY_SSL_HEADER")
 if _proxy_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
@@ -147,13 +176,26 @@ USE_TZ = True
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
-# --- logging: to stderr; request details without POST bodies -------------------
+# --- logging: to stderr; never request bodies, SQL parameters or gRPC headers ----
+# Nothing in the panel logs a request body. These libraries would at DEBUG:
+# SQL parameters carry session data (the operator's token), hpack/h2 log the
+# HTTP/2 headers that carry pymap's auth-token. They stay at INFO whatever
+# PANEL_LOG_LEVEL says, and every line still passes the redacting formatter.
+_QUIET_AT_DEBUG = ("django.db.backends", "hpack", "h2", "grpclib")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "adminpanel.redaction.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": env_str("PANEL_LOG_LEVEL") or "INFO"},
+    "loggers": {name: {"level": "INFO"} for name in _QUIET_AT_DEBUG},
 }
+# Error reports (DEBUG page, mailed reports) hide tokens, passwords and hashes.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "adminpanel.redaction.PanelExceptionReporterFilter"
 
 CSRF_FAILURE_VIEW = "adminpanel.errors.csrf_failure"

@@ -3,7 +3,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from adminpanel.saslprep import validate_saslprep
 from adminpanel.validators import validate_user_name
 
 SIGN_IN_FAILED = "Sign-in failed: the user name, password or token was not accepted."
@@ -57,12 +59,14 @@ class SignInForm(forms.Form):
         value: str = self.cleaned_data["username"]
         if value:
             validate_user_name(value)
+            validate_saslprep(value, what="The user name")
         return value
 
     def clean_act_as(self) -> str:
         value: str = self.cleaned_data["act_as"]
         if value:
             validate_user_name(value)
+            validate_saslprep(value, what="The user name")
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -75,4 +79,9 @@ class SignInForm(forms.Form):
                 self.add_error("username", "Enter a user name.")
             if not data.get("password"):
                 self.add_error("password", "Enter the password.")
+            else:
+                try:
+                    validate_saslprep(data["password"], what="The password")
+                except ValidationError as exc:
+                    self.add_error("password", exc)
         return data

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+from django.views.decorators.debug import sensitive_variables
+
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
@@ -38,6 +40,7 @@ def _refusal_message(exc: Refused) -> str:
     return f"Sign-in failed: {exc.message}"
 
 
+@sensitive_variables("password", "token")
 def with_password(
     server: PymapServer, username: str, password: str, act_as: str | None
 ) -> Operator:
@@ -48,6 +51,7 @@ def with_password(
         raise SignInRefused(_refusal_message(exc), exc.key) from exc
 
 
+@sensitive_variables("pasted")
 def attempted_identity(method_is_token: bool, username: str, pasted: str) -> str:
     """Who a sign-in attempt claimed to be, for the audit log (never the secret)."""
     if not method_is_token:
@@ -59,6 +63,20 @@ def attempted_identity(method_is_token: bool, username: str, pasted: str) -> str
     return "admin token" if info.is_admin_token else f"token for {info.authcid}"
 
 
+@sensitive_variables("pasted")
+def claimed_user(method_is_token: bool, username: str, pasted: str) -> str | None:
+    """The user name an attempt is counted against by the throttle: the one
+    typed, or the user a pasted login token claims (None for the admin token
+    or a malformed one, which count per address only)."""
+    if not method_is_token:
+        return username or None
+    try:
+        return inspect_token(pasted).authcid
+    except MalformedToken:
+        return None
+
+
+@sensitive_variables("pasted", "token")
 def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator:
     try:
         info = inspect_token(pasted)
@@ -87,6 +105,7 @@ def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator
         raise SignInRefused(_refusal_message(exc), exc.key) from exc
 
 
+@sensitive_variables("token", "narrowed")
 def _finish(
     server: PymapServer,
     token: str,

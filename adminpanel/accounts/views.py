@@ -8,12 +8,14 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.audit.record import Action, record
+from adminpanel.audit.record import THROTTLED, Action, record
+from adminpanel.client_address import client_address
+from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
 
-from . import session, signin
+from . import session, signin, throttle
 from .forms import SignInForm
 from .middleware import get_operator, public_view
 
@@ -35,44 +37,60 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if getattr(request, "operator", None) is not None and request.method == "GET":
         return HttpResponseRedirect(_safe_next(request))
     form = SignInForm(request.POST or None)
-    status = 200
     if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            server = settings.PYMAP_SERVER
-            act_as = data["act_as"] or None
-            try:
-                if data["method"] == SignInForm.METHOD_TOKEN:
-                    operator = signin.with_token(server, data["token"], act_as)
-                else:
-                    operator = signin.with_password(
-                        server, data["username"], data["password"], act_as
-                    )
-            except signin.SignInRefused as exc:
-                form.add_error(None, exc.message)
-                claimed = signin.attempted_identity(
-                    data["method"] == SignInForm.METHOD_TOKEN, data["username"], data["token"]
-                )
-                record(
-                    request,
-                    Action.SIGN_IN,
-                    target=act_as or "",
-                    outcome=exc.outcome,
-                    operator=claimed,
-                )
-            else:
-                session.start(request, operator)
-                request.operator = operator  # type: ignore[attr-defined]
-                record(request, Action.SIGN_IN, target=act_as or "")
-                return HttpResponseRedirect(_safe_next(request))
-        else:
-            status = 400
+        if not form.is_valid():
+            return _sign_in_page(request, form, status=400)
+        return _attempt_sign_in(request, form)
+    return _sign_in_page(request, form)
+
+
+def _sign_in_page(request: HttpRequest, form: SignInForm, *, status: int = 200) -> HttpResponse:
     return render(
         request,
         "accounts/sign_in.html",
         {"form": form, "next": _safe_next(request)},
         status=status,
     )
+
+
+@sensitive_variables("data")
+def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
+    """Throttle, then ask pymap; the page again with an error, or the redirect."""
+    data = form.cleaned_data
+    is_token = data["method"] == SignInForm.METHOD_TOKEN
+    act_as = data["act_as"] or None
+    claimed = signin.attempted_identity(is_token, data["username"], data["token"])
+    try:
+        attempt = throttle.begin(
+            client_address(request), signin.claimed_user(is_token, data["username"], data["token"])
+        )
+    except throttle.SignInThrottled as exc:
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, operator=claimed)
+        form.add_error(None, exc.message)
+        response = _sign_in_page(request, form, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    server = settings.PYMAP_SERVER
+    try:
+        if is_token:
+            operator = signin.with_token(server, data["token"], act_as)
+        else:
+            operator = signin.with_password(server, data["username"], data["password"], act_as)
+    except signin.SignInRefused as exc:
+        # The attempt stays counted against the limits.
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, operator=claimed)
+        form.add_error(None, exc.message)
+        return _sign_in_page(request, form)
+    except (ServerUnavailable, ServerTimeout):
+        # pymap was not reached or did not answer: no verdict on the
+        # credentials, so nothing to count. The error page follows.
+        attempt.release()
+        raise
+    attempt.release()
+    session.start(request, operator)
+    request.operator = operator  # type: ignore[attr-defined]
+    record(request, Action.SIGN_IN, target=act_as or "")
+    return HttpResponseRedirect(_safe_next(request))
 
 
 @require_POST

@@ -20,10 +20,22 @@ class Action(models.TextChoices):
 
 #: The outcome of a successful action; failures store the result key or error.
 OK = "ok"
+#: A sign-in refused by the panel's throttle, before pymap was asked.
+THROTTLED = "Throttled"
 
 
 class ImmutableRecord(Exception):
     """Audit records are append-only."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Bulk changes are refused like single ones."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableRecord("audit records cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecord("audit records cannot be deleted")
 
 
 class AuditEvent(models.Model):
@@ -42,6 +54,8 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=100, db_index=True)
     changed_fields = models.JSONField(default=list, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

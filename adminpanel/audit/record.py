@@ -10,11 +10,11 @@ from django.http import HttpRequest
 
 from adminpanel.client_address import client_address
 
-from .models import OK, Action, AuditEvent
+from .models import OK, THROTTLED, Action, AuditEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OK", "Action", "record"]
+__all__ = ["OK", "THROTTLED", "Action", "record"]
 
 
 def record(
@@ -42,5 +42,6 @@ def record(
         changed_fields=sorted(changed_fields),
         detail=detail[:500],
     )
-    log.info("audit: %s %s target=%r outcome=%s", event.operator, action, target, outcome)
+    # repr() keeps a line break in a claimed name from forging a log line.
+    log.info("audit: %r %s target=%r outcome=%r", event.operator, action, target, outcome)
     return event

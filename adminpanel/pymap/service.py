@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 import h2.exceptions
+from django.views.decorators.debug import sensitive_variables
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
@@ -48,6 +49,9 @@ from .generated.admin_pb2 import (
 from .generated.health_grpc import HealthStub
 from .generated.health_pb2 import HealthCheckRequest, HealthCheckResponse
 from .servers import PymapServer
+
+# Functions that handle passwords are @sensitive_variables(): Django's error
+# reports then hide their variables and those of the functions they call.
 
 #: The pymap-admin release whose protocol the vendored protos describe.
 CLIENT_VERSION = "0.12.1"
@@ -199,6 +203,7 @@ async def _health(server: PymapServer) -> Health:
     return Health.UNKNOWN
 
 
+@sensitive_variables()
 async def _login(
     server: PymapServer,
     authcid: str,
@@ -243,6 +248,7 @@ async def _get_user(server: PymapServer, token: str, name: str) -> UserRecord:
     )
 
 
+@sensitive_variables()
 async def _set_user(
     server: PymapServer,
     token: str,
@@ -328,6 +334,7 @@ def health(server: PymapServer) -> Health:
     return channels.run(_health, server)
 
 
+@sensitive_variables()
 def login(
     server: PymapServer,
     authcid: str,
@@ -350,6 +357,7 @@ def get_user(server: PymapServer, token: str, name: str) -> UserRecord:
     return channels.run(_get_user, server, token, name)
 
 
+@sensitive_variables()
 def set_user(
     server: PymapServer,
     token: str,
@@ -377,6 +385,7 @@ def set_user(
     )
 
 
+@sensitive_variables()
 def change_password(server: PymapServer, token: str, name: str, new_password: str) -> int:
     """GetUser then SetUser with its entity tag, keeping roles and params."""
     current = get_user(server, token, name)

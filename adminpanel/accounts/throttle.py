@@ -1,0 +1,104 @@
+"""Limits on failed sign-ins, per client address and per user name.
+
+Each attempt is written to the database *before* pymap is asked (so a burst of
+parallel attempts is counted as it happens) and removed again when it did not
+fail. An attempt is refused, without asking pymap, while the attempts in the
+last window from its address, or for its user name, would exceed the limit.
+
+The window slides: an old failure stops counting once it is older than the
+window, so nobody can lock a user out for longer than an attack lasts plus
+one window. Rows live in the database, so every panel instance sees the same
+counts; those older than the window are pruned as new attempts arrive.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from .models import FailedSignIn
+
+
+class SignInThrottled(Exception):
+    """Too many recent failures; ``retry_after`` is whole seconds to wait."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"sign-in throttled for {retry_after} s")
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        minutes = math.ceil(self.retry_after / 60)
+        return (
+            "Too many failed sign-ins for this user name or from this address. "
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+class Attempt:
+    """A sign-in attempt that counts as failed until :meth:`release` is called."""
+
+    def __init__(self, row: FailedSignIn) -> None:
+        self._row = row
+
+    def release(self) -> None:
+        """The attempt did not fail: the operator signed in, or pymap was not
+        reached or did not answer."""
+        FailedSignIn.objects.filter(pk=self._row.pk).delete()
+
+
+def window() -> timedelta:
+    return timedelta(seconds=settings.PANEL_SIGN_IN_WINDOW_SECONDS)
+
+
+def begin(address: str | None, user_name: str | None, *, now: datetime | None = None) -> Attempt:
+    """Count an attempt from ``address`` for ``user_name``, or refuse it.
+
+    Raises :class:`SignInThrottled` (and counts nothing) when either limit is
+    reached. Requests without a usable address share one counter, so a
+    misconfigured proxy setting fails closed rather than open.
+    """
+    now = timezone.now() if now is None else now
+    since = now - window()
+    FailedSignIn.objects.filter(at__lt=since).delete()
+    row = FailedSignIn.objects.create(
+        at=now, client_address=address or "", user_name=(user_name or "")[:255]
+    )
+    waits = [
+        _wait(
+            FailedSignIn.objects.filter(client_address=row.client_address),
+            settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS,
+            since,
+            now,
+        )
+    ]
+    if row.user_name:
+        waits.append(
+            _wait(
+                FailedSignIn.objects.filter(user_name=row.user_name),
+                settings.PANEL_SIGN_IN_LIMIT_PER_USER,
+                since,
+                now,
+            )
+        )
+    wait = max(waits)
+    if wait > 0:
+        row.delete()
+        raise SignInThrottled(wait)
+    return Attempt(row)
+
+
+def _wait(rows: QuerySet[FailedSignIn], allowed: int, since: datetime, now: datetime) -> int:
+    """Whole seconds until the attempt just counted in ``rows`` is within
+    ``allowed``; 0 if it already is."""
+    recent = rows.filter(at__gte=since).order_by("at", "pk")
+    over = recent.count() - allowed
+    if over <= 0:
+        return 0
+    # Once the `over` oldest attempts have left the window, a new one fits.
+    last_to_expire: datetime = recent.values_list("at", flat=True)[over - 1]
+    return max(1, math.ceil((last_to_expire + window() - now).total_seconds()))

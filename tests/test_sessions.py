@@ -1,0 +1,140 @@
+"""Session limits and cookies (ASVS 3.2, 3.3, 3.4).
+
+tests/test_sign_in.py covers the basics (sign-out kills the cookie, the key
+changes at sign-in, the token is narrowed to the session end, the absolute
+limit); these add the idle clock, what activity does and does not extend,
+and the cookie's flags.
+"""
+
+from __future__ import annotations
+
+import time
+from http.cookies import Morsel
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+from pytest_django.fixtures import Settings as DjangoSettings
+
+from adminpanel.accounts.session import SESSION_KEY
+from adminpanel.pymap.servers import PymapServer
+
+from .conftest import MakeUser
+from .panel_client import SIGN_IN, sign_in
+
+pytestmark = pytest.mark.django_db
+
+COOKIE = "pymap_panel_session"
+
+
+def _age_session(client: Client, **changes: float) -> str:
+    """Rewrite the stored operator (e.g. an older last_seen); the session key."""
+    session = client.session
+    session[SESSION_KEY] = {**session[SESSION_KEY], **changes}
+    session.save()
+    assert session.session_key is not None
+    return session.session_key
+
+
+def _stored(client: Client) -> dict[str, Any]:
+    data: dict[str, Any] = client.session[SESSION_KEY]
+    return data
+
+
+def _assert_useless(session_key: str) -> None:
+    assert not Session.objects.filter(session_key=session_key).exists()
+    replay = Client()
+    replay.cookies[COOKIE] = session_key
+    response = replay.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(SIGN_IN)
+
+
+def test_activity_refreshes_the_idle_clock(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    sign_in(client, pymap_user())
+    nearly_idle = time.time() - 29 * 60
+    _age_session(client, last_seen=nearly_idle)
+    assert client.get("/").status_code == 200
+    # The request moved last_seen to its own time: a full idle period again.
+    assert _stored(client)["last_seen"] - nearly_idle >= 29 * 60
+
+
+def test_activity_does_not_extend_the_absolute_limit(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    sign_in(client, pymap_user())
+    expires_at = _stored(client)["expires_at"]
+    _age_session(client, last_seen=time.time() - 10 * 60)
+    assert client.get("/").status_code == 200
+    assert _stored(client)["expires_at"] == expires_at
+
+
+def test_after_the_idle_timeout_the_old_cookie_is_useless(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    sign_in(client, pymap_user())
+    old_key = _age_session(client, last_seen=time.time() - 31 * 60)
+    response = client.get("/audit/", follow=True)
+    assert response.redirect_chain[-1][0].startswith(f"{SIGN_IN}?next=")
+    assert "signed out after 30 minutes without activity" in response.content.decode()
+    _assert_useless(old_key)
+
+
+def test_after_the_absolute_timeout_the_old_cookie_is_useless_even_when_active(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    sign_in(client, pymap_user())
+    old_key = _age_session(client, last_seen=time.time(), expires_at=time.time() - 1)
+    response = client.get("/", follow=True)
+    assert "12-hour limit" in response.content.decode()
+    _assert_useless(old_key)
+
+
+def test_limits_follow_the_settings(
+    client: Client, settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    settings.PANEL_SESSION_IDLE_SECONDS = 120
+    sign_in(client, pymap_user())
+    _age_session(client, last_seen=time.time() - 121)
+    response = client.get("/", follow=True)
+    assert "signed out after 2 minutes without activity" in response.content.decode()
+
+
+def _cookie(response: Any, name: str) -> Morsel[str]:
+    morsel: Morsel[str] = response.cookies[name]
+    return morsel
+
+
+def test_session_cookie_is_secure_httponly_samesite_and_dies_with_the_browser(
+    client: Client, settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    settings.SESSION_COOKIE_SECURE = True
+    cookie = _cookie(sign_in(client, pymap_user(), secure=True), COOKIE)
+    assert cookie["secure"] is True
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+    assert cookie["max-age"] == ""  # no persistent cookie
+    assert cookie["expires"] == ""
+
+
+def test_csrf_cookie_is_secure_httponly_and_samesite(
+    settings: DjangoSettings, client: Client
+) -> None:
+    settings.CSRF_COOKIE_SECURE = True
+    cookie = _cookie(client.get(SIGN_IN, secure=True), "csrftoken")
+    assert cookie["secure"] is True
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
+
+
+def test_session_cookie_holds_only_a_random_key(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    sign_in(client, pymap_user())
+    value = client.cookies[COOKIE].value
+    assert len(value) == 32
+    assert value.isalnum()
+    assert _stored(client)["token"] not in value
