@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "adminpanel.accounts",
     "adminpanel.dashboard",
     "adminpanel.audit",
+    "adminpanel.users",
 ]
 
 MIDDLEWARE = [
@@ -106,6 +107,10 @@ PANEL_SESSION_IDLE_SECONDS = env_int("PANEL_SESSION_IDLE_SECONDS", 30 * 60, mini
 #: session's macaroon carries the same limit as a `time <` caveat.
 PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
+
+# --- user pages ------------------------------------------------------------------
+#: Shortest password the panel sets (no composition rules; the maximum is 1024).
+PANEL_PASSWORD_MIN_LENGTH = env_int("PANEL_PASSWORD_MIN_LENGTH", 8, minimum=1)
 
 # --- client address behind a reverse proxy (see adminpanel/client_address.py) --
 PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")
