@@ -280,9 +280,9 @@ class CreateUserForm(RolesForm):
         widget=_text_input(autofocus="autofocus"),
     )
     password_choice = forms.ChoiceField(
-        label="Password",
+        label="Can the user log in with a password?",
         choices=[
-            (PasswordChoice.SET, "Set a password"),
+            (PasswordChoice.SET, "Yes: set a password"),
             (PasswordChoice.NONE, "No password: the user cannot log in"),
         ],
         initial=PasswordChoice.SET,
@@ -349,7 +349,9 @@ class EditUserForm(RolesForm):
 
     entity_tag = forms.IntegerField(min_value=0, max_value=2**64 - 1, widget=forms.HiddenInput)
     base = forms.CharField(widget=forms.HiddenInput, max_length=200_000)
-    password_action = forms.ChoiceField(label="Password", widget=forms.RadioSelect)
+    password_action = forms.ChoiceField(
+        label="What happens to the password", widget=forms.RadioSelect
+    )
     current_password = _password_field(
         "Current password",
         "off",
