@@ -144,12 +144,7 @@ def test_a_server_fault_on_the_user_page_is_an_error_page_not_a_traceback(
 def test_invalid_auth_while_saving_signs_the_operator_out(
     fake_admin: Client, recorder: Recorder
 ) -> None:
-    def get_user(request: Any) -> Any:
-        return admin_pb2.UserResponse(
-            user=request.user, entity_tag=5, data=admin_pb2.UserData(password="$pbkdf2-sha256$x")
-        )
-
-    recorder.behaviour["GetUser"] = get_user
+    recorder.behaviour["GetUser"] = _fake_user
     recorder.behaviour["Login"] = lambda request: admin_pb2.LoginResponse(bearer_token="t")
     recorder.behaviour["SetUser"] = lambda request: admin_pb2.UserResponse(
         result=fake_pymap.failure("InvalidAuth")
@@ -159,3 +154,43 @@ def test_invalid_auth_while_saving_signs_the_operator_out(
     response = fake_admin.post(url, data)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:sign-in"))
+
+
+def _fake_user(request: Any) -> Any:
+    return admin_pb2.UserResponse(
+        user=request.user, entity_tag=5, data=admin_pb2.UserData(password="$pbkdf2-sha256$x")
+    )
+
+
+def test_a_timeout_while_checking_the_kept_password_keeps_the_form(
+    fake_admin: Client, recorder: Recorder
+) -> None:
+    recorder.behaviour["GetUser"] = _fake_user
+    recorder.behaviour["Login"] = fake_pymap.hang
+    url = user_url("users:edit", "alice")
+    data = edit_post(page(fake_admin.get(url)), roles=("editor",), params={"q": "1"}, current="pw")
+    response = fake_admin.post(url, data)
+    assert response.status_code == 504
+    html = page(response)
+    assert "did not answer" in html
+    assert "editor" in html
+    assert [method for method, _, _ in recorder.requests] == ["GetUser", "GetUser", "Login"]
+
+
+def test_a_failing_re_read_after_a_conflict_keeps_the_form(
+    fake_admin: Client, recorder: Recorder
+) -> None:
+    reads = iter([_fake_user, _fake_user, fake_pymap.grpc_error(Status.UNAVAILABLE, "gone")])
+    recorder.behaviour["GetUser"] = lambda request: next(reads)(request)
+    recorder.behaviour["Login"] = lambda request: admin_pb2.LoginResponse(bearer_token="t")
+    recorder.behaviour["SetUser"] = lambda request: admin_pb2.UserResponse(
+        result=fake_pymap.failure("CannotReplaceUser")
+    )
+    url = user_url("users:edit", "alice")
+    data = edit_post(page(fake_admin.get(url)), roles=("editor",), current="pw")
+    response = fake_admin.post(url, data)
+    assert response.status_code == 503
+    html = page(response)
+    assert "nothing was saved" in html
+    assert "editor" in html
+    assert AuditEvent.objects.get(action="user-edit").outcome == "CannotReplaceUser"

@@ -205,6 +205,8 @@ def test_a_stale_entity_tag_is_refused_by_the_server_too(
     assert response.status_code == 409
     assert "sneaky" in page(response)
     assert dict(stored(pymap_server, token, target).params) == {"sneaky": "yes"}
+    [event] = AuditEvent.objects.filter(action="user-edit")
+    assert event.outcome == "CannotReplaceUser"
 
 
 def test_a_user_deleted_meanwhile_gives_a_conflict_with_a_way_to_create_it_again(

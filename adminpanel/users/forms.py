@@ -348,7 +348,9 @@ class EditUserForm(RolesForm):
     """Roles, params and what to do with the password, against one entity tag."""
 
     entity_tag = forms.IntegerField(min_value=0, max_value=2**64 - 1, widget=forms.HiddenInput)
-    base = forms.CharField(widget=forms.HiddenInput, max_length=200_000)
+    # No max_length: a user may have 100 params of 4096 characters each; the
+    # signature, not the size, is what makes the value trustworthy.
+    base = forms.CharField(widget=forms.HiddenInput)
     password_action = forms.ChoiceField(
         label="What happens to the password", widget=forms.RadioSelect
     )
@@ -367,22 +369,26 @@ class EditUserForm(RolesForm):
         super().__init__(*args, **kwargs)
         self.is_self = is_self
         self.has_password = has_password
-        field = self.fields["password_action"]
-        assert isinstance(field, forms.ChoiceField)
         if has_password:
-            field.choices = [
+            choices = [
                 (PasswordAction.KEEP, "Keep the current password (enter it below)"),
                 (PasswordAction.NEW, "Set a new password"),
                 (PasswordAction.REMOVE, "Remove the password: the user can no longer log in"),
             ]
-            field.initial = PasswordAction.KEEP
         else:
-            field.choices = [
+            choices = [
                 (PasswordAction.REMOVE, "Leave without a password: the user cannot log in"),
                 (PasswordAction.NEW, "Set a password"),
             ]
-            field.initial = PasswordAction.REMOVE
+        field = self.fields["password_action"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        field.initial = choices[0][0]
+        self.offered_actions = [value for value, _ in choices]
         self.fields["new_password1"].help_text = new_password_help()
+
+    def offers(self, action: str) -> bool:
+        return action in self.offered_actions
 
     def clean_base(self) -> dict[str, Any]:
         base = unsign_base(self.cleaned_data["base"])

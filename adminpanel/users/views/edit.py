@@ -85,8 +85,7 @@ def _form_for(
         "base": sign_base(record.roles, record.params, record.has_password),
     }
     form = EditUserForm(initial=initial, has_password=record.has_password, is_self=is_self)
-    offered = [choice for choice, _ in form.fields["password_action"].choices]  # type: ignore[attr-defined]
-    if password_action in offered:
+    if password_action is not None and form.offers(password_action):
         form.initial["password_action"] = password_action
     return form, ParamFormSet(initial=params_initial(values.params), prefix=PARAMS_PREFIX)
 
@@ -114,35 +113,37 @@ def _cannot_edit(request: HttpRequest, name: str, problems: list[str]) -> HttpRe
     )
 
 
+def _record_conflict(request: HttpRequest, name: str, changed: list[str], outcome: str) -> None:
+    """Audit an edit that found the user changed or gone (SetUser was not sent)."""
+    record(request, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=changed)
+
+
 def _conflict(
     request: HttpRequest,
     name: str,
     form: EditUserForm,
+    formset: BaseParamFormSet,
     base: UserValues,
     yours: UserValues,
-    changed: list[str],
 ) -> HttpResponse:
     """409: the user changed (or went) since the form was rendered. Read it again."""
-    record(
-        request,
-        Action.USER_EDIT,
-        target=name,
-        outcome=RefusalKey.CANNOT_REPLACE_USER,
-        changed_fields=changed,
-    )
     action = form.cleaned_data["password_action"]
     operator = get_operator(request)
     try:
         current = service.get_user(server(), operator.token, name)
     except Refused as exc:
-        if not exc.is_(RefusalKey.USER_NOT_FOUND):
-            raise
-        return render(
-            request,
-            "users/conflict.html",
-            {"name": name, "deleted": True, "yours": yours, "password_action": action},
-            status=409,
-        )
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            return render(
+                request,
+                "users/conflict.html",
+                {"name": name, "deleted": True, "yours": yours, "password_action": action},
+                status=409,
+            )
+        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+            return not_authorized(request, name)
+        return _render(request, name, form, formset, status=_reread_failed(form, exc))
+    except PymapError as exc:
+        return _render(request, name, form, formset, status=_reread_failed(form, exc))
     if problems := not_editable(current.roles, current.params):
         return _cannot_edit(request, name, problems)
     current_values = _values(current)
@@ -167,6 +168,18 @@ def _conflict(
         },
         status=409,
     )
+
+
+def _reread_failed(form: EditUserForm, exc: PymapError) -> int:
+    """The conflict page could not read the current values: keep the operator's form."""
+    if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
+        raise exc
+    form.add_error(
+        None,
+        "Someone changed this user after you opened the form, so nothing was saved, and "
+        f"reading the current values failed: {exc.message} Open the edit page again.",
+    )
+    return exc.http_status
 
 
 def _password_is_current(name: str, password: str) -> bool:
@@ -227,7 +240,8 @@ def _save(
         current = service.get_user(server(), operator.token, name)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
-            return _conflict(request, name, form, base, yours, changed_fields(base, yours))
+            _record_conflict(request, name, changed_fields(base, yours), exc.key)
+            return _conflict(request, name, form, formset, base, yours)
         if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
             return not_authorized(request, name)
         return _render(request, name, form, formset, status=add_failure(form, exc))
@@ -237,7 +251,8 @@ def _save(
         return _cannot_edit(request, name, problems)
     if current.entity_tag != tag:
         # SetUser would answer CannotReplaceUser; do not even try.
-        return _conflict(request, name, form, base, yours, changed_fields(base, yours))
+        _record_conflict(request, name, changed_fields(base, yours), RefusalKey.CANNOT_REPLACE_USER)
+        return _conflict(request, name, form, formset, base, yours)
 
     changed = changed_fields(_values(current), yours)
     if action == PasswordAction.NEW or (action == PasswordAction.REMOVE and current.has_password):
@@ -246,7 +261,13 @@ def _save(
         messages.info(request, f"Nothing to save: {name} already has these roles and parameters.")
         return HttpResponseRedirect(user_url("users:detail", name))
 
-    if action == PasswordAction.KEEP and not _password_is_current(name, password or ""):
+    try:
+        wrong_password = action == PasswordAction.KEEP and not _password_is_current(
+            name, password or ""
+        )
+    except PymapError as exc:
+        return _render(request, name, form, formset, status=add_failure(form, exc))
+    if wrong_password:
         record(
             request,
             Action.USER_EDIT,
@@ -271,7 +292,8 @@ def _save(
             )
     except Refused as exc:
         if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
-            return _conflict(request, name, form, base, yours, changed_fields(base, yours))
+            # Changed between the re-read and SetUser; audited() recorded it.
+            return _conflict(request, name, form, formset, base, yours)
         if exc.is_(RefusalKey.NOT_ALLOWED):
             form.add_error(None, NOT_ALLOWED_ROLES)
             return _render(request, name, form, formset, status=403)
