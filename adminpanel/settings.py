@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "adminpanel.accounts",
     "adminpanel.dashboard",
     "adminpanel.audit",
+    "adminpanel.users",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,10 @@ SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
 PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 10, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# --- user pages ------------------------------------------------------------------
+#: Shortest password the panel sets (no composition rules; the maximum is 1024).
+PANEL_PASSWORD_MIN_LENGTH = env_int("PANEL_PASSWORD_MIN_LENGTH", 8, minimum=1)
 
 # --- client address behind a reverse proxy (see adminpanel/client_address.py) --
 PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")

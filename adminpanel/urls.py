@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("adminpanel.dashboard.urls")),
     path("accounts/", include("adminpanel.accounts.urls")),
+    path("users/", include("adminpanel.users.urls")),
     path("audit/", include("adminpanel.audit.urls")),
 ]
 

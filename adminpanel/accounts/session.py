@@ -80,8 +80,14 @@ def load(request: HttpRequest) -> Operator | None:
         return None  # a session written by an older panel version
 
 
-def replace_token(request: HttpRequest, operator: Operator, token: str) -> Operator:
-    updated = Operator(**{**asdict(operator), "token": token})
+def replace_token(
+    request: HttpRequest, operator: Operator, token: str, *, is_admin: bool | None = None
+) -> Operator:
+    """Store a renewed token (and, after a change of own roles, the admin flag)."""
+    changes: dict[str, object] = {"token": token}
+    if is_admin is not None:
+        changes["is_admin"] = is_admin
+    updated = Operator(**{**asdict(operator), **changes})
     request.session[SESSION_KEY] = asdict(updated)
     return updated
 

@@ -1,0 +1,448 @@
+"""Forms for the user pages. They only validate; the views talk to pymap.
+
+Everything a person types is checked here, before any RPC: pymap itself
+accepts empty names and arbitrary bytes (PYMAP.md), so these rules are the
+only ones there are. Text inputs carry no ``maxlength``: a browser would cut
+a pasted value silently, and a name or password that is not what was typed
+is worse than a clear "too long" error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from django import forms
+from django.conf import settings
+from django.core import signing, validators
+from django.core.exceptions import ValidationError
+from django.forms import formset_factory
+from django.forms.formsets import DELETION_FIELD_NAME as DELETE
+
+from adminpanel.validators import validate_name, validate_param_value, validate_user_name
+
+#: Long passphrases must fit; anything longer is refused, not cut.
+MAX_PASSWORD_LENGTH = 1024
+#: Roles and params a form accepts; pymap has no limit of its own.
+MAX_ROLES = 50
+MAX_PARAMS = 100
+ADMIN_ROLE = "admin"
+
+_BASE_SALT = "adminpanel.users.edit-base"
+
+
+def min_password_length() -> int:
+    length: int = settings.PANEL_PASSWORD_MIN_LENGTH
+    return length
+
+
+class VisibleTextField(forms.CharField):
+    """A CharField kept exactly as typed, checked by one of the panel's validators.
+
+    Django's own "Null characters are not allowed" check is dropped: the
+    panel's validators already refuse NUL, with a message naming the field.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.validators = [
+            v
+            for v in self.validators
+            if not isinstance(v, validators.ProhibitNullCharactersValidator)
+        ]
+
+
+def _text_input(**attrs: str) -> forms.TextInput:
+    return forms.TextInput(
+        attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", **attrs}
+    )
+
+
+def _password_input(autocomplete: str) -> forms.PasswordInput:
+    return forms.PasswordInput(attrs={"autocomplete": autocomplete})
+
+
+def _password_field(label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        help_text=help_text,
+        widget=_password_input(autocomplete),
+    )
+
+
+def new_password_help() -> str:
+    return (
+        f"At least {min_password_length()} characters, at most {MAX_PASSWORD_LENGTH}. "
+        "Any characters; a long passphrase is best. Pasting is fine."
+    )
+
+
+def check_new_password(form: forms.Form, first: str, second: str) -> str | None:
+    """Both fields filled in, equal and of a sensible length; the password or None."""
+    if first in form.errors or second in form.errors:
+        return None  # the field's own check (e.g. NUL) already said what is wrong
+    data = form.cleaned_data
+    password: str = data.get(first) or ""
+    again: str = data.get(second) or ""
+    if not password:
+        form.add_error(first, "Enter the new password.")
+        return None
+    if len(password) < min_password_length():
+        form.add_error(
+            first, f"The password must have at least {min_password_length()} characters."
+        )
+        return None
+    if len(password) > MAX_PASSWORD_LENGTH:
+        form.add_error(first, f"The password can have at most {MAX_PASSWORD_LENGTH} characters.")
+        return None
+    if not again:
+        form.add_error(second, "Enter the new password a second time.")
+        return None
+    if password != again:
+        form.add_error(second, "The two passwords differ. Enter the same password twice.")
+        return None
+    return password
+
+
+# --- roles -------------------------------------------------------------------
+
+
+class RolesForm(forms.Form):
+    """The admin role as a checkbox, any other roles one per line."""
+
+    is_admin = forms.BooleanField(
+        label="Admin role",
+        required=False,
+        help_text="Lets the user act on every user: look up, create, change and delete "
+        "users, and deliver mail to any mailbox.",
+    )
+    other_roles = VisibleTextField(
+        label="Other roles",
+        help_text="One per line. pymap itself only checks the admin role; other roles are "
+        "kept for whatever else reads them.",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "none"}),
+    )
+
+    def clean_other_roles(self) -> list[str]:
+        roles: list[str] = []
+        text = str(self.cleaned_data.get("other_roles") or "").replace("\r\n", "\n")
+        # Split on line feeds only: str.splitlines() would also split on
+        # control characters (\x1c, \x85...) that must be refused, not used.
+        for line in text.split("\n"):
+            if not line:
+                continue  # an empty line separates nothing
+            try:
+                validate_name(line, what="A role")
+            except ValidationError as exc:
+                # repr() shows what is wrong: '\x00', '\t', trailing spaces.
+                raise ValidationError(f"{exc.messages[0]} ({line[:40]!r})", code=exc.code) from exc
+            if line not in roles:
+                roles.append(line)
+        if len(roles) > MAX_ROLES:
+            raise ValidationError(f"A user can have at most {MAX_ROLES} roles here.")
+        return roles
+
+    def roles(self) -> list[str]:
+        """The roles to send, the admin role first (call after is_valid()).
+
+        "admin" typed among the other roles counts like the checkbox.
+        """
+        others: list[str] = self.cleaned_data.get("other_roles") or []
+        admin = bool(self.cleaned_data.get("is_admin")) or ADMIN_ROLE in others
+        return ([ADMIN_ROLE] if admin else []) + [role for role in others if role != ADMIN_ROLE]
+
+
+def not_editable(roles: Iterable[str], params: Mapping[str, str]) -> list[str]:
+    """Stored roles and params that a browser form cannot carry back unchanged.
+
+    pymap accepts anything (PYMAP.md), so a user made elsewhere may have a
+    role with a line break or a value with NUL. A form would split, strip or
+    mangle those on the way back; such users are not edited here at all.
+    """
+    problems: list[str] = []
+    for role in roles:
+        try:
+            validate_name(role, what="A role")
+        except ValidationError as exc:
+            problems.append(f"role {role[:60]!r}: {exc.messages[0]}")
+    for key, value in params.items():
+        try:
+            validate_name(key, what="A parameter name")
+            validate_param_value(value)
+        except ValidationError as exc:
+            problems.append(f"parameter {key[:60]!r}: {exc.messages[0]}")
+    return problems
+
+
+def roles_initial(roles: Sequence[str]) -> dict[str, Any]:
+    return {
+        "is_admin": ADMIN_ROLE in roles,
+        "other_roles": "\n".join(role for role in roles if role != ADMIN_ROLE),
+    }
+
+
+# --- params --------------------------------------------------------------------
+
+
+class ParamForm(forms.Form):
+    key = VisibleTextField(label="Name", widget=_text_input())
+    # A one-line textarea, not an <input>: browsers drop line breaks from an
+    # input's value, which would change a stored multi-line value silently.
+    value = VisibleTextField(
+        label="Value",
+        validators=[validate_param_value],
+        widget=forms.Textarea(attrs={"rows": 1, "spellcheck": "false", "autocapitalize": "none"}),
+    )
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data.get("key") or ""
+        if key:
+            validate_name(key, what="A parameter name")
+        return key
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("key") and data.get("value") and "key" not in self.errors:
+            self.add_error("key", "Give this value a name, or clear the value.")
+        return data
+
+
+if TYPE_CHECKING:
+    _FormSet = forms.BaseFormSet[ParamForm]
+else:
+    _FormSet = forms.BaseFormSet  # not subscriptable at run time
+
+
+class BaseParamFormSet(_FormSet):
+    def add_fields(self, form: ParamForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if DELETE in form.fields:
+            form.fields[DELETE].label = "Remove"
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        seen: set[str] = set()
+        for form in self.forms:
+            key = form.cleaned_data.get("key")
+            if not key or form.cleaned_data.get(DELETE):
+                continue
+            if key in seen:
+                raise ValidationError(f"The parameter {key!r} appears twice; keep one.")
+            seen.add(key)
+
+    def params(self) -> dict[str, str]:
+        """name -> value of the filled-in rows not marked for removal."""
+        return {
+            form.cleaned_data["key"]: form.cleaned_data.get("value") or ""
+            for form in self.forms
+            if form.cleaned_data.get("key") and not form.cleaned_data.get(DELETE)
+        }
+
+
+ParamFormSet = cast(
+    type[BaseParamFormSet],
+    formset_factory(
+        ParamForm,
+        formset=BaseParamFormSet,
+        extra=3,
+        can_delete=True,
+        max_num=MAX_PARAMS,
+        validate_max=True,
+        absolute_max=MAX_PARAMS + 10,
+    ),
+)
+PARAMS_PREFIX = "params"
+
+
+def params_initial(params: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in sorted(params.items())]
+
+
+# --- create -----------------------------------------------------------------------
+
+
+class PasswordChoice:
+    SET = "set"
+    NONE = "none"
+
+
+class CreateUserForm(RolesForm):
+    name = VisibleTextField(
+        label="User name",
+        required=True,
+        validators=[validate_user_name],
+        help_text="Visible characters only: no spaces or line breaks, at most 255.",
+        widget=_text_input(autofocus="autofocus"),
+    )
+    password_choice = forms.ChoiceField(
+        label="Can the user log in with a password?",
+        choices=[
+            (PasswordChoice.SET, "Yes: set a password"),
+            (PasswordChoice.NONE, "No password: the user cannot log in"),
+        ],
+        initial=PasswordChoice.SET,
+        widget=forms.RadioSelect,
+    )
+    password1 = _password_field("New password", "new-password", help_text="")
+    password2 = _password_field("New password again", "new-password")
+
+    field_order = ["name", "password_choice", "password1", "password2"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = new_password_help()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password_choice") == PasswordChoice.SET:
+            data["password"] = check_new_password(self, "password1", "password2")
+        elif data.get("password_choice") == PasswordChoice.NONE:
+            data["password"] = None
+            if data.get("password1") or data.get("password2"):
+                self.add_error(
+                    "password1",
+                    "You chose no password but typed one. Clear it, or choose to set a password.",
+                )
+        return data
+
+
+# --- edit ---------------------------------------------------------------------------
+
+
+class PasswordAction:
+    KEEP = "keep"
+    NEW = "new"
+    REMOVE = "remove"
+
+
+def sign_base(roles: Sequence[str], params: Mapping[str, str], has_password: bool) -> str:
+    """The values an edit form was rendered from, for the hidden ``base`` field.
+
+    Signed so that a conflict page proposes a merge from what the panel really
+    showed; the values are not secret (the operator sees them on the page).
+    """
+    return signing.dumps(
+        {"roles": list(roles), "params": dict(params), "has_password": has_password},
+        salt=_BASE_SALT,
+        compress=True,
+    )
+
+
+def unsign_base(value: str) -> dict[str, Any] | None:
+    """The values from :func:`sign_base`, or None if ``value`` was not signed by us."""
+    try:
+        base = signing.loads(value, salt=_BASE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(base, dict) or set(base) != {"roles", "params", "has_password"}:
+        return None
+    return base
+
+
+class EditUserForm(RolesForm):
+    """Roles, params and what to do with the password, against one entity tag."""
+
+    entity_tag = forms.IntegerField(min_value=0, max_value=2**64 - 1, widget=forms.HiddenInput)
+    # No max_length: a user may have 100 params of 4096 characters each; the
+    # signature, not the size, is what makes the value trustworthy.
+    base = forms.CharField(widget=forms.HiddenInput)
+    password_action = forms.ChoiceField(
+        label="What happens to the password", widget=forms.RadioSelect
+    )
+    current_password = _password_field(
+        "Current password",
+        "off",
+        help_text="Checked with a sign-in before anything is saved, so a typo cannot lock "
+        "the user out.",
+    )
+    new_password1 = _password_field("New password", "new-password")
+    new_password2 = _password_field("New password again", "new-password")
+
+    field_order = ["is_admin", "other_roles", "password_action"]
+
+    def __init__(self, *args: Any, has_password: bool, is_self: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.is_self = is_self
+        self.has_password = has_password
+        if has_password:
+            choices = [
+                (PasswordAction.KEEP, "Keep the current password (enter it below)"),
+                (PasswordAction.NEW, "Set a new password"),
+                (PasswordAction.REMOVE, "Remove the password: the user can no longer log in"),
+            ]
+        else:
+            choices = [
+                (PasswordAction.REMOVE, "Leave without a password: the user cannot log in"),
+                (PasswordAction.NEW, "Set a password"),
+            ]
+        field = self.fields["password_action"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+        field.initial = choices[0][0]
+        self.offered_actions = [value for value, _ in choices]
+        self.fields["new_password1"].help_text = new_password_help()
+
+    def offers(self, action: str) -> bool:
+        return action in self.offered_actions
+
+    def clean_base(self) -> dict[str, Any]:
+        base = unsign_base(self.cleaned_data["base"])
+        if base is None:
+            raise ValidationError("This form was damaged in transit. Open the edit page again.")
+        return base
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        action = data.get("password_action")
+        if action == PasswordAction.KEEP:
+            if not data.get("current_password"):
+                self.add_error("current_password", "Enter the current password so it is kept.")
+            data["password"] = data.get("current_password") or None
+        elif action == PasswordAction.NEW:
+            data["password"] = check_new_password(self, "new_password1", "new_password2")
+        elif action == PasswordAction.REMOVE:
+            data["password"] = None
+            if self.is_self and self.has_password:
+                self.add_error(
+                    "password_action",
+                    "You cannot remove your own password here: you would be signed out and "
+                    "could not sign in again.",
+                )
+        return data
+
+
+# --- change password ------------------------------------------------------------------
+
+
+class ChangePasswordForm(forms.Form):
+    new_password1 = _password_field("New password", "new-password")
+    new_password2 = _password_field("New password again", "new-password")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = new_password_help()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["password"] = check_new_password(self, "new_password1", "new_password2")
+        return data
+
+
+# --- lookup ------------------------------------------------------------------------------
+
+
+class LookupForm(forms.Form):
+    # Spaces around a pasted name are a copy artefact and are dropped; spaces
+    # inside a name are refused by the validator.
+    name = VisibleTextField(
+        label="User name",
+        required=True,
+        strip=True,
+        validators=[validate_user_name],
+        widget=_text_input(),
+    )

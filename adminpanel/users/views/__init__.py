@@ -1,0 +1,1 @@
+"""The user pages, one module per area: lookup, create, edit, password, delete."""

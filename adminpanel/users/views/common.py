@@ -1,0 +1,187 @@
+"""What the user views share: the target name, role checks, refusal pages,
+audit records and renewing the operator's own session token."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+
+from adminpanel.accounts import session
+from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.session import Operator
+from adminpanel.accounts.tokens import attenuate_until
+from adminpanel.audit.record import OK, Action, record
+from adminpanel.errors import render_error
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.servers import PymapServer
+from adminpanel.validators import validate_user_name
+
+View = Callable[[HttpRequest], HttpResponse]
+NameView = Callable[[HttpRequest, str], HttpResponse]
+
+
+def server() -> PymapServer:
+    configured: PymapServer = settings.PYMAP_SERVER
+    return configured
+
+
+def is_self(operator: Operator, name: str) -> bool:
+    """Whether ``name`` is the pymap user whose rights the session carries."""
+    return operator.name is not None and operator.name == name
+
+
+def with_target_name(view: NameView) -> View:
+    """Pass the validated ``?name=`` to the view; a bad name never reaches pymap."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        name = request.GET.get("name", "")
+        try:
+            validate_user_name(name)
+        except ValidationError as exc:
+            return render_error(
+                request,
+                400,
+                f"This address does not name a valid user. {exc.messages[0]}",
+                title="Not a valid user name",
+            )
+        return view(request, name)
+
+    return wrapper
+
+
+def admin_only(what: str) -> Callable[[View], View]:
+    """Refuse with a 403 page, before any RPC, what only the admin role may do.
+
+    The server would refuse most of it too (AuthorizationFailure); this keeps
+    the panel from offering a non-admin anything but their own page and
+    password, as the navigation does.
+    """
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest) -> HttpResponse:
+            operator = get_operator(request)
+            if not operator.is_admin:
+                return render_error(
+                    request,
+                    403,
+                    f"{what} needs the admin role. You are signed in as {operator.label} "
+                    "without it, so you can view your own account and change your own "
+                    "password.",
+                )
+            return view(request)
+
+        return wrapper
+
+    return decorate
+
+
+def not_authorized(request: HttpRequest, name: str) -> HttpResponse:
+    """The server's AuthorizationFailure, in words."""
+    operator = get_operator(request)
+    return render_error(
+        request,
+        403,
+        f"The mail server refused to let {operator.label} act on the user {name!r}. "
+        "Without the admin role you may act only on your own account.",
+    )
+
+
+def not_found(request: HttpRequest, name: str, *, message: str = "") -> HttpResponse:
+    return render(
+        request,
+        "users/not_found.html",
+        {"name": name, "message": message or f"The mail server has no user named {name!r}."},
+        status=404,
+    )
+
+
+def get_user_or_page(request: HttpRequest, name: str) -> service.UserRecord | HttpResponse:
+    """GetUser, or the 404/403 page for the refusals a page about a user expects."""
+    try:
+        return service.get_user(server(), get_operator(request).token, name)
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            return not_found(request, name)
+        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+            return not_authorized(request, name)
+        raise
+
+
+def add_failure(form: forms.Form, exc: PymapError) -> int:
+    """Show a failure of a write as a form error (keeping the input); its status.
+
+    InvalidAuth means the session's token is no longer accepted; it goes on to
+    the error middleware, which signs the operator out.
+    """
+    if isinstance(exc, Refused):
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise exc
+        form.add_error(None, f"{exc.message} Nothing was changed.")
+    else:
+        form.add_error(
+            None,
+            f"{exc.message} It is not known whether the change was made: check the "
+            "user's page before trying again.",
+        )
+    return exc.http_status
+
+
+def outcome_of(exc: PymapError) -> str:
+    """What the audit log stores for a failure: the result key or the error class."""
+    if isinstance(exc, Refused):
+        return exc.key or "Refused"
+    return type(exc).__name__
+
+
+@contextmanager
+def audited(
+    request: HttpRequest, action: Action, name: str, changed_fields: Iterable[str] = ()
+) -> Iterator[None]:
+    """Record ``action`` on ``name`` as ok, or with the failure's key, and re-raise."""
+    fields = list(changed_fields)
+    try:
+        yield
+    except PymapError as exc:
+        record(request, action, target=name, outcome=outcome_of(exc), changed_fields=fields)
+        raise
+    record(request, action, target=name, outcome=OK, changed_fields=fields)
+
+
+def renew_own_token(
+    request: HttpRequest, operator: Operator, password: str, *, is_admin: bool | None = None
+) -> HttpResponse | None:
+    """After operators changed their own record, sign the session in again.
+
+    Some backends (redis) give a user a new token key on every SetUser, which
+    kills the session's token. A Login with the password just stored gives a
+    fresh one, narrowed to the same session end. If that fails, the operator
+    is signed out with a message: the redirect to return.
+    """
+    assert operator.name is not None
+    try:
+        token = service.login(server(), operator.name, password=password)
+    except PymapError:
+        request.session.flush()
+        messages.warning(
+            request,
+            "Your account was saved, but the panel could not renew your session. "
+            "Please sign in again with the password you just set.",
+        )
+        return HttpResponseRedirect(reverse("accounts:sign-in"))
+    narrowed = attenuate_until(token, operator.expires)
+    request.operator = session.replace_token(  # type: ignore[attr-defined]
+        request, operator, narrowed, is_admin=is_admin
+    )
+    return None

@@ -1,0 +1,86 @@
+"""Deleting a user, and with it all of the user's mail, after a confirmation page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from adminpanel.accounts.middleware import get_operator
+from adminpanel.audit.record import Action
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+
+from .. import recent
+from ..models import LastAction
+from .common import (
+    admin_only,
+    audited,
+    get_user_or_page,
+    is_self,
+    not_authorized,
+    server,
+    with_target_name,
+)
+
+
+def _confirm(
+    request: HttpRequest, name: str, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "users/delete.html",
+        {"name": name, "error": error, "is_self": is_self(get_operator(request), name)},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@admin_only("Deleting users")
+@with_target_name
+def delete(request: HttpRequest, name: str) -> HttpResponse:
+    operator = get_operator(request)
+    if request.method == "GET":
+        found = get_user_or_page(request, name)
+        if isinstance(found, HttpResponse):
+            return found
+        return _confirm(request, name)
+
+    try:
+        with audited(request, Action.USER_DELETE, name):
+            service.delete_user(server(), operator.token, name)
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            messages.warning(
+                request, f"There was no user named {name} any more: nothing to delete."
+            )
+            return HttpResponseRedirect(reverse("users:index"))
+        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+            return not_authorized(request, name)
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise
+        return _confirm(
+            request, name, error=f"{exc.message} Nothing was deleted.", status=exc.http_status
+        )
+    except PymapError as exc:
+        return _confirm(
+            request,
+            name,
+            error=f"{exc.message} It is not known whether the user was deleted: open the "
+            "user's page to check before trying again.",
+            status=exc.http_status,
+        )
+
+    recent.note(name, LastAction.DELETED)
+    if is_self(operator, name):
+        # pymap deleted the user's login tokens too: this session is over.
+        request.session.flush()
+        messages.info(request, f"You deleted your own user {name} and were signed out.")
+        return HttpResponseRedirect(reverse("accounts:sign-in"))
+    messages.success(
+        request,
+        f"User {name} and all of its mail were deleted; the mail server no longer knows this name.",
+    )
+    return HttpResponseRedirect(reverse("users:index"))

@@ -1,0 +1,64 @@
+"""Finding users: the users index (recently touched users), lookup and the user page."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from adminpanel.accounts.middleware import get_operator
+
+from .. import recent
+from ..forms import LookupForm
+from ..links import user_url
+from ..merge import sorted_roles
+from ..models import LastAction
+from .common import get_user_or_page, is_self, with_target_name
+
+
+def _index(request: HttpRequest, form: LookupForm, *, status: int = 200) -> HttpResponse:
+    operator = get_operator(request)
+    return render(
+        request,
+        "users/index.html",
+        {
+            "form": form,
+            "recent": recent.visible_to(operator)[: recent.LIMIT],
+            "recent_limit": recent.LIMIT,
+        },
+        status=status,
+    )
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return _index(request, LookupForm())
+
+
+@require_GET
+def lookup(request: HttpRequest) -> HttpResponse:
+    """The search box: a valid name opens that user's page (pymap cannot list users)."""
+    form = LookupForm(request.GET)
+    if not form.is_valid():
+        return _index(request, form, status=400)
+    return HttpResponseRedirect(user_url("users:detail", form.cleaned_data["name"]))
+
+
+@require_GET
+@with_target_name
+def detail(request: HttpRequest, name: str) -> HttpResponse:
+    found = get_user_or_page(request, name)
+    if isinstance(found, HttpResponse):
+        return found
+    recent.note(found.name, LastAction.VIEWED)
+    operator = get_operator(request)
+    return render(
+        request,
+        "users/detail.html",
+        {
+            "user": found,
+            "roles": sorted_roles(found.roles),
+            "params": sorted(found.params.items()),
+            "is_self": is_self(operator, found.name),
+        },
+    )
