@@ -91,6 +91,16 @@ DATABASES = {
         _database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Requests run in several threads under ASGI, and the task worker is
+    # another process: WAL lets readers proceed during a write, IMMEDIATE
+    # transactions take the write lock up front (no "database is locked" when
+    # a read transaction tries to upgrade), and writers wait for each other.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- the pymap admin service -----------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -14,15 +17,38 @@ from .models import LastAction, RecentUser
 LIMIT = 50
 
 
+#: A repeat of the same action on the same user within this many seconds is not
+#: written again: a page view should not cost a database write every time.
+REFRESH_SECONDS = 60
+
+
+#: (name, action) -> when this process last wrote it; saves the database check
+#: on repeated views. Each process writes at most once a minute per entry.
+_written: dict[tuple[str, str], float] = {}
+
+
 def note(name: str, action: LastAction) -> None:
     """Remember that ``name`` was just viewed or changed, and keep the list bounded."""
+    key = (name, str(action))
+    if time.monotonic() - _written.get(key, -REFRESH_SECONDS) < REFRESH_SECONDS:
+        return
+    if len(_written) > 10 * LIMIT:
+        _written.clear()
+    _written[key] = time.monotonic()
+    now = timezone.now()
+    fresh = RecentUser.objects.filter(
+        name=name, last_action=action, last_seen__gte=now - timedelta(seconds=REFRESH_SECONDS)
+    )
+    if fresh.exists():
+        return
     with transaction.atomic():
-        RecentUser.objects.update_or_create(
-            name=name, defaults={"last_action": action, "last_seen": timezone.now()}
+        _, created = RecentUser.objects.update_or_create(
+            name=name, defaults={"last_action": action, "last_seen": now}
         )
-        stale = list(RecentUser.objects.values_list("pk", flat=True)[LIMIT:])
-        if stale:
-            RecentUser.objects.filter(pk__in=stale).delete()
+        if created:
+            stale = list(RecentUser.objects.values_list("pk", flat=True)[LIMIT:])
+            if stale:
+                RecentUser.objects.filter(pk__in=stale).delete()
 
 
 def visible_to(operator: Operator) -> QuerySet[RecentUser]:

@@ -43,7 +43,7 @@ from devtools.pymap_process import PymapProcess
 HERE = Path(__file__).resolve().parent
 WRK_SCRIPT = HERE / "wrk_report.lua"
 SESSION_COOKIE = "pymap_panel_session"
-USER_PAGE = "/users/{name}/"
+USER_PAGE = "/users/user/?name={name}"
 
 
 @dataclass(frozen=True)
