@@ -3,6 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("adminpanel.dashboard.urls")),
     path("accounts/", include("adminpanel.accounts.urls")),
+    path("mail/", include("adminpanel.mail.urls")),
 ]
 
 handler400 = "adminpanel.errors.bad_request"
