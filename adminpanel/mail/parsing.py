@@ -21,6 +21,7 @@ import email.errors
 import email.header
 import email.utils
 import gzip
+import re
 import unicodedata
 import zlib
 from collections.abc import Iterator
@@ -43,6 +44,7 @@ COPY_CHUNK = 1024 * 1024
 #: The latest internal date pymap can store (its datetime tops out at 9999).
 MAX_TIMESTAMP = 253402300799
 
+_FOLDING = re.compile(r"\r?\n(?=[ \t])")
 # Exceptions the email package raises on malformed input besides its own.
 _PARSE_ERRORS = (
     email.errors.MessageError,
@@ -97,9 +99,10 @@ def _header(message: Message, name: str) -> str:
     preview should show what the message really says.
     """
     wanted = name.lower()
-    for key, raw in message.raw_items():
+    for key, value in message.raw_items():
         if key.lower() != wanted:
             continue
+        raw = _FOLDING.sub("", value)
         try:
             value = str(email.header.make_header(email.header.decode_header(raw)))
         except _PARSE_ERRORS:

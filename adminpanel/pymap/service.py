@@ -442,43 +442,64 @@ async def _append_batch(
     slots = asyncio.Semaphore(concurrency)
     budget = _ByteBudget(max_bytes_in_flight)
     in_flight: set[asyncio.Task[None]] = set()
+    errors: list[BaseException] = []
     previous: _SendTurn | None = None
+
+    def finished(task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here; deliver() has kept it in errors
 
     async def deliver(item: AppendItem, turn: _SendTurn, share: int) -> None:
         result: AppendOutcome | AppendError
         try:
-            message = item.read()
-            result = await _append(
-                server, token, user, message, mailbox, sender, recipient, flags, item.when, turn
-            )
-        except PymapError as exc:
-            result = AppendError(exc, sent=turn.sent)
+            try:
+                message = item.read()
+                result = await _append(
+                    server, token, user, message, mailbox, sender, recipient, flags, item.when, turn
+                )
+            except PymapError as exc:
+                result = AppendError(exc, sent=turn.sent)
+            # Reported before the slot is freed, so the caller's iterator
+            # knows every outcome so far when it is asked for the next item.
+            on_outcome(item, result)
+        except BaseException as exc:
+            errors.append(exc)  # before the slot is freed: nothing more is sent
+            raise
         finally:
             turn.finish(sent=False)  # a failed read must not hold up the next one
-            slots.release()
             await budget.release(share)
-        on_outcome(item, result)
+            slots.release()
 
+    iterator = iter(items)
     try:
-        for item in items:
+        while True:
+            # A free slot first, then the next item: the iterator is asked
+            # only when the item can go, after the outcomes reported so far.
             await slots.acquire()
+            if errors:
+                slots.release()
+                break
             try:
-                share = await budget.acquire(item.size)
+                item = next(iterator, None)
+                share = await budget.acquire(item.size) if item is not None else 0
             except BaseException:
                 slots.release()
                 raise
+            if item is None:
+                slots.release()
+                break
             turn = _SendTurn(previous)
             task = asyncio.create_task(deliver(item, turn, share))
             in_flight.add(task)
-            task.add_done_callback(in_flight.discard)
+            task.add_done_callback(finished)
             previous = turn
     finally:
         # Whatever stopped the loop, every Append already started finishes and
         # is reported: abandoning one would leave its outcome unknown.
-        results = await asyncio.gather(*in_flight, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
+        await asyncio.gather(*in_flight, return_exceptions=True)
+    if errors:
+        raise errors[0]
 
 
 # --- the synchronous API used by views ----------------------------------------
