@@ -335,6 +335,8 @@ def test_not_an_mbox_and_mixed_uploads_are_refused(client: Client, owner: PymapU
     job = run(start(client, owner.name, [("bad.mbox.gz", gzip.compress(b"not an mbox"))]))
     assert job.state == JobState.FAILED
     assert "does not hold an mbox archive" in job.stop_reason
+    assert not job.upload_kept
+    assert "Resume the import" not in detail(client, job)
 
 
 def test_messages_over_the_size_limit_are_listed_not_sent(

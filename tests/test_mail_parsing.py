@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 from pathlib import Path
 
 import pytest
@@ -45,13 +46,41 @@ def test_an_empty_message_is_found_with_size_zero(tmp_path: Path) -> None:
     assert split(tmp_path, b"From a x\n\nFrom b x\nSubject: 2\n") == [b"", b"Subject: 2\n"]
 
 
-def test_lines_longer_than_the_read_size_are_read_in_pieces(
+def test_separators_across_block_boundaries_are_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(parsing, "LINE_LIMIT", 16)
+    monkeypatch.setattr(parsing, "BLOCK_SIZE", 7)
     long_line = b"x" * 100 + b"From not at a line start\n"
     data = b"From a " + b"y" * 50 + b"\nSubject: 1\n\n" + long_line + b"\nFrom b x\nS: 2\n"
     assert split(tmp_path, data) == [b"Subject: 1\n\n" + long_line, b"S: 2\n"]
+
+
+def _reference_split(data: bytes) -> list[bytes]:
+    """The rule stated plainly, line by line: a From line after an empty line
+    (or first in the file) starts a message; that empty line belongs to none."""
+    lines = data.splitlines(keepends=True)
+    messages: list[list[bytes]] = []
+    for number, line in enumerate(lines):
+        if line.startswith(b"From ") and (number == 0 or lines[number - 1] in (b"\n", b"\r\n")):
+            if messages and messages[-1] and messages[-1][-1] in (b"\n", b"\r\n"):
+                messages[-1].pop()
+            messages.append([])
+        else:
+            messages[-1].append(line)
+    if messages and messages[-1] and messages[-1][-1] in (b"\n", b"\r\n"):
+        messages[-1].pop()
+    return [b"".join(message) for message in messages]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_splitting_agrees_with_the_plain_rule_on_random_archives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    rng = random.Random(seed)
+    pieces = [b"From x y\n", b"\n", b"\r\n", b"From ", b"text\n", b"a\r\n", b">From z\n", b"q"]
+    data = b"From first line\n" + b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+    monkeypatch.setattr(parsing, "BLOCK_SIZE", rng.choice([1, 3, 8, 64, 4096]))
+    assert split(tmp_path, data) == _reference_split(data)
 
 
 def test_a_file_without_a_from_line_is_not_an_mbox(tmp_path: Path) -> None:

@@ -125,6 +125,7 @@ class Progress:
             "cancelled": self.counts[MessageState.CANCELLED],
             "rate": self.rate,
             "byte_rate": self.byte_rate,
+            "elapsed_seconds": self.elapsed_seconds,
             "texts": self.texts(),
         }
 

@@ -21,6 +21,8 @@ import email.errors
 import email.header
 import email.utils
 import gzip
+import io
+import os
 import re
 import unicodedata
 import zlib
@@ -37,13 +39,17 @@ from typing import BinaryIO
 DISPLAY_LIMIT = 300
 #: Header blocks longer than this are summarised from their first part.
 HEADER_LIMIT = 64 * 1024
-#: Lines are read from archives in pieces of at most this many bytes, so a
-#: file without line breaks cannot fill the memory.
-LINE_LIMIT = 1024 * 1024
+#: Archives are searched in blocks of this many bytes.
+BLOCK_SIZE = 4 * 1024 * 1024
+#: A ``From `` line longer than this is refused (they are ~60 bytes).
+FROM_LINE_LIMIT = 64 * 1024
 COPY_CHUNK = 1024 * 1024
 #: The latest internal date pymap can store (its datetime tops out at 9999).
 MAX_TIMESTAMP = 253402300799
 
+#: A line's end, an empty line, then a From line: where one message ends.
+_SEPARATOR = re.compile(rb"\n\r?\nFrom ")
+_SEPARATOR_MAX = len(b"\n\r\nFrom ")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 # Exceptions the email package raises on malformed input besides its own.
 _PARSE_ERRORS = (
@@ -220,7 +226,9 @@ class HeaderSummary:
 
 def summarize_headers(header_block: bytes) -> HeaderSummary:
     """Subject, Message-ID and Date from the start of a message."""
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(header_block[:HEADER_LIMIT])
+    # compat32 keeps header values as strings (parsed here only as needed):
+    # several times faster than policy.default when splitting big archives.
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block[:HEADER_LIMIT])
     try:
         date = _timestamp(headers.get("Date"))
     except _PARSE_ERRORS:
@@ -283,67 +291,72 @@ class SplitMessage:
     summary: HeaderSummary
 
 
-def _is_blank(line: bytes) -> bool:
-    return line in (b"\n", b"\r\n")
+def _summary_at(fd: int, offset: int, size: int) -> HeaderSummary:
+    head = os.pread(fd, min(size, HEADER_LIMIT), offset)
+    return summarize_headers(read_header_block(io.BytesIO(head)))
 
 
 def split_mbox(path: Path) -> Iterator[SplitMessage]:
-    """Find the messages of an mbox file, reading it once, in pieces.
+    """Find the messages of an mbox file, reading it once, in blocks.
 
-    Raises :class:`ArchiveError` if the file does not start with a
+    A separator is found with one regular expression over each block: the
+    newline that ends a line, an empty line, then ``From `` (the search
+    starts on the newline of the previous ``From `` line, so an empty
+    message is found too). Memory stays around one block whatever the file
+    holds. Raises :class:`ArchiveError` if the file does not start with a
     ``From `` line.
     """
     with path.open("rb") as stream:
-        first = stream.readline(LINE_LIMIT)
+        first = stream.readline(FROM_LINE_LIMIT)
         if not first.startswith(b"From "):
             raise ArchiveError(
                 "This is not an mbox archive: it does not start with a 'From ' line."
             )
-        at_line_start = first.endswith(b"\n")
-        _skip_rest_of_line(stream, at_line_start)
-        at_line_start = True
-        position = stream.tell()
-        start = position
-        headers = bytearray()
-        in_headers = True
-        previous_blank = 0  # length of the empty line just read, if any
-        while True:
-            line = stream.readline(LINE_LIMIT)
-            if not line:
+        if not first.endswith(b"\n"):
+            raise ArchiveError("The archive's first 'From ' line is too long or unfinished.")
+        fd = stream.fileno()
+        start = len(first)  # where the current message's bytes begin
+        base = start - 1  # file offset of buffer[0]: the From line's newline
+        stream.seek(base)
+        buffer = b""
+        position = 0  # where the next search starts in the buffer
+        at_end = False
+        while not at_end:
+            block = stream.read(BLOCK_SIZE)
+            at_end = not block
+            buffer += block
+            while True:
+                found = _SEPARATOR.search(buffer, position)
+                if found is None:
+                    break
+                line_end = buffer.find(b"\n", found.end())
+                if line_end < 0 and not at_end:
+                    if len(buffer) - found.start() > FROM_LINE_LIMIT + BLOCK_SIZE:
+                        raise ArchiveError("A 'From ' line in the archive is too long.")
+                    break  # the From line continues in the next block
+                end = base + found.start() + 1
+                size = max(0, end - start)
+                yield SplitMessage(start, size, _summary_at(fd, start, size))
+                if line_end < 0:  # the file ends inside a From line
+                    start, position = base + len(buffer), len(buffer)
+                    break
+                start = base + line_end + 1
+                position = line_end  # its newline may begin the next separator
+            keep = min(position, max(0, len(buffer) - _SEPARATOR_MAX + 1))
+            if found is not None:
+                keep = min(keep, found.start())
+            buffer = buffer[keep:]
+            base += keep
+            position -= keep
+        end = base + len(buffer)
+        # The empty line after the last message is a separator as well (an
+        # empty line: "\n" or "\r\n" right after the previous line's "\n").
+        for blank in (b"\n", b"\r\n"):
+            if buffer.endswith(b"\n" + blank) and end - len(blank) >= start:
+                end -= len(blank)
                 break
-            line_start_offset = position
-            position += len(line)
-            starts_line = at_line_start
-            at_line_start = line.endswith(b"\n")
-            if starts_line and previous_blank and line.startswith(b"From "):
-                size = line_start_offset - previous_blank - start
-                yield SplitMessage(start, max(0, size), summarize_headers(bytes(headers)))
-                _skip_rest_of_line(stream, at_line_start)
-                position = stream.tell()
-                at_line_start = True
-                start = position
-                headers.clear()
-                in_headers = True
-                previous_blank = 0
-                continue
-            blank = starts_line and _is_blank(line)
-            previous_blank = len(line) if blank else 0
-            if in_headers:
-                if blank:
-                    in_headers = False
-                elif len(headers) < HEADER_LIMIT:
-                    headers += line[: HEADER_LIMIT - len(headers)]
-        size = position - previous_blank - start
-        yield SplitMessage(start, max(0, size), summarize_headers(bytes(headers)))
-
-
-def _skip_rest_of_line(stream: BinaryIO, at_line_start: bool) -> None:
-    """After a ``From `` line read only in part, read on to its end."""
-    while not at_line_start:
-        piece = stream.readline(LINE_LIMIT)
-        if not piece:
-            return
-        at_line_start = piece.endswith(b"\n")
+        size = max(0, end - start)
+        yield SplitMessage(start, size, _summary_at(fd, start, size))
 
 
 def read_message(stream: BinaryIO, offset: int, size: int) -> bytes:

@@ -24,8 +24,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -49,6 +48,19 @@ CHUNK_BYTES = 32 * 1024 * 1024
 #: ...and this many messages per unit of concurrency (few enough that a chunk
 #: ends within the heartbeat's allowance even when every call times out).
 CHUNK_ROUNDS = 8
+#: Fields written when an outcome is recorded.
+_RECORDED = ("state", "claim", "mailbox", "uid_validity", "uid", "reason_key", "reason")
+
+
+def _record_sql() -> str:
+    quote = connection.ops.quote_name
+    # The fields are plain columns named like the fields. Only these fixed
+    # names go into the text; every value is a parameter.
+    assignments = ", ".join(f"{quote(field)} = %s" for field in _RECORDED)
+    return (
+        f"UPDATE {quote(ImportMessage._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote('id')} = %s AND {quote('claim')} = %s AND {quote('state')} IN (%s, %s)"
+    )
 
 
 def data_path(job: ImportJob) -> Path:
@@ -241,7 +253,11 @@ class ImportRun:
                     self._beat(job)
             ImportMessage.objects.bulk_create(batch)
         except parsing.ArchiveError as exc:
+            # Nothing in this upload can be imported: drop it, so that the
+            # page offers no resume that would fail the same way.
             job.messages.all().delete()
+            ImportJob.objects.filter(pk=job.pk).update(upload_kept=False)
+            spool.remove_import_directory(job.spool_name)
             raise _Stopped(JobState.FAILED, exc.message, "NotAnArchive") from exc
         ImportJob.objects.filter(pk=job.pk).update(
             split_done=True, total=total, total_bytes=total_bytes
@@ -352,28 +368,24 @@ class ImportRun:
         chunk: list[ImportMessage],
         results: dict[int, AppendOutcome | AppendError],
     ) -> None:
-        fields = ["state", "claim", "mailbox", "uid_validity", "uid", "reason_key", "reason"]
-        with transaction.atomic():
-            # Rows a resume or a retry has since handed to another run are left alone.
-            ours = set(
-                job.messages.filter(
-                    Q(state=MessageState.SENDING) | Q(state=MessageState.UNKNOWN),
-                    id__in=[message.pk for message in chunk],
-                    claim=self.lease,
-                ).values_list("id", flat=True)
+        rows = []
+        for message in chunk:
+            result = results.get(message.pk)
+            if result is None:
+                # Never attempted (the batch stopped first): send it later.
+                message.state, message.claim = MessageState.PENDING, ""
+            else:
+                self._apply(job, message, result)
+            values = [getattr(message, field) for field in _RECORDED]
+            rows.append(
+                [*values, message.pk, self.lease, MessageState.SENDING, MessageState.UNKNOWN]
             )
-            changed: list[ImportMessage] = []
-            for message in chunk:
-                if message.pk not in ours:
-                    continue
-                result = results.get(message.pk)
-                if result is None:
-                    # Never attempted (the batch stopped first): send it later.
-                    message.state, message.claim = MessageState.PENDING, ""
-                else:
-                    self._apply(job, message, result)
-                changed.append(message)
-            ImportMessage.objects.bulk_update(changed, fields, batch_size=500)
+        # One statement per row, executed as a batch: Django's bulk_update
+        # builds CASE expressions that cost more than the Appends themselves.
+        # The WHERE clause leaves alone the rows that a resume or a retry has
+        # since handed to another run.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(_record_sql(), rows)
 
     @staticmethod
     def _apply(job: ImportJob, message: ImportMessage, result: AppendOutcome | AppendError) -> None:

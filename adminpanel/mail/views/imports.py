@@ -309,6 +309,7 @@ def _cell(value: object) -> str:
     return text
 
 
+@never_cache
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
