@@ -18,6 +18,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
+from adminpanel.request_limits import limit_asgi_body  # noqa: E402
+
+# Oversized uploads get 413 before Django spools them to disk.
+guarded_application = limit_asgi_body(django_application)
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ Send = Any
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "lifespan":
-        await django_application(scope, receive, send)
+        await guarded_application(scope, receive, send)
         return
     while True:
         message = await receive()

@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "adminpanel.dashboard",
     "adminpanel.audit",
     "adminpanel.users",
+    "django_tasks",
+    "django_tasks_db",
+    "adminpanel.mail",
 ]
 
 MIDDLEWARE = [
@@ -55,6 +58,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CSRF, which reads the body: an oversized request gets 413 unread.
+    "adminpanel.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
@@ -92,19 +97,48 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Requests run in several threads under ASGI, and the task worker is
-    # another process: WAL lets readers proceed during a write, IMMEDIATE
-    # transactions take the write lock up front (no "database is locked" when
-    # a read transaction tries to upgrade), and writers wait for each other.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+    # The web process reads import progress while task workers write it: WAL
+    # lets readers and one writer work at once, IMMEDIATE transactions wait
+    # for the write lock instead of failing on "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- the pymap admin service -----------------------------------------------
 PYMAP_SERVER = server_from_env()
+
+# --- mail delivery and import (adminpanel/mail) ---------------------------------
+#: Largest message the panel delivers, from the form or inside an import.
+PANEL_MAX_MESSAGE_BYTES = env_int("PANEL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+#: Largest import upload (all files of one request; a .gz also uncompressed).
+PANEL_MAX_IMPORT_BYTES = env_int("PANEL_MAX_IMPORT_BYTES", 1024 * 1024 * 1024, minimum=1024)
+#: Appends an import keeps in flight at once over its one channel.
+PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
+#: Where uploads, pending deliveries and import files live; the web process
+#: and the task workers must see the same directory.
+PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or BASE_DIR / "var" / "mail")
+
+# Background jobs (mailbox imports): django-tasks with its database backend;
+# run workers with `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# Uploads: files over 1 MiB stream to disk under the spool directory (so an
+# import moves them into place with a rename); form fields may hold one
+# message typed into the deliver form (multipart, so not inflated by
+# percent-encoding). adminpanel.request_limits answers 413 for a body larger
+# than its view allows before any of it is parsed.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(PANEL_MAIL_SPOOL_DIR / "uploads")
+DATA_UPLOAD_MAX_MEMORY_SIZE = PANEL_MAX_MESSAGE_BYTES + 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("PANEL_MAX_IMPORT_FILES", 1000, minimum=1)
+#: The largest body any view accepts; the ASGI entry point refuses larger
+#: ones before Django reads them.
+PANEL_MAX_REQUEST_BYTES = max(PANEL_MAX_IMPORT_BYTES, PANEL_MAX_MESSAGE_BYTES) + 1024 * 1024
 
 # --- sessions: server-side only, never signed cookies ------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -4,6 +4,7 @@ urlpatterns = [
     path("", include("adminpanel.dashboard.urls")),
     path("accounts/", include("adminpanel.accounts.urls")),
     path("users/", include("adminpanel.users.urls")),
+    path("mail/", include("adminpanel.mail.urls")),
     path("audit/", include("adminpanel.audit.urls")),
 ]
 

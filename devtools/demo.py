@@ -4,7 +4,8 @@ Starts pymap (its own virtual environment, dict backend with demo data, on
 loopback only), creates an operator with the admin role through pymap's admin
 token, prepares the panel's SQLite database and static files, prints the
 operator's name and a freshly generated password, and serves the panel with
-uvicorn, the production ASGI server, until Ctrl-C.
+uvicorn, the production ASGI server, with a task worker (``manage.py
+db_worker``) for mailbox imports, until Ctrl-C.
 
 The panel runs with production settings (DEBUG off); only HTTPS-specific ones
 (Secure cookies, HTTPS redirect, HSTS) are off because the demo is plain HTTP
@@ -75,6 +76,17 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the worker finishes the import it is running), then SIGKILL."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def main() -> int:
     _stop_on_sigterm()
     port = os.environ.get("PANEL_PORT", "8000")
@@ -96,7 +108,8 @@ pymap admin panel demo
   (admin role; generated for this run)
   pymap:     admin socket {pymap.socket_path}
              IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass)
-Ctrl-C stops both.
+  worker:    manage.py db_worker (runs imports)
+Ctrl-C stops all three.
 """,
             flush=True,
         )
@@ -104,10 +117,18 @@ Ctrl-C stops both.
             sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
             "--host", LOCALHOST, "--port", port, "--no-server-header",
         ]  # fmt: skip
+        # The task worker that runs mailbox imports, as in production.
+        worker = subprocess.Popen(  # noqa: S603
+            [*manage, "db_worker", "--no-reload", "--interval", "0.5", "--no-startup-delay"],
+            env=env,
+            cwd=ROOT,
+        )
         try:
             return subprocess.run(server, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
         except KeyboardInterrupt:
             return 0
+        finally:
+            _stop(worker)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from pytest_django.fixtures import Settings as DjangoSettings
@@ -158,3 +159,15 @@ def imap_client(pymap: PymapProcess) -> Iterator[Callable[..., imaplib.IMAP4]]:
             # LOGOUT failed before imaplib closed anything (3.11 does not).
             with suppress(OSError):
                 client.shutdown()
+
+
+@pytest.fixture
+def mail_spool(tmp_path: Path, settings: DjangoSettings) -> Path:
+    """A mail spool (uploads, pending deliveries, imports) of the test's own."""
+    from adminpanel.mail import spool
+
+    root = tmp_path / "spool"
+    settings.PANEL_MAIL_SPOOL_DIR = root
+    settings.FILE_UPLOAD_TEMP_DIR = str(root / "uploads")
+    spool.ensure_directories()
+    return root

@@ -10,6 +10,7 @@ result and returns a plain dataclass, or raises a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from .generated.admin_grpc import MailboxStub, SystemStub, UserStub
 from .generated.admin_pb2 import (
     FAILURE,
     AppendRequest,
+    AppendResponse,
     DeleteUserRequest,
     GetUserRequest,
     LoginRequest,
@@ -109,6 +111,39 @@ class AppendOutcome:
     mailbox: str = ""
     uid_validity: int | None = None
     uid: int | None = None
+
+
+@dataclass(frozen=True)
+class AppendItem:
+    """One message of :func:`append_batch`.
+
+    ``read`` loads the message when its turn comes, so a batch holds only the
+    messages in flight in memory; ``size`` (its length) is known beforehand
+    for the batch's byte budget. ``key`` is the caller's name for it.
+    """
+
+    key: int
+    size: int
+    read: Callable[[], bytes]
+    when: int | None = None
+
+
+@dataclass(frozen=True)
+class AppendError:
+    """Why one message of a batch was not delivered, as far as is known.
+
+    ``sent`` is True when the whole request had been handed to the connection
+    before the error: unless the server answered with a refusal, it may then
+    have stored the message, so the outcome is unknown.
+    """
+
+    error: PymapError
+    sent: bool
+
+    @property
+    def outcome_known(self) -> bool:
+        """False when the message may or may not have been stored."""
+        return isinstance(self.error, Refused) or not self.sent
 
 
 def password_scheme(stored: str) -> str | None:
@@ -286,6 +321,51 @@ async def _delete_user(server: PymapServer, token: str, name: str) -> None:
     _check(response)
 
 
+class _SendTurn:
+    """Puts a batch's requests on the connection in the batch's order.
+
+    Each Append waits until the one before it has been sent (not answered)
+    before sending its own request, so several calls are in flight but pymap
+    receives them in order, and so assigns UIDs in order (it stores each
+    message as its request completes).
+    """
+
+    def __init__(self, previous: _SendTurn | None) -> None:
+        self.finished: asyncio.Event = asyncio.Event()
+        self.sent = False
+        self._previous = previous.finished if previous is not None else None
+
+    async def wait(self) -> None:
+        if self._previous is not None:
+            await self._previous.wait()
+
+    def finish(self, *, sent: bool) -> None:
+        if not self.finished.is_set():
+            self.sent = sent
+            self.finished.set()
+
+
+async def _append_in_turn(
+    channel: Channel,
+    request: AppendRequest,
+    metadata: dict[str, str],
+    timeout: float,
+    turn: _SendTurn,
+) -> AppendResponse:
+    """Unary Append, like grpclib's ``UnaryUnaryMethod.__call__``, but sent in turn."""
+    await turn.wait()
+    try:
+        async with MailboxStub(channel).Append.open(metadata=metadata, timeout=timeout) as stream:
+            await stream.send_message(request, end=True)
+            turn.finish(sent=True)
+            response = await stream.recv_message()
+    finally:
+        turn.finish(sent=False)  # no-op once sent; otherwise let the next one go
+    if response is None:
+        raise ServerFault("The mail server closed the call without an answer.")
+    return response
+
+
 async def _append(
     server: PymapServer,
     token: str,
@@ -296,6 +376,7 @@ async def _append(
     recipient: str | None,
     flags: Iterable[str],
     when: int | None,
+    turn: _SendTurn | None = None,
 ) -> AppendOutcome:
     request = AppendRequest(user=user, data=message, flags=list(flags))
     request.when = when if when is not None else int(time.time())
@@ -305,11 +386,16 @@ async def _append(
         request.sender = sender
     if recipient is not None:
         request.recipient = recipient
-    response = await _call(
-        server,
-        lambda ch, md, t: MailboxStub(ch).Append(request, metadata=md, timeout=t),
-        token,
-    )
+    if turn is None:
+        response = await _call(
+            server,
+            lambda ch, md, t: MailboxStub(ch).Append(request, metadata=md, timeout=t),
+            token,
+        )
+    else:
+        response = await _call(
+            server, lambda ch, md, t: _append_in_turn(ch, request, md, t, turn), token
+        )
     if not response.HasField("result"):
         return AppendOutcome(delivered=False)
     _check(response)
@@ -319,6 +405,107 @@ async def _append(
         uid_validity=response.validity if response.HasField("validity") else None,
         uid=response.uid if response.HasField("uid") else None,
     )
+
+
+class _ByteBudget:
+    """At most ``limit`` bytes of messages in flight; a larger message waits
+    until it can have the whole budget to itself."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._used = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self, size: int) -> int:
+        share = min(size, self.limit)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._used + share <= self.limit)
+            self._used += share
+        return share
+
+    async def release(self, share: int) -> None:
+        async with self._changed:
+            self._used -= share
+            self._changed.notify_all()
+
+
+AppendReport = Callable[[AppendItem, AppendOutcome | AppendError], None]
+
+
+async def _append_batch(
+    server: PymapServer,
+    token: str,
+    user: str,
+    items: Iterable[AppendItem],
+    on_outcome: AppendReport,
+    mailbox: str | None,
+    sender: str | None,
+    recipient: str | None,
+    flags: tuple[str, ...],
+    concurrency: int,
+    max_bytes_in_flight: int,
+) -> None:
+    slots = asyncio.Semaphore(concurrency)
+    budget = _ByteBudget(max_bytes_in_flight)
+    in_flight: set[asyncio.Task[None]] = set()
+    errors: list[BaseException] = []
+    previous: _SendTurn | None = None
+
+    def finished(task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here; deliver() has kept it in errors
+
+    async def deliver(item: AppendItem, turn: _SendTurn, share: int) -> None:
+        result: AppendOutcome | AppendError
+        try:
+            try:
+                message = item.read()
+                result = await _append(
+                    server, token, user, message, mailbox, sender, recipient, flags, item.when, turn
+                )
+            except PymapError as exc:
+                result = AppendError(exc, sent=turn.sent)
+            # Reported before the slot is freed, so the caller's iterator
+            # knows every outcome so far when it is asked for the next item.
+            on_outcome(item, result)
+        except BaseException as exc:
+            errors.append(exc)  # before the slot is freed: nothing more is sent
+            raise
+        finally:
+            turn.finish(sent=False)  # a failed read must not hold up the next one
+            await budget.release(share)
+            slots.release()
+
+    iterator = iter(items)
+    try:
+        while True:
+            # A free slot first, then the next item: the iterator is asked
+            # only when the item can go, after the outcomes reported so far.
+            await slots.acquire()
+            if errors:
+                slots.release()
+                break
+            try:
+                item = next(iterator, None)
+                share = await budget.acquire(item.size) if item is not None else 0
+            except BaseException:
+                slots.release()
+                raise
+            if item is None:
+                slots.release()
+                break
+            turn = _SendTurn(previous)
+            task = asyncio.create_task(deliver(item, turn, share))
+            in_flight.add(task)
+            task.add_done_callback(finished)
+            previous = turn
+    finally:
+        # Whatever stopped the loop, every Append already started finishes and
+        # is reported: abandoning one would leave its outcome unknown.
+        await asyncio.gather(*in_flight, return_exceptions=True)
+    if errors:
+        raise errors[0]
 
 
 # --- the synchronous API used by views ----------------------------------------
@@ -419,4 +606,47 @@ def append(
     """Deliver ``message`` byte for byte into ``user``'s mailbox (INBOX)."""
     return channels.run(
         _append, server, token, user, message, mailbox, sender, recipient, tuple(flags), when
+    )
+
+
+def append_batch(
+    server: PymapServer,
+    token: str,
+    user: str,
+    items: Iterable[AppendItem],
+    on_outcome: AppendReport,
+    *,
+    mailbox: str | None = None,
+    sender: str | None = None,
+    recipient: str | None = None,
+    flags: Iterable[str] = (),
+    concurrency: int = 8,
+    max_bytes_in_flight: int = 64 * 1024 * 1024,
+) -> None:
+    """Deliver many messages to one user's mailbox over one channel.
+
+    At most ``concurrency`` Appends (and ``max_bytes_in_flight`` bytes of
+    messages) are in flight at once; requests are sent in the order of
+    ``items``. ``items`` is iterated lazily, one item per free slot, so the
+    caller can stop the batch by ending the iteration. ``on_outcome(item,
+    outcome)`` is called once per item as its Append ends, in completion order,
+    with an :class:`AppendOutcome` or an :class:`AppendError`; it runs on the
+    event loop's thread, so it must be quick and must not block (collect, then
+    act when this function returns). Exceptions other than
+    :class:`~adminpanel.pymap.errors.PymapError` (from ``read``, the iterator or
+    the callback) propagate after the Appends in flight have finished.
+    """
+    channels.run(
+        _append_batch,
+        server,
+        token,
+        user,
+        items,
+        on_outcome,
+        mailbox,
+        sender,
+        recipient,
+        tuple(flags),
+        concurrency,
+        max_bytes_in_flight,
     )

@@ -1,0 +1,324 @@
+"""What the pages do to import jobs: start, cancel, resume, retry, read progress.
+
+Every change of state is one conditional UPDATE (``WHERE state IN ...``), so a
+page and a worker acting at the same moment cannot both win. A run holds a
+*lease*; resuming or cancelling takes it away, and a worker that lost its
+lease stops claiming messages (it still records what happened to the ones it
+had sent, since those are facts).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
+
+from adminpanel.audit.models import AuditEvent
+from adminpanel.audit.record import Action
+
+from . import spool
+from .models import DONE_STATES, ImportJob, JobState, MessageState
+
+log = logging.getLogger(__name__)
+
+#: A running job whose worker has not written for this long is considered
+#: interrupted (a worker writes after every few dozen messages). Resuming is
+#: safe even if that worker still lives: it has lost its lease by then.
+STALE_AFTER = timedelta(minutes=2)
+#: A queued job nobody picked up for this long gets a hint about the worker.
+WAITING_HINT_AFTER = timedelta(seconds=30)
+
+UNKNOWN_REASON = (
+    "The worker stopped while this message was being sent: it may or may not have been delivered."
+)
+CANCELLED_REASON = "Not sent: the import was cancelled."
+DISCARDED_UPLOAD_REASON = "Not sent: the upload was discarded."
+
+
+def is_stale(job: ImportJob, now: datetime | None = None) -> bool:
+    if job.state != JobState.RUNNING:
+        return False
+    beat = job.heartbeat_at or job.run_started_at or job.created_at
+    return (now or timezone.now()) - beat > STALE_AFTER
+
+
+def shown_state(job: ImportJob) -> JobState:
+    """The state a page shows: a running job whose worker went silent is interrupted."""
+    return JobState.INTERRUPTED if is_stale(job) else JobState(job.state)
+
+
+# --- progress ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    state: JobState
+    total: int | None
+    total_bytes: int | None
+    counts: dict[str, int]
+    done: int
+    done_bytes: int
+    #: Messages and bytes per second in the current (or last) run.
+    rate: float | None
+    byte_rate: float | None
+    elapsed_seconds: float | None
+
+    @property
+    def failures(self) -> int:
+        return self.counts[MessageState.REFUSED] + self.counts[MessageState.UNKNOWN]
+
+    @property
+    def percent(self) -> int | None:
+        if not self.total:
+            return 100 if self.total == 0 and self.state == JobState.FINISHED else None
+        return min(100, int(100 * self.done / self.total))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (JobState.FINISHED, JobState.CANCELLED, JobState.FAILED)
+
+    def texts(self) -> dict[str, str]:
+        """The figures as the page shows them; the page's script sets the same
+        texts from the JSON, so a reload and a refresh look alike."""
+        total = str(self.total) if self.total is not None else "counting…"
+        if self.total_bytes is not None:
+            volume = f"{filesizeformat(self.done_bytes)} of {filesizeformat(self.total_bytes)}"
+        else:
+            volume = filesizeformat(self.done_bytes)
+        if self.rate is not None and self.byte_rate is not None:
+            rate = f"{self.rate:.0f} messages/s ({filesizeformat(self.byte_rate)}/s)"
+        else:
+            rate = "not yet known"
+        return {
+            "state_label": self.state.label,
+            "done": str(self.done),
+            "total": total,
+            "percent": f"{self.percent}%" if self.percent is not None else "",
+            "volume": volume,
+            "rate": rate,
+            "delivered": str(self.counts[MessageState.DELIVERED]),
+            "discarded": str(self.counts[MessageState.DISCARDED]),
+            "refused": str(self.counts[MessageState.REFUSED]),
+            "unknown": str(self.counts[MessageState.UNKNOWN]),
+            "cancelled": str(self.counts[MessageState.CANCELLED]),
+            "failures": str(self.failures),
+        }
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "final": self.is_final,
+            "total": self.total,
+            "done": self.done,
+            "total_bytes": self.total_bytes,
+            "done_bytes": self.done_bytes,
+            "percent": self.percent,
+            "delivered": self.counts[MessageState.DELIVERED],
+            "discarded": self.counts[MessageState.DISCARDED],
+            "refused": self.counts[MessageState.REFUSED],
+            "unknown": self.counts[MessageState.UNKNOWN],
+            "cancelled": self.counts[MessageState.CANCELLED],
+            "rate": self.rate,
+            "byte_rate": self.byte_rate,
+            "elapsed_seconds": self.elapsed_seconds,
+            "texts": self.texts(),
+        }
+
+
+def progress(job: ImportJob) -> Progress:
+    counts = dict.fromkeys(MessageState.values, 0)
+    sizes = dict.fromkeys(MessageState.values, 0)
+    rows = job.messages.values("state").annotate(n=Count("id"), size=Sum("size"))
+    for row in rows:
+        counts[row["state"]] = row["n"]
+        sizes[row["state"]] = row["size"] or 0
+    done = sum(counts[state] for state in DONE_STATES)
+    done_bytes = sum(sizes[state] for state in DONE_STATES)
+    rate = byte_rate = elapsed = None
+    if job.run_started_at is not None:
+        until = job.finished_at or job.heartbeat_at or timezone.now()
+        if job.state == JobState.RUNNING and not is_stale(job):
+            until = timezone.now()
+        elapsed = max(0.0, (until - job.run_started_at).total_seconds())
+        if elapsed > 0:
+            rate = (done - job.run_start_done) / elapsed
+            byte_rate = (done_bytes - job.run_start_bytes) / elapsed
+    return Progress(
+        state=shown_state(job),
+        total=job.total,
+        total_bytes=job.total_bytes,
+        counts=counts,
+        done=done,
+        done_bytes=done_bytes,
+        rate=rate,
+        byte_rate=byte_rate,
+        elapsed_seconds=elapsed,
+    )
+
+
+def waiting_for_worker(job: ImportJob) -> bool:
+    return job.state == JobState.QUEUED and timezone.now() - job.created_at > WAITING_HINT_AFTER
+
+
+# --- what an operator may do -----------------------------------------------------------
+
+
+def _has(job: ImportJob, *states: MessageState) -> bool:
+    return job.messages.filter(state__in=states).exists()
+
+
+def can_cancel(job: ImportJob) -> bool:
+    return job.state in (JobState.QUEUED, JobState.RUNNING, JobState.INTERRUPTED, JobState.FAILED)
+
+
+def can_resume(job: ImportJob) -> bool:
+    """Interrupted or stopped, with messages (or the archive) left to send."""
+    if not job.upload_kept or shown_state(job) not in (JobState.INTERRUPTED, JobState.FAILED):
+        return False
+    return not job.split_done or _has(job, MessageState.PENDING, MessageState.SENDING)
+
+
+def can_retry_unknown(job: ImportJob) -> bool:
+    if not job.upload_kept or shown_state(job) in (JobState.QUEUED, JobState.RUNNING):
+        return False
+    return _has(job, MessageState.UNKNOWN, MessageState.SENDING)
+
+
+def can_discard_upload(job: ImportJob) -> bool:
+    return job.upload_kept and shown_state(job) not in (JobState.QUEUED, JobState.RUNNING)
+
+
+def _resumable_filter(now: datetime) -> Q:
+    """Jobs no worker runs: stopped, interrupted, or running with a silent worker."""
+    return Q(state__in=[JobState.INTERRUPTED, JobState.FAILED]) | Q(
+        state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
+
+
+def _mark_in_flight_unknown(job: ImportJob) -> None:
+    # The claim stays, so a worker that is in fact still alive can record the
+    # real outcome over this when its Appends return.
+    job.messages.filter(state=MessageState.SENDING).update(
+        state=MessageState.UNKNOWN, reason_key="Interrupted", reason=UNKNOWN_REASON
+    )
+
+
+def requeue(job: ImportJob, sealed_token: bytes, *, include_unknown: bool) -> bool:
+    """Resume a job no worker runs (optionally re-sending unknown outcomes).
+
+    Returns False if the job changed meanwhile (a worker runs it, or it ended).
+    The caller enqueues the task.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        allowed = _resumable_filter(now)
+        if include_unknown:
+            allowed |= Q(state__in=[JobState.FINISHED, JobState.CANCELLED])
+        updated = ImportJob.objects.filter(allowed, pk=job.pk, upload_kept=True).update(
+            state=JobState.QUEUED,
+            lease="",
+            cancel_requested=False,
+            stop_reason="",
+            stop_key="",
+            finished_at=None,
+            sealed_token=sealed_token,
+        )
+        if not updated:
+            return False
+        _mark_in_flight_unknown(job)
+        if include_unknown:
+            job.messages.filter(state=MessageState.UNKNOWN).update(
+                state=MessageState.PENDING, claim="", resent=True, reason_key="", reason=""
+            )
+    job.refresh_from_db()
+    return True
+
+
+def cancel(job: ImportJob) -> bool:
+    """Cancel: at once if no worker runs it, else ask the worker (True if stopped now)."""
+    now = timezone.now()
+    with transaction.atomic():
+        stopped = ImportJob.objects.filter(
+            _resumable_filter(now) | Q(state=JobState.QUEUED), pk=job.pk
+        ).update(
+            state=JobState.CANCELLED,
+            lease="",
+            sealed_token=None,
+            finished_at=now,
+            stop_reason="Cancelled by an operator.",
+            stop_key="cancelled",
+        )
+        if stopped:
+            _mark_in_flight_unknown(job)
+            cancel_pending(job)
+        else:
+            ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
+                cancel_requested=True
+            )
+    job.refresh_from_db()
+    if stopped:
+        release_upload_if_done(job)
+    return bool(stopped)
+
+
+def cancel_pending(job: ImportJob, reason: str = CANCELLED_REASON) -> None:
+    job.messages.filter(state=MessageState.PENDING).update(
+        state=MessageState.CANCELLED, reason_key="Cancelled", reason=reason
+    )
+
+
+def discard_upload(job: ImportJob) -> bool:
+    """Delete the uploaded file of a job no worker runs; unsent messages are cancelled."""
+    now = timezone.now()
+    with transaction.atomic():
+        updated = ImportJob.objects.filter(
+            _resumable_filter(now)
+            | Q(state__in=[JobState.FINISHED, JobState.CANCELLED, JobState.QUEUED]),
+            pk=job.pk,
+            upload_kept=True,
+        ).update(upload_kept=False, lease="", sealed_token=None)
+        if not updated:
+            return False
+        ImportJob.objects.filter(
+            pk=job.pk, state__in=[JobState.QUEUED, JobState.RUNNING, JobState.INTERRUPTED]
+        ).update(state=JobState.CANCELLED, finished_at=now)
+        ImportJob.objects.filter(pk=job.pk, state=JobState.FAILED).update(finished_at=now)
+        _mark_in_flight_unknown(job)
+        cancel_pending(job, DISCARDED_UPLOAD_REASON)
+    spool.remove_import_directory(job.spool_name)
+    job.refresh_from_db()
+    return True
+
+
+def release_upload_if_done(job: ImportJob) -> None:
+    """Delete the upload once nothing can need it: no message is left to send
+    and none has an unknown outcome that an operator might want to resend."""
+    if job.state not in (JobState.FINISHED, JobState.CANCELLED) or not job.upload_kept:
+        return
+    if _has(job, MessageState.PENDING, MessageState.SENDING, MessageState.UNKNOWN):
+        return
+    if ImportJob.objects.filter(pk=job.pk, upload_kept=True).update(upload_kept=False):
+        spool.remove_import_directory(job.spool_name)
+        job.upload_kept = False
+
+
+# --- the audit trail of a run ----------------------------------------------------------
+
+
+def record_end(job: ImportJob, outcome: str, detail: str) -> None:
+    """Audit the end of a run, written by the worker on the operator's behalf."""
+    AuditEvent.objects.create(
+        operator=job.operator[:600],
+        client_address=job.client_address,
+        server=job.server[:200],
+        action=Action.MAILBOX_IMPORT,
+        target=f"{job.user}/{job.mailbox}"[:300],
+        outcome=outcome[:100],
+        detail=detail[:500],
+    )
+    log.info("audit: %s %s job=%s outcome=%s", job.operator, Action.MAILBOX_IMPORT, job.pk, outcome)

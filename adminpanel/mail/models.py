@@ -1,0 +1,139 @@
+"""Import jobs and their messages, as the task worker and the pages see them.
+
+An import's messages are rows written before anything is sent. A worker
+claims a few at a time (``PENDING`` -> ``SENDING``, committed before their
+Appends go out) and records each outcome afterwards, so a worker that dies
+mid-way leaves exactly the messages whose outcome is unknown in ``SENDING``.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class JobState(models.TextChoices):
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    INTERRUPTED = "interrupted", "Interrupted"
+    FAILED = "failed", "Stopped"
+    CANCELLED = "cancelled", "Cancelled"
+    FINISHED = "finished", "Finished"
+
+
+class SourceFormat(models.TextChoices):
+    MBOX = "mbox", "mbox archive"
+    EML = "eml", ".eml files"
+
+
+class DateSource(models.TextChoices):
+    HEADER = "header", "Each message's Date header (the import time when it has none)"
+    NOW = "now", "The time of the import"
+
+
+class MessageState(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SENDING = "sending", "Being sent"
+    DELIVERED = "delivered", "Delivered"
+    DISCARDED = "discarded", "Accepted, discarded by the user's filter"
+    REFUSED = "refused", "Not delivered"
+    UNKNOWN = "unknown", "Outcome unknown"
+    CANCELLED = "cancelled", "Not sent (cancelled)"
+
+
+#: States in which a message will not be sent again by itself.
+DONE_STATES = (
+    MessageState.DELIVERED,
+    MessageState.DISCARDED,
+    MessageState.REFUSED,
+    MessageState.UNKNOWN,
+    MessageState.CANCELLED,
+)
+
+
+class ImportJob(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: Who started it (the operator's label) and with whose rights ("" for the
+    #: admin token); a job is shown to its operator and to admins.
+    operator = models.CharField(max_length=600)
+    operator_name = models.CharField(max_length=300, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    server = models.CharField(max_length=200)
+
+    user = models.CharField(max_length=255)
+    mailbox = models.CharField(max_length=1000)
+    flags = models.JSONField(default=list, blank=True)
+    date_source = models.CharField(max_length=16, choices=DateSource.choices)
+
+    source_format = models.CharField(max_length=8, choices=SourceFormat.choices)
+    #: For display only ("archive.mbox.gz", "12 .eml files"); never a path.
+    source_name = models.CharField(max_length=300)
+    upload_bytes = models.BigIntegerField()
+    #: Random name of the job's directory under the spool's imports/.
+    spool_name = models.CharField(max_length=32, unique=True)
+    upload_kept = models.BooleanField(default=True)
+
+    state = models.CharField(
+        max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True
+    )
+    #: The archive has been split into message rows.
+    split_done = models.BooleanField(default=False)
+    total = models.IntegerField(null=True, blank=True)
+    total_bytes = models.BigIntegerField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    #: The run (worker) that may claim messages; resuming hands out a new one.
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    #: Messages and bytes already done when the current run started (for the rate).
+    run_start_done = models.IntegerField(default=0)
+    run_start_bytes = models.BigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: Why the job stopped, in words, and the result key or error behind it.
+    stop_reason = models.CharField(max_length=500, blank=True)
+    stop_key = models.CharField(max_length=100, blank=True)
+    #: A login token for ``user``, narrowed and sealed (see sealing.py); wiped
+    #: as soon as a run ends.
+    sealed_token = models.BinaryField(null=True, blank=True, editable=False)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.user}/{self.mailbox}"
+
+
+class ImportMessage(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="messages")
+    #: Position in the upload, from 1.
+    index = models.IntegerField()
+    #: Where the message's bytes are in the job's file.
+    offset = models.BigIntegerField()
+    size = models.BigIntegerField()
+    #: Internal date to send (epoch seconds); None means the time of sending.
+    when = models.BigIntegerField(null=True, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+
+    state = models.CharField(
+        max_length=16, choices=MessageState.choices, default=MessageState.PENDING
+    )
+    #: The lease of the run that claimed it for sending.
+    claim = models.CharField(max_length=32, blank=True)
+    #: Sent again after its first outcome was unknown (the operator chose so).
+    resent = models.BooleanField(default=False)
+    mailbox = models.CharField(max_length=1000, blank=True)
+    uid_validity = models.BigIntegerField(null=True, blank=True)
+    uid = models.BigIntegerField(null=True, blank=True)
+    reason_key = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "index"], name="mail_message_job_index")
+        ]
+        indexes = [models.Index(fields=["job", "state", "index"], name="mail_message_job_state")]
+
+    def __str__(self) -> str:
+        return f"message {self.index} of import {self.job_id}"

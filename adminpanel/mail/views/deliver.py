@@ -1,0 +1,225 @@
+"""Deliver one message: form -> preview -> confirm -> result (POST-redirect-GET).
+
+The message's bytes are stashed on disk between the preview and the
+confirmation (the session holds only a random key and their SHA-256), and the
+confirmation sends exactly those bytes. Claiming the stash is a rename, so a
+second confirmation of the same preview delivers nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from adminpanel.accounts.middleware import get_operator
+from adminpanel.audit.record import OK, Action, record
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.request_limits import MULTIPART_OVERHEAD, max_body_size, too_large
+
+from .. import outcomes, parsing, spool
+from ..forms import SYSTEM_FLAGS, DeliverForm
+
+PENDING_KEY = "mail.pending_delivery"
+RESULT_KEY = "mail.delivery_result"
+
+
+def _max_body() -> int:
+    limit: int = settings.PANEL_MAX_MESSAGE_BYTES
+    return limit + MULTIPART_OVERHEAD
+
+
+def _pending(request: HttpRequest) -> dict[str, Any] | None:
+    pending = request.session.get(PENDING_KEY)
+    return pending if isinstance(pending, dict) and "stash" in pending else None
+
+
+def _drop_pending(request: HttpRequest) -> None:
+    pending = request.session.pop(PENDING_KEY, None)
+    if isinstance(pending, dict) and isinstance(pending.get("stash"), str):
+        spool.discard_stash(pending["stash"])
+
+
+def _initial_from(pending: dict[str, Any] | None, operator_name: str | None) -> dict[str, Any]:
+    """The form's values: the defaults, or those of the preview being edited."""
+    if pending is None:
+        return {"user": operator_name or "", "mailbox": "INBOX"}
+    flags = pending.get("flags", [])
+    initial: dict[str, Any] = {
+        "user": pending.get("user", ""),
+        "mailbox": pending.get("mailbox", "INBOX"),
+        "sender": pending.get("sender", ""),
+        "recipient": pending.get("recipient", ""),
+        "flags": [flag for flag in flags if flag in SYSTEM_FLAGS],
+        "keywords": " ".join(flag for flag in flags if flag not in SYSTEM_FLAGS),
+    }
+    if pending.get("when") is not None:
+        initial["date"] = datetime.fromtimestamp(pending["when"], UTC)
+    if pending.get("typed"):
+        data = spool.read_stash(pending["stash"])
+        if data is not None:
+            initial["message_text"] = data.decode("utf-8", "replace")
+    return initial
+
+
+@never_cache
+@max_body_size(_max_body)
+@require_http_methods(["GET", "POST"])
+def deliver(request: HttpRequest) -> HttpResponse:
+    operator = get_operator(request)
+    status = 200
+    if request.method == "POST":
+        form = DeliverForm(request.POST, request.FILES)
+        if form.is_valid():
+            limit: int = settings.PANEL_MAX_MESSAGE_BYTES
+            uploaded = form.cleaned_data["message_file"]
+            if uploaded is not None and uploaded.size > limit:
+                return too_large(request, uploaded.size, limit, "The message")
+            data = form.message_bytes()
+            if len(data) > limit:
+                return too_large(request, len(data), limit, "The message")
+            _drop_pending(request)
+            when = form.cleaned_data["date"]
+            request.session[PENDING_KEY] = {
+                "stash": spool.stash(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+                "typed": uploaded is None,
+                "file_name": parsing.displayable(uploaded.name, 200) if uploaded else "",
+                "user": form.cleaned_data["user"],
+                "mailbox": form.cleaned_data["mailbox"],
+                "sender": form.cleaned_data["sender"],
+                "recipient": form.cleaned_data["recipient"],
+                "flags": form.all_flags(),
+                "when": int(when.timestamp()) if when is not None else None,
+            }
+            return HttpResponseRedirect(reverse("mail:deliver-preview"))
+        status = 400
+    else:
+        pending = _pending(request) if "edit" in request.GET else None
+        form = DeliverForm(initial=_initial_from(pending, operator.name))
+    return render(
+        request,
+        "mail/deliver_form.html",
+        {"form": form, "max_bytes": settings.PANEL_MAX_MESSAGE_BYTES},
+        status=status,
+    )
+
+
+@never_cache
+@require_GET
+def deliver_preview(request: HttpRequest) -> HttpResponse:
+    pending = _pending(request)
+    data = spool.read_stash(pending["stash"]) if pending is not None else None
+    if pending is None or data is None or hashlib.sha256(data).hexdigest() != pending["sha256"]:
+        _drop_pending(request)
+        messages.info(request, "There is no message waiting to be delivered.")
+        return HttpResponseRedirect(reverse("mail:deliver"))
+    when = pending.get("when")
+    return render(
+        request,
+        "mail/deliver_preview.html",
+        {
+            "pending": pending,
+            "preview": parsing.preview(data),
+            "when": datetime.fromtimestamp(when, UTC) if when is not None else None,
+        },
+    )
+
+
+@require_POST
+def deliver_cancel(request: HttpRequest) -> HttpResponse:
+    _drop_pending(request)
+    messages.info(request, "The message was not delivered.")
+    return HttpResponseRedirect(reverse("mail:deliver"))
+
+
+@require_POST
+def deliver_confirm(request: HttpRequest) -> HttpResponse:
+    operator = get_operator(request)
+    pending = _pending(request)
+    data = spool.claim_stash(pending["stash"]) if pending is not None else None
+    if pending is None or data is None:
+        messages.warning(
+            request, "Nothing to deliver: that message was already delivered or cancelled."
+        )
+        return HttpResponseRedirect(reverse("mail:deliver"))
+    request.session.pop(PENDING_KEY, None)
+    spool.discard_stash(pending["stash"])
+    if hashlib.sha256(data).hexdigest() != pending["sha256"]:
+        messages.error(request, "The stored message was damaged; nothing was delivered.")
+        return HttpResponseRedirect(reverse("mail:deliver"))
+
+    user, mailbox = pending["user"], pending["mailbox"]
+    result: dict[str, Any] = {
+        "user": user,
+        "mailbox": mailbox,
+        "size": len(data),
+        "flags": pending["flags"],
+    }
+    audit_outcome = OK
+    try:
+        outcome = service.append(
+            settings.PYMAP_SERVER,
+            operator.token,
+            user,
+            data,
+            mailbox=mailbox,
+            sender=pending["sender"] or None,
+            recipient=pending["recipient"] or None,
+            flags=pending["flags"],
+            when=pending["when"],
+        )
+    except Refused as exc:
+        audit_outcome = exc.key or "Refused"
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome)
+            raise  # the error middleware signs the operator out
+        result.update(
+            status="refused",
+            key=exc.key,
+            reason=outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox),
+            response=parsing.displayable(exc.response, 500),
+        )
+    except PymapError as exc:
+        audit_outcome = type(exc).__name__
+        result.update(
+            status="unknown",
+            key=audit_outcome,
+            reason=exc.message,
+        )
+    else:
+        if outcome.delivered:
+            result.update(
+                status="delivered",
+                mailbox=outcome.mailbox or mailbox,
+                uid_validity=outcome.uid_validity,
+                uid=outcome.uid,
+            )
+        else:
+            audit_outcome = "discarded"
+            result.update(status="discarded", reason=outcomes.DISCARDED)
+    detail = f"mailbox={result['mailbox']} size={len(data)}"
+    if result.get("uid") is not None:
+        detail += f" uid={result['uid']} uidvalidity={result['uid_validity']}"
+    record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail)
+    request.session[RESULT_KEY] = result
+    return HttpResponseRedirect(reverse("mail:deliver-result"))
+
+
+@never_cache
+@require_GET
+def deliver_result(request: HttpRequest) -> HttpResponse:
+    result = request.session.get(RESULT_KEY)
+    if not isinstance(result, dict):
+        return HttpResponseRedirect(reverse("mail:deliver"))
+    return render(request, "mail/deliver_result.html", {"result": result})

@@ -1,0 +1,325 @@
+"""Import whole mailboxes: upload, progress, cancel, resume, report.
+
+The upload streams to disk and becomes a job that a task worker runs; these
+views only start, steer and show jobs. Progress is rendered on the server (a
+plain reload shows it) and a small static script refreshes it from
+``progress.json`` while the job runs.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.session import Operator
+from adminpanel.accounts.tokens import attenuate_until
+from adminpanel.audit.record import OK, Action, record
+from adminpanel.client_address import client_address
+from adminpanel.pymap import service
+from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.request_limits import MULTIPART_OVERHEAD, max_body_size, too_large
+
+from .. import jobs, outcomes
+from ..forms import ImportForm
+from ..intake import JobSpec, UploadRefused, create_job
+from ..models import ImportJob, ImportMessage, MessageState
+from ..sealing import seal
+from ..tasks import run_import
+
+REPORT_PAGE_SIZE = 200
+PROBLEM_STATES = (MessageState.REFUSED, MessageState.UNKNOWN, MessageState.CANCELLED)
+RECENT_JOBS = 20
+
+
+def _max_body() -> int:
+    limit: int = settings.PANEL_MAX_IMPORT_BYTES
+    return limit + MULTIPART_OVERHEAD
+
+
+def _visible_jobs(operator: Operator) -> QuerySet[ImportJob]:
+    """Admins see every import; others the ones they started."""
+    everything = ImportJob.objects.all()
+    if operator.is_admin:
+        return everything
+    return everything.filter(operator_name=operator.name or "")
+
+
+def _job_for(request: HttpRequest, pk: int) -> ImportJob:
+    return get_object_or_404(_visible_jobs(get_operator(request)), pk=pk)
+
+
+def job_token(operator: Operator, user: str) -> bytes:
+    """A token for the worker: a login token for ``user`` alone (pymap issues
+    it if the operator may act on ``user``), narrowed to the operator's
+    session end, sealed. Login tokens also avoid the ~300 ms the admin token
+    costs on every call.
+
+    pymap issues such a token even for a user that does not exist (it then
+    fails with InvalidAuth), so reading the user's record with it proves both
+    the user and the token before anything is stored.
+    """
+    server = settings.PYMAP_SERVER
+    token = attenuate_until(service.login(server, user, token=operator.token), operator.expires)
+    try:
+        service.get_user(server, token, user)
+    except Refused as exc:
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise Refused(RefusalKey.USER_NOT_FOUND, exc.response) from exc
+        raise
+    return seal(token)
+
+
+def _enqueue(job: ImportJob) -> None:
+    result = run_import.enqueue(job.pk)
+    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id))
+
+
+@never_cache
+@max_body_size(_max_body)
+@require_http_methods(["GET", "POST"])
+def import_list(request: HttpRequest) -> HttpResponse:
+    operator = get_operator(request)
+    status = 200
+    if request.method == "POST":
+        form = ImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            started = _start(request, operator, form)
+            if isinstance(started, HttpResponse):
+                return started
+            status = started
+        else:
+            status = 400
+    else:
+        form = ImportForm(initial={"user": operator.name or "", "mailbox": "INBOX"})
+    recent = _visible_jobs(operator)[:RECENT_JOBS]
+    return render(
+        request,
+        "mail/import_list.html",
+        {
+            "form": form,
+            "jobs": [(job, jobs.shown_state(job)) for job in recent],
+            "max_bytes": settings.PANEL_MAX_IMPORT_BYTES,
+            "max_message_bytes": settings.PANEL_MAX_MESSAGE_BYTES,
+        },
+        status=status,
+    )
+
+
+def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpResponse | int:
+    """Create and enqueue the job, or set the form's errors and return a status."""
+    data = form.cleaned_data
+    files = data["upload"]
+    limit: int = settings.PANEL_MAX_IMPORT_BYTES
+    total = sum(uploaded.size or 0 for uploaded in files)
+    if total > limit:
+        return too_large(request, total, limit, "The upload")
+    user, mailbox = data["user"], data["mailbox"]
+    target = f"{user}/{mailbox}"
+    try:
+        sealed = job_token(operator, user)
+    except Refused as exc:
+        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.key or "Refused")
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise
+        form.add_error(None, outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox))
+        return exc.http_status
+    spec = JobSpec(
+        operator=operator.label,
+        operator_name=operator.name or "",
+        client_address=client_address(request),
+        server=settings.PYMAP_SERVER.name,
+        user=user,
+        mailbox=mailbox,
+        flags=form.all_flags(),
+        date_source=data["date_source"],
+        sealed_token=sealed,
+    )
+    try:
+        job = create_job(spec, files)
+    except UploadRefused as exc:
+        form.add_error("upload", exc.message)
+        return 400
+    _enqueue(job)
+    record(
+        request,
+        Action.MAILBOX_IMPORT,
+        target=target,
+        detail=f"import {job.pk} queued: {job.source_name} ({job.upload_bytes} bytes)",
+    )
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[job.pk]))
+
+
+@never_cache
+@require_GET
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    progress = jobs.progress(job)
+    show = "problems" if request.GET.get("show") == "problems" else "all"
+    rows = job.messages.order_by("index")
+    if show == "problems":
+        rows = rows.filter(state__in=PROBLEM_STATES)
+    page = Paginator(rows, REPORT_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "mail/import_detail.html",
+        {
+            "job": job,
+            "progress": progress,
+            "page": page,
+            "show": show,
+            "waiting_for_worker": jobs.waiting_for_worker(job),
+            "can_cancel": jobs.can_cancel(job) and not job.cancel_requested,
+            "can_resume": jobs.can_resume(job),
+            "can_retry_unknown": jobs.can_retry_unknown(job),
+            "can_discard_upload": jobs.can_discard_upload(job),
+        },
+    )
+
+
+@never_cache
+@require_GET
+def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    job = _job_for(request, pk)
+    data = jobs.progress(job).as_json()
+    data["cancel_requested"] = job.cancel_requested
+    return JsonResponse(data)
+
+
+@require_POST
+def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    target = f"{job.user}/{job.mailbox}"
+    if not jobs.can_cancel(job):
+        messages.info(request, "This import has already ended.")
+    elif jobs.cancel(job):
+        record(request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancelled")
+        messages.success(request, "The import was cancelled; no further message will be sent.")
+    else:
+        record(
+            request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancel requested"
+        )
+        messages.info(
+            request,
+            "The worker will stop after the messages it is sending now "
+            "(their outcome will be recorded).",
+        )
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+
+
+def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpResponse:
+    operator = get_operator(request)
+    job = _job_for(request, pk)
+    target = f"{job.user}/{job.mailbox}"
+    what = "retry of unknown outcomes" if include_unknown else "resume"
+    allowed = jobs.can_retry_unknown(job) if include_unknown else jobs.can_resume(job)
+    if not allowed:
+        messages.info(request, f"This import cannot be resumed now ({what}).")
+        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+    if include_unknown and request.POST.get("confirm") != "yes":
+        messages.error(
+            request,
+            "Tick the box to confirm that the messages with an unknown outcome may be "
+            "delivered twice.",
+        )
+        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+    try:
+        sealed = job_token(operator, job.user)
+    except Refused as exc:
+        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.key or "Refused")
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise
+        messages.error(request, outcomes.refusal_reason(exc.key, user=job.user, mailbox=""))
+        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+    if jobs.requeue(job, sealed, include_unknown=include_unknown):
+        _enqueue(job)
+        record(
+            request, Action.MAILBOX_IMPORT, target=target, outcome=OK, detail=f"import {pk} {what}"
+        )
+        messages.success(request, "The import is queued again.")
+    else:
+        messages.info(request, "The import changed meanwhile; nothing was done.")
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+
+
+@require_POST
+def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    return _requeue(request, pk, include_unknown=False)
+
+
+@require_POST
+def import_retry_unknown(request: HttpRequest, pk: int) -> HttpResponse:
+    return _requeue(request, pk, include_unknown=True)
+
+
+@require_POST
+def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    if jobs.can_discard_upload(job) and jobs.discard_upload(job):
+        record(
+            request,
+            Action.MAILBOX_IMPORT,
+            target=f"{job.user}/{job.mailbox}",
+            detail=f"import {pk} upload discarded",
+        )
+        messages.success(request, "The uploaded file was deleted.")
+    else:
+        messages.info(request, "The upload cannot be discarded now.")
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+
+
+# --- the CSV report ----------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "index",
+    "state",
+    "uid",
+    "uid_validity",
+    "mailbox",
+    "reason_key",
+    "reason",
+    "resent",
+    "size",
+    "offset",
+    "subject",
+    "message_id",
+]
+
+
+def _cell(value: object) -> str:
+    """Text for a spreadsheet: no formula may start a cell (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+@never_cache
+@require_GET
+def import_report(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_for(request, pk)
+    if not job.split_done:
+        raise Http404("no report yet")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-report.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_COLUMNS)
+    rows = ImportMessage.objects.filter(job=job).order_by("index").values_list(*CSV_COLUMNS)
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow([_cell(value) for value in row])
+    return response

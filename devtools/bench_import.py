@@ -1,0 +1,454 @@
+"""Benchmark: importing an mbox through the panel against two baselines.
+
+Run by hand (it is not a test): ``python -m devtools.bench_import``. In one run,
+against one real pymap (dict backend, unix socket), it appends the same
+1,000 messages three ways, each into a fresh user's INBOX, all with the same
+kind of token (a login token for that user):
+
+(a) a loop of ``pymap-admin append`` (one process per message), timed on a
+    sample and extrapolated to the whole set;
+(b) a plain grpclib client: one channel, ``asyncio.Semaphore(concurrency)``,
+    unordered, no bookkeeping;
+(c) the panel: the real web process (uvicorn) and task worker
+    (``manage.py db_worker``), with the mbox uploaded over HTTP and the import
+    followed through ``progress.json`` until it ends.
+
+It then uploads an mbox of about 100 MB to fresh panel processes and reports
+the peak resident memory (VmHWM) of the web process that took the upload and
+of the worker that imported it. Prints the rates and the ratios; the README
+has a table of results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+from devtools.pymap_process import LOCALHOST, PymapProcess, default_venv_dir, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the messages ------------------------------------------------------------------
+
+
+def make_messages(count: int, mean_size: int, seed: int = 1) -> list[bytes]:
+    """Plain-text messages of varied size around ``mean_size`` bytes."""
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    messages = []
+    for index in range(1, count + 1):
+        size = max(200, int(rng.expovariate(1 / mean_size)))
+        line = b"The quick brown fox jumps over the lazy dog, message %d.\r\n" % index
+        body = line * (size // len(line) + 1)
+        messages.append(
+            b"From: Bench <bench@example.org>\r\nTo: user@example.org\r\n"
+            b"Subject: benchmark message %d\r\nMessage-ID: <%d.%s@bench.example.org>\r\n"
+            b"Date: Mon, 03 Feb 2020 10:00:00 +0000\r\n\r\n%s"
+            % (index, index, uuid.uuid4().hex.encode(), body[:size])
+        )
+    return messages
+
+
+def write_mbox(path: Path, messages: list[bytes]) -> int:
+    with path.open("wb") as out:
+        for data in messages:
+            out.write(b"From bench@example.org Mon Feb  3 10:00:00 2020\n")
+            out.write(data)
+            out.write(b"\n\n" if not data.endswith(b"\n") else b"\n")
+    return path.stat().st_size
+
+
+# --- (a) the CLI loop ----------------------------------------------------------------
+
+
+def cli_loop(pymap: PymapProcess, token: str, user: str, messages: list[bytes]) -> float:
+    """Seconds for ``pymap-admin append`` once per message."""
+    cli = default_venv_dir() / "bin" / "pymap-admin"
+    env = {**os.environ, "PYMAP_ADMIN_TOKEN": token}
+    started = time.perf_counter()
+    for data in messages:
+        subprocess.run(  # noqa: S603
+            [str(cli), "--path", str(pymap.socket_path), "append", user],
+            input=data,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    return time.perf_counter() - started
+
+
+# --- (b) a plain grpclib client ---------------------------------------------------------
+
+
+def plain_client(
+    pymap: PymapProcess, token: str, user: str, messages: list[bytes], concurrency: int
+) -> float:
+    # The benchmark's own baseline client, deliberately without the panel's
+    # service layer: the generated stubs and a grpclib channel, nothing else.
+    from grpclib.client import Channel
+
+    from adminpanel.pymap.generated.admin_grpc import MailboxStub
+    from adminpanel.pymap.generated.admin_pb2 import SUCCESS, AppendRequest
+
+    async def run() -> float:
+        channel = Channel(path=str(pymap.socket_path))
+        stub = MailboxStub(channel)
+        metadata = {"client-version": "0.12.1", "auth-token": token}
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(data: bytes) -> None:
+            async with slots:
+                request = AppendRequest(user=user, data=data, when=int(time.time()))
+                response = await stub.Append(request, metadata=metadata, timeout=30)
+                assert response.result.code == SUCCESS
+
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(one(data) for data in messages))
+            return time.perf_counter() - started
+        finally:
+            channel.close()
+
+    return asyncio.run(run())
+
+
+# --- (c) the panel ---------------------------------------------------------------------
+
+
+def vm_hwm_mb(pid: int) -> float:
+    """Peak resident set size of a process, from /proc (Linux)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    assert match is not None
+    return int(match[1]) / 1024
+
+
+class Panel:
+    """The panel's web process and task worker, on a database of their own."""
+
+    def __init__(self, pymap: PymapProcess, workdir: Path, concurrency: int) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_ALLOWED_HOSTS": LOCALHOST,
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_SSL_REDIRECT": "0",
+            "DJANGO_HSTS_SECONDS": "0",
+            "DJANGO_STATIC_ROOT": str(workdir / "static"),
+            "DATABASE_URL": f"sqlite:///{workdir / 'panel.sqlite3'}",
+            "PANEL_MAIL_SPOOL_DIR": str(workdir / "spool"),
+            "PANEL_IMPORT_CONCURRENCY": str(concurrency),
+            "PANEL_LOG_LEVEL": "WARNING",
+            "PYMAP_ADMIN_PATH": str(pymap.socket_path),
+            "PYMAP_ADMIN_TIMEOUT": "30",
+        }
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
+            subprocess.run([*manage, *command], env=self.env, check=True)  # noqa: S603
+        self.web = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
+             "--host", LOCALHOST, "--port", str(self.port), "--log-level", "warning"],
+            env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        self.worker = subprocess.Popen(  # noqa: S603
+            [*manage, "db_worker", "--no-reload", "--interval", "0.1", "--no-startup-delay",
+             "-v0"],
+            env=self.env, cwd=ROOT,
+        )  # fmt: skip
+        self.cookies: dict[str, str] = {}
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.request("GET", "/accounts/sign-in/")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        for process in (self.web, self.worker):
+            process.terminate()
+        for process in (self.web, self.worker):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | Iterator[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        connection = http.client.HTTPConnection(LOCALHOST, self.port, timeout=600)
+        try:
+            sent = dict(headers or {})
+            if self.cookies:
+                sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            data = response.read()
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key] = rest.split(";", 1)[0]
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            return response.status, headers, data
+        finally:
+            connection.close()
+
+    def csrf(self, path: str) -> str:
+        _, _, page = self.request("GET", path)
+        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+        assert match is not None, page[:500]
+        return match[1].decode()
+
+    def sign_in(self, user: str, password: str) -> None:
+        token = self.csrf("/accounts/sign-in/")
+        form = urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "method": "password",
+                "username": user,
+                "password": password,
+            }
+        ).encode()
+        status, _, _ = self.request(
+            "POST",
+            "/accounts/sign-in/",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert status == 302, status
+
+    def upload(self, user: str, mbox: Path) -> int:
+        """Stream a multipart upload of ``mbox``; returns the import's number."""
+        token = self.csrf("/mail/import/")
+        boundary = uuid.uuid4().hex
+        fields = {
+            "csrfmiddlewaretoken": token,
+            "user": user,
+            "mailbox": "INBOX",
+            "date_source": "now",
+            "keywords": "",
+        }
+        head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+            .encode()
+            for name, value in fields.items()
+        )  # fmt: skip
+        head += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; '
+            f'filename="{mbox.name}"\r\nContent-Type: application/mbox\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+
+        def body() -> Iterator[bytes]:
+            yield head
+            with mbox.open("rb") as stream:
+                while chunk := stream.read(1024 * 1024):
+                    yield chunk
+            yield tail
+
+        length = len(head) + mbox.stat().st_size + len(tail)
+        status, headers, page = self.request(
+            "POST",
+            "/mail/import/",
+            body(),
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(length),
+            },
+        )
+        assert status == 302, (status, page[:2000])
+        match = re.search(r"/mail/import/(\d+)/", headers["location"])
+        assert match is not None
+        return int(match[1])
+
+    def wait(self, job: int) -> dict[str, object]:
+        while True:
+            _, _, data = self.request("GET", f"/mail/import/{job}/progress.json")
+            progress: dict[str, object] = json.loads(data)
+            if progress["final"]:
+                return progress
+            time.sleep(0.05)
+
+
+@dataclass
+class PanelRun:
+    upload_seconds: float
+    run_seconds: float
+    end_to_end_seconds: float
+    web_peak_mb: float
+    worker_peak_mb: float
+    progress: dict[str, object]
+
+
+def panel_import(panel: Panel, user: str, mbox: Path) -> PanelRun:
+    """Upload ``mbox`` for ``user`` and wait until the import has finished."""
+    started = time.perf_counter()
+    job = panel.upload(user, mbox)
+    uploaded = time.perf_counter()
+    progress = panel.wait(job)
+    ended = time.perf_counter()
+    assert progress["state"] == "finished", progress
+    assert progress["delivered"] == progress["total"], progress
+    elapsed = progress["elapsed_seconds"]
+    assert isinstance(elapsed, float)
+    return PanelRun(
+        upload_seconds=uploaded - started,
+        run_seconds=elapsed,
+        end_to_end_seconds=ended - started,
+        web_peak_mb=vm_hwm_mb(panel.web.pid),
+        worker_peak_mb=vm_hwm_mb(panel.worker.pid),
+        progress=progress,
+    )
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+def report(line: str) -> None:
+    print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--mean-size", type=int, default=8000, help="bytes (default 8000)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--cli-sample", type=int, default=50, help="CLI runs to time")
+    parser.add_argument("--repeat", type=int, default=5, help="turns of (b) and (c)")
+    parser.add_argument("--big-mb", type=int, default=100, help="size of the memory run's mbox")
+    parser.add_argument("--skip-big", action="store_true", help="skip the memory run")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
+    os.environ.setdefault("DJANGO_DEBUG", "1")  # this process's own imports only
+    from adminpanel.pymap import service
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    try:
+        with PymapProcess(imap=False) as pymap:
+            server = pymap.server(timeout=30)
+            admin = ("bench-admin", secrets.token_urlsafe(12))
+            service.set_user(
+                server, pymap.admin_token, admin[0], password=admin[1], roles=["admin"]
+            )
+            admin_token = service.login(server, admin[0], password=admin[1])
+
+            def fresh_user(name: str) -> tuple[str, str]:
+                service.set_user(server, admin_token, name, password=secrets.token_urlsafe(12))
+                return name, service.login(server, name, token=admin_token)
+
+            messages = make_messages(args.messages, args.mean_size)
+            mbox = workdir / "bench.mbox"
+            mbox_size = write_mbox(mbox, messages)
+            report(
+                f"{len(messages)} messages, {mbox_size / 1e6:.1f} MB mbox, "
+                f"concurrency {args.concurrency}, pymap {pymap.socket_path}"
+            )
+
+            user, token = fresh_user("bench-cli")
+            sample = messages[: args.cli_sample]
+            cli_seconds = cli_loop(pymap, token, user, sample) * len(messages) / len(sample)
+            report(
+                f"(a) CLI loop: {len(messages) / cli_seconds:8.1f} msg/s ({cli_seconds:.1f} s, "
+                f"extrapolated from {len(sample)} runs)"
+            )
+
+            # The plain client and the panel take turns, several times, and the
+            # medians are compared: this machine's speed varies from run to run.
+            plain_runs: list[float] = []
+            panel_runs: list[PanelRun] = []
+            panel = Panel(pymap, workdir / "panel", args.concurrency)
+            try:
+                panel.sign_in(*admin)
+                for turn in range(args.repeat):
+                    user, token = fresh_user(f"bench-plain-{turn}")
+                    plain_runs.append(plain_client(pymap, token, user, messages, args.concurrency))
+                    user, _ = fresh_user(f"bench-panel-{turn}")
+                    panel_runs.append(panel_import(panel, user, mbox))
+                    report(
+                        f"    turn {turn + 1}: plain {plain_runs[-1]:.2f} s, panel worker run "
+                        f"{panel_runs[-1].run_seconds:.2f} s, upload to done "
+                        f"{panel_runs[-1].end_to_end_seconds:.2f} s"
+                    )
+            finally:
+                panel.close()
+            plain_seconds = statistics.median(plain_runs)
+            run_seconds = statistics.median(run.run_seconds for run in panel_runs)
+            end_to_end = statistics.median(run.end_to_end_seconds for run in panel_runs)
+            last = panel_runs[-1]
+            report(
+                f"(b) plain grpclib client: {len(messages) / plain_seconds:8.1f} msg/s "
+                f"(median {plain_seconds:.2f} s of {args.repeat})"
+            )
+            report(
+                f"(c) panel import: {len(messages) / run_seconds:8.1f} msg/s (median worker "
+                f"run {run_seconds:.2f} s: split, appends, bookkeeping); upload to done "
+                f"{end_to_end:.2f} s = {len(messages) / end_to_end:.1f} msg/s"
+            )
+            report(
+                f"    peak memory: web {last.web_peak_mb:.0f} MB, "
+                f"worker {last.worker_peak_mb:.0f} MB"
+            )
+            report(
+                f"ratio panel / CLI loop:     {cli_seconds / run_seconds:8.1f}x (upload to "
+                f"done: {cli_seconds / end_to_end:.1f}x; target >= 50x)"
+            )
+            report(
+                f"ratio panel / plain client: {plain_seconds / run_seconds:8.2f}x (upload to "
+                f"done: {plain_seconds / end_to_end:.2f}x; target >= 0.7x)"
+            )
+
+            if not args.skip_big:
+                mean = 100_000
+                count = args.big_mb * 1_000_000 // mean
+                big = workdir / "big.mbox"
+                big_size = write_mbox(big, make_messages(count, mean, seed=2))
+                user, _ = fresh_user("bench-memory")
+                # Fresh processes, so that their peak is this upload's alone.
+                panel = Panel(pymap, workdir / "panel-big", args.concurrency)
+                try:
+                    panel.sign_in(*admin)
+                    big_run = panel_import(panel, user, big)
+                finally:
+                    panel.close()
+                report(
+                    f"{big_size / 1e6:.0f} MB mbox ({count} messages): peak memory web "
+                    f"{big_run.web_peak_mb:.0f} MB, worker {big_run.worker_peak_mb:.0f} MB "
+                    f"(target < 150 MB); worker run {big_run.run_seconds:.1f} s, upload "
+                    f"{big_run.upload_seconds:.1f} s"
+                )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Helpers for the mail tests: signing in, making messages and mboxes, reading
+mailboxes back over IMAP, and running the import worker in-process."""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.test import Client
+from django_tasks_db.management.commands.db_worker import Worker
+
+from .conftest import PymapUser
+
+SIGN_IN = "/accounts/sign-in/"
+DELIVER = "/mail/deliver/"
+IMPORT = "/mail/import/"
+
+_FETCH_HEAD = re.compile(
+    rb"UID (?P<uid>\d+) FLAGS \((?P<flags>[^)]*)\) INTERNALDATE \"(?P<date>[^\"]+)\""
+)
+
+
+def sign_in(client: Client, user: PymapUser) -> None:
+    response = client.post(
+        SIGN_IN, {"method": "password", "username": user.name, "password": user.password}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+
+def message(index: int, *, body: bytes = b"", tag: str = "t") -> bytes:
+    """A small distinct message whose Message-ID names its position."""
+    return (
+        b"From: Sender <sender@example.org>\r\n"
+        b"To: someone@example.org\r\n"
+        b"Subject: message %d\r\n"
+        b"Message-ID: <%d.%s@example.org>\r\n"
+        b"Date: Mon, 03 Feb 2020 10:%02d:00 +0000\r\n"
+        b"\r\n"
+        b"Body of message %d.\r\n%s" % (index, index, tag.encode(), index % 60, index, body)
+    )
+
+
+def mbox_bytes(messages: Iterable[bytes]) -> bytes:
+    """An mbox as mail clients write it: a From_ line before each message and
+    an empty line after it (the messages here contain no From_ lines)."""
+    out = bytearray()
+    for data in messages:
+        out += b"From sender@example.org Mon Feb  3 10:00:00 2020\n"
+        out += data
+        if not data.endswith(b"\n"):
+            out += b"\n"
+        out += b"\n"
+    return bytes(out)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    flags: frozenset[str]
+    internal_date: str
+    body: bytes
+
+
+def fetch_all(client: imaplib.IMAP4, mailbox: str = "INBOX") -> list[Fetched]:
+    """Every message of ``mailbox`` in UID order, as stored (BODY.PEEK[])."""
+    status, _ = client.select(mailbox, readonly=True)
+    assert status == "OK"
+    status, data = client.uid("FETCH", "1:*", "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+    assert status == "OK"
+    found: list[Fetched] = []
+    for item in data:
+        if not isinstance(item, tuple):
+            continue
+        head, body = item
+        match = _FETCH_HEAD.search(head)
+        assert match is not None, head
+        flags = frozenset(match["flags"].decode().split()) - {"\\Recent"}
+        found.append(Fetched(int(match["uid"]), flags, match["date"].decode(), body))
+    return sorted(found, key=lambda item: item.uid)
+
+
+def run_worker_once() -> None:
+    """What ``manage.py db_worker --batch`` does, in this process (without its
+    signal handlers): run every queued task, then return."""
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
+
+
+def upload(client: Client, user: str, files: Sequence[tuple[str, bytes]], **fields: Any) -> Any:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data: dict[str, Any] = {
+        "user": user,
+        "mailbox": "INBOX",
+        "date_source": "header",
+        "keywords": "",
+        **fields,
+    }
+    data["upload"] = [SimpleUploadedFile(name, content) for name, content in files]
+    return client.post(IMPORT, data)
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

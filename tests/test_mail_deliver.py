@@ -1,0 +1,353 @@
+"""Delivering one message through the form, against the real pymap, read back over IMAP."""
+
+from __future__ import annotations
+
+import imaplib
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from adminpanel.audit.models import AuditEvent
+from adminpanel.pymap import service
+from adminpanel.pymap.generated import admin_pb2
+from adminpanel.pymap.servers import PymapServer
+
+from . import fake_pymap
+from .conftest import DEMO_USER, MakeUser, PymapUser
+from .mail_support import DELIVER, fetch_all, message, sign_in
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
+
+Imap = Callable[..., imaplib.IMAP4]
+PREVIEW = "/mail/deliver/preview/"
+CONFIRM = "/mail/deliver/confirm/"
+RESULT = "/mail/deliver/result/"
+
+
+def form(user: str, **fields: Any) -> dict[str, Any]:
+    return {"user": user, "mailbox": "INBOX", "keywords": "", **fields}
+
+
+def deliver(client: Client, data: dict[str, Any]) -> str:
+    """Post the form, confirm the preview, return the result page's HTML."""
+    response = client.post(DELIVER, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert response["Location"] == PREVIEW
+    assert client.get(PREVIEW).status_code == 200
+    confirmed = client.post(CONFIRM)
+    assert confirmed.status_code == 302
+    assert confirmed["Location"] == RESULT
+    return str(client.get(RESULT).content.decode())
+
+
+def last_audit() -> AuditEvent:
+    event = AuditEvent.objects.filter(action="message-deliver").first()
+    assert event is not None
+    return event
+
+
+@pytest.fixture
+def owner(pymap_server: PymapServer, pymap_user: MakeUser, client: Client) -> PymapUser:
+    """A user without the admin role, signed in, delivering to their own mailbox."""
+    user = pymap_user("owner")
+    sign_in(client, user)
+    return user
+
+
+@pytest.fixture
+def admin(pymap_server: PymapServer, pymap_user: MakeUser, client: Client) -> PymapUser:
+    user = pymap_user("admin", roles=["admin"])
+    sign_in(client, user)
+    return user
+
+
+def test_typed_message_is_delivered_with_flags_and_date(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    text = "From: a@example.org\nSubject: Grüße\n\nHello there,\nbye.\n"
+    html = deliver(
+        client,
+        form(
+            owner.name,
+            message_text=text,
+            flags=["\\Seen", "\\Flagged"],
+            keywords="$Label1 project-x",
+            date="2021-03-04T05:06:07",
+        ),
+    )
+    assert "2.0.0 Message delivered" in html
+    assert "UID validity" in html
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert stored.body == text.replace("\n", "\r\n").encode("utf-8")
+    assert stored.flags == {"\\Seen", "\\Flagged", "$Label1", "project-x"}
+    assert stored.internal_date == "04-Mar-2021 05:06:07 +0000"
+    assert f"<dd>{stored.uid}</dd>" in html
+    event = last_audit()
+    assert (event.outcome, event.target) == ("ok", owner.name)
+    assert f"uid={stored.uid}" in event.detail
+
+
+def test_preview_shows_the_parsed_message_escaped(client: Client, owner: PymapUser) -> None:
+    raw = (
+        b"From: <script>alert(1)</script> <evil@example.org>\r\n"
+        b"To: \xe2\x80\xaereversed@example.org\r\n"
+        b"Subject: =?utf-8?q?caf=C3=A9_<b>bold</b>?=\r\n"
+        b"Date: Tue, 01 Jul 2003 10:52:37 +0200\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="<img src=x>.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+    )
+    upload = SimpleUploadedFile("x.eml", raw)
+    response = client.post(DELIVER, form(owner.name, message_file=upload))
+    assert response.status_code == 302
+    html = client.get(PREVIEW).content.decode()
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "\\u202ereversed@example.org" in html  # the bidi override is shown, not obeyed
+    assert "café &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "&lt;img src=x&gt;.pdf" in html
+    assert "application/pdf" in html
+    assert "2003-07-01 08:52:37 UTC" in html
+    assert f"{len(raw)} bytes" in html
+
+
+def test_uploaded_binary_message_arrives_byte_for_byte(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    raw = (
+        b"Subject: caf\xe9 latin-1\r\nX-Bare-LF: yes\n\r\n"
+        b"\x00\x01\x02 binary \xff\xfe\xfd\r\nbare CR\rend\nlast line without newline"
+    )
+    html = deliver(client, form(owner.name, message_file=SimpleUploadedFile("b.eml", raw)))
+    assert "2.0.0 Message delivered" in html
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert stored.body == raw
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("unknown user", "There is no user"),
+        ("unknown mailbox", "does not exist [TRYCREATE]"),
+        ("read-only mailbox", "is read-only"),
+        ("append failure", "could not store the message"),
+    ],
+)
+def test_server_refusals_are_explained(
+    client: Client, admin: PymapUser, case: str, expected: str
+) -> None:
+    user, mailbox, subject = {
+        "unknown user": (f"nobody-{uuid.uuid4().hex[:8]}", "INBOX", "x"),
+        "unknown mailbox": (DEMO_USER, "No Such Box", "x"),
+        "read-only mailbox": (DEMO_USER, "Trash", "x"),
+        # The demo user's sieve script rejects this subject.
+        "append failure": (DEMO_USER, "INBOX", "reject this"),
+    }[case]
+    key = {
+        "unknown user": "UserNotFound",
+        "unknown mailbox": "MailboxNotFound",
+        "read-only mailbox": "MailboxReadOnly",
+        "append failure": "AppendFailure",
+    }[case]
+    html = deliver(
+        client, form(user, mailbox=mailbox, message_text=f"Subject: {subject}\n\nbody\n")
+    )
+    assert "Not delivered" in html
+    assert expected in html
+    assert key in html
+    assert "2.0.0" not in html
+    assert last_audit().outcome == key
+
+
+def test_delivering_to_another_user_without_admin_role_is_refused(
+    client: Client, owner: PymapUser, pymap_user: MakeUser
+) -> None:
+    other = pymap_user("other")
+    html = deliver(client, form(other.name, message_text="Subject: x\n\nbody\n"))
+    assert "You may not deliver to" in html
+    assert "AuthorizationFailure" in html
+    assert last_audit().outcome == "AuthorizationFailure"
+
+
+def test_message_discarded_by_the_users_filter(
+    client: Client, admin: PymapUser, imap_client: Imap
+) -> None:
+    marker = uuid.uuid4().hex
+    html = deliver(
+        client,
+        form(DEMO_USER, message_text=f"Subject: discard this\nMessage-ID: <{marker}@x>\n\nb\n"),
+    )
+    assert "Accepted, discarded by the user's filter" in html
+    assert last_audit().outcome == "discarded"
+    assert not any(marker.encode() in item.body for item in fetch_all(imap_client()))
+
+
+def test_confirming_twice_delivers_once(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    assert client.post(DELIVER, form(owner.name, message_text="Subject: once\n\nb\n")).status_code
+    assert client.post(CONFIRM).status_code == 302
+    again = client.post(CONFIRM, follow=True)
+    assert "already delivered or cancelled" in again.content.decode()
+    assert len(fetch_all(imap_client(owner.name, owner.password))) == 1
+
+
+def test_discarding_the_preview_sends_nothing(
+    client: Client, owner: PymapUser, imap_client: Imap, mail_spool: Path
+) -> None:
+    client.post(DELIVER, form(owner.name, message_text="Subject: no\n\nb\n"))
+    assert list((mail_spool / "pending").iterdir())
+    client.post("/mail/deliver/cancel/")
+    assert not list((mail_spool / "pending").iterdir())
+    assert client.post(CONFIRM).status_code == 302
+    assert fetch_all(imap_client(owner.name, owner.password)) == []
+
+
+def test_changing_the_preview_keeps_the_typed_fields(client: Client, owner: PymapUser) -> None:
+    client.post(
+        DELIVER,
+        form(owner.name, mailbox="INBOX", message_text="Subject: keep\n\nb\n", keywords="$K"),
+    )
+    html = client.get(DELIVER + "?edit=1").content.decode()
+    assert "Subject: keep" in html
+    assert 'value="$K"' in html
+
+
+def test_a_deleted_operator_is_signed_out_at_confirmation(
+    client: Client, admin: PymapUser, admin_token: str, pymap_server: PymapServer
+) -> None:
+    client.post(DELIVER, form(DEMO_USER, message_text="Subject: x\n\nb\n"))
+    service.delete_user(pymap_server, admin_token, admin.name)
+    response = client.post(CONFIRM)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/sign-in/")
+    assert last_audit().outcome == "InvalidAuth"
+
+
+# --- validation before any call -------------------------------------------------------
+
+
+@pytest.fixture
+def recorder(
+    client: Client, owner: PymapUser, monkeypatch: pytest.MonkeyPatch, settings: SettingsWrapper
+) -> fake_pymap.Recorder:
+    """From here on the panel talks to a fake that records every call."""
+    recorded = fake_pymap.Recorder()
+    settings.PYMAP_SERVER = fake_pymap.install(monkeypatch, recorded)
+    return recorded
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"user": "bad\nname"}, "control characters"),
+        ({"user": ""}, "This field is required"),
+        ({"mailbox": "INBOX\r\nX"}, "control characters"),
+        ({"mailbox": "   "}, "Enter a mailbox name"),
+        ({"keywords": "bad(flag"}, "is not an IMAP keyword"),
+        ({"keywords": "caf\u00e9"}, "is not an IMAP keyword"),
+        ({"keywords": "\\Recent"}, "is not a flag a message can be given"),
+        ({"flags": ["\\Recent"]}, "Select a valid choice"),
+        ({"sender": "a@b\r\nRCPT TO:<x>"}, "line breaks"),
+        ({"recipient": "a b@example.org"}, "cannot contain spaces"),
+        ({"date": "1969-12-31T23:59:59"}, "before 1970"),
+        ({"message_text": ""}, "Type or paste a message"),
+        ({"message_file": "both"}, "not both"),
+    ],
+)
+def test_invalid_input_is_refused_before_any_call(
+    client: Client,
+    owner: PymapUser,
+    recorder: fake_pymap.Recorder,
+    fields: dict[str, Any],
+    error: str,
+) -> None:
+    data = form(owner.name, message_text="Subject: x\n\nbody\n")
+    if fields.get("message_file") == "both":
+        fields = {"message_file": SimpleUploadedFile("m.eml", b"Subject: y\r\n\r\nb\r\n")}
+    data.update(fields)
+    response = client.post(DELIVER, data)
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert 'role="alert"' in response.content.decode()
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("how", ["typed", "uploaded", "body over the request limit"])
+def test_message_over_the_cap_is_413_without_any_call(
+    client: Client,
+    owner: PymapUser,
+    recorder: fake_pymap.Recorder,
+    settings: SettingsWrapper,
+    mail_spool: Path,
+    how: str,
+) -> None:
+    settings.PANEL_MAX_MESSAGE_BYTES = 2000
+    big = message(1, body=b"x" * 3000)
+    data = form(owner.name)
+    if how == "typed":
+        data["message_text"] = big.decode()
+    elif how == "uploaded":
+        data["message_file"] = SimpleUploadedFile("big.eml", big)
+    else:
+        data["message_file"] = SimpleUploadedFile("huge.eml", b"x" * (1100 * 1024))
+    response = client.post(DELIVER, data)
+    assert response.status_code == 413
+    assert "Nothing was sent to the mail server" in response.content.decode()
+    assert recorder.requests == []
+    assert not list((mail_spool / "pending").iterdir())
+
+
+# --- faults a real server cannot be made to produce --------------------------------------
+
+
+def test_unknown_result_key_still_gets_a_clear_message(
+    client: Client, owner: PymapUser, recorder: fake_pymap.Recorder
+) -> None:
+    recorder.behaviour["Append"] = lambda request: admin_pb2.AppendResponse(
+        result=fake_pymap.failure("Frobnicated", b"Append NO [X] frobnicated.")
+    )
+    html = deliver(client, form(owner.name, message_text="Subject: x\n\nb\n"))
+    assert "The mail server refused the message (Frobnicated)." in html
+    assert "Append NO [X] frobnicated." in html
+    assert last_audit().outcome == "Frobnicated"
+
+
+def test_a_timeout_says_the_outcome_is_not_confirmed(
+    client: Client, owner: PymapUser, recorder: fake_pymap.Recorder
+) -> None:
+    recorder.behaviour["Append"] = fake_pymap.hang
+    started = int(time.time())
+    html = deliver(client, form(owner.name, message_text="Subject: x\n\nb\n"))
+    assert "Delivery not confirmed" in html
+    assert "may have been delivered" in html
+    assert last_audit().outcome == "ServerTimeout"
+    [(name, request, _)] = recorder.requests
+    assert name == "Append"
+    assert request.data == b"Subject: x\r\n\r\nb\r\n"
+    assert request.when >= started  # no date chosen: the time of sending
+
+
+def test_the_internal_date_is_sent_in_epoch_seconds(
+    client: Client, owner: PymapUser, recorder: fake_pymap.Recorder
+) -> None:
+    recorder.behaviour["Append"] = lambda request: admin_pb2.AppendResponse(
+        result=admin_pb2.Result(code=admin_pb2.SUCCESS), mailbox="INBOX", validity=1, uid=7
+    )
+    deliver(client, form(owner.name, message_text="Subject: x\n\nb\n", date="2000-01-02T03:04:05"))
+    [(_, request, metadata)] = recorder.requests
+    assert request.when == int(datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp())
+    assert request.user == owner.name
+    assert not request.HasField("sender")
+    assert metadata["auth-token"] == client.session["operator"]["token"]
