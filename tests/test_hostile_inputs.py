@@ -24,9 +24,9 @@ from adminpanel.pymap import service
 from adminpanel.pymap.errors import ServerFault
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.saslprep import saslprep_refuses
+from devtools.html_forms import FormField, HtmlForm, forms_in
 
 from .conftest import MakeUser, PymapUser
-from .html_forms import FormField, HtmlForm, forms_in
 from .panel_client import sign_in
 from .panel_urls import PanelUrl, panel_urls
 

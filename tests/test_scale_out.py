@@ -16,6 +16,7 @@ from .conftest import MakeUser
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SESSION_COOKIE = "pymap_panel_session"
+FAILURES_ALLOWED = 3
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +35,18 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def two_panels(pymap: PymapProcess, postgres_url: str) -> Iterator[tuple[PanelProcess, ...]]:
     secret = uuid.uuid4().hex * 2  # both instances must sign with the same key
+    # A low limit per user name, so the shared counter shows after a few tries.
+    limits = {"PANEL_SIGN_IN_LIMIT_PER_USER": str(FAILURES_ALLOWED)}
     with (
-        PanelProcess(pymap.socket_path, database_url=postgres_url, secret_key=secret) as first,
         PanelProcess(
-            pymap.socket_path, database_url=postgres_url, secret_key=secret, migrate=False
+            pymap.socket_path, database_url=postgres_url, secret_key=secret, extra_env=limits
+        ) as first,
+        PanelProcess(
+            pymap.socket_path,
+            database_url=postgres_url,
+            secret_key=secret,
+            migrate=False,
+            extra_env=limits,
         ) as second,
     ):
         yield first, second
@@ -62,3 +71,21 @@ def test_a_session_started_on_one_instance_continues_on_the_other(
     # Signing out on the second ends the session for the first too.
     assert on_second.post("/accounts/sign-out/", {}).status == 302
     assert on_first.get("/").status == 302
+
+
+def test_failed_sign_ins_are_counted_across_instances(
+    two_panels: tuple[PanelProcess, ...], pymap_user: MakeUser
+) -> None:
+    first, second = two_panels
+    user = pymap_user("throttled")
+    for attempt in range(FAILURES_ALLOWED):
+        panel = (first, second)[attempt % 2]
+        refused = PanelClient(panel.url).sign_in(user.name, f"wrong-{attempt}")
+        assert refused.status == 200
+        assert "was not accepted" in refused.text
+    # The limit is reached whichever instance is asked next, even with the
+    # right password: the counter lives in the shared database.
+    for panel in (first, second):
+        throttled = PanelClient(panel.url).sign_in(user.name, user.password)
+        assert throttled.status == 429
+        assert int(throttled.headers["Retry-After"]) > 0

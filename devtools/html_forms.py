@@ -1,6 +1,7 @@
 """The forms of a rendered page, as a browser would submit them.
 
-Used by the hostile-input sweep to find every form generically: the page is
+Used by the hostile-input sweep to find every form generically, and by the
+load scripts to fill forms as a browser would: the page is
 parsed, and each form's fields and their default values (checked radio,
 selected option, pre-filled value) become the baseline submission.
 """
@@ -36,7 +37,12 @@ class HtmlForm:
         return self.action, self.method, tuple(sorted(self.fields))
 
     def defaults(self) -> dict[str, str]:
-        return {name: f.value for name, f in self.fields.items() if f.kind != "file"}
+        """What a browser submits unchanged: no files, no unchecked boxes or radios."""
+        return {
+            name: f.value
+            for name, f in self.fields.items()
+            if f.kind != "file" and not (f.kind in {"checkbox", "radio"} and not f.value)
+        }
 
 
 class _FormParser(HTMLParser):
@@ -97,6 +103,9 @@ class _FormParser(HTMLParser):
         elif tag == "select":
             self._select = None
         elif tag == "textarea":
+            # As in a browser: one newline right after <textarea> is not content.
+            if self._textarea is not None and self._textarea.value.startswith("\n"):
+                self._textarea.value = self._textarea.value[1:]
             self._textarea = None
 
 
