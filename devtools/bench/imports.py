@@ -1,6 +1,6 @@
 """Benchmark: importing an mbox through the panel against two baselines.
 
-Run by hand (it is not a test): ``python -m devtools.bench_import``. In one run,
+Run by hand (it is not a test): ``python -m devtools.bench.imports``. In one run,
 against one real pymap (dict backend, unix socket), it appends the same
 1,000 messages three ways, each into a fresh user's INBOX, all with the same
 kind of token (a login token for that user):
