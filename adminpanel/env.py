@@ -46,6 +46,21 @@ def env_int(
     return value
 
 
+def env_float(
+    name: str, default: float, *, minimum: float = 0.0, env: Mapping[str, str] = os.environ
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from exc
+    if not value >= minimum:  # also refuses NaN
+        raise ImproperlyConfigured(f"{name} must be at least {minimum:g}")
+    return value
+
+
 def env_list(name: str, default: list[str], env: Mapping[str, str] = os.environ) -> list[str]:
     raw = env.get(name, "")
     items = [item.strip() for item in raw.split(",") if item.strip()]

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import gettempdir
 
-from django.core.exceptions import ImproperlyConfigured
+from adminpanel.env import env_bool, env_float, env_int, env_str
 
 DEFAULT_PORT = 50051
-TRUE_WORDS = frozenset({"1", "yes", "true", "on"})
-FALSE_WORDS = frozenset({"0", "no", "false", "off", ""})
 
 
 def default_socket_path() -> str:
@@ -75,46 +73,23 @@ class PymapServer:
         return context
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    value = env.get(name, "").strip().lower()
-    if value in TRUE_WORDS:
-        return True
-    if value in FALSE_WORDS:
-        return False
-    raise ImproperlyConfigured(f"{name} must be one of 1/0, yes/no, true/false, on/off")
-
-
-def _number(env: Mapping[str, str], name: str, kind: type[int] | type[float]) -> float | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = kind(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from exc
-    if value <= 0:
-        raise ImproperlyConfigured(f"{name} must be positive")
-    return value
-
-
 def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default") -> PymapServer:
     """Read the ``PYMAP_ADMIN_*`` variables, as ``pymap-admin`` does."""
-    port = _number(env, "PYMAP_ADMIN_PORT", int)
-    timeout = _number(env, "PYMAP_ADMIN_TIMEOUT", float)
 
     def text(var: str) -> str | None:
-        return env.get(var, "").strip() or None
+        return env_str(var, env=env) or None
 
+    port = env_int("PYMAP_ADMIN_PORT", 0, minimum=1, env=env) if text("PYMAP_ADMIN_PORT") else None
     return PymapServer(
         name=text("PYMAP_ADMIN_NAME") or name,
         path=text("PYMAP_ADMIN_PATH"),
         host=text("PYMAP_ADMIN_HOST"),
-        port=int(port) if port is not None else None,
-        plaintext=_flag(env, "PYMAP_ADMIN_PLAINTEXT"),
+        port=port,
+        plaintext=env_bool("PYMAP_ADMIN_PLAINTEXT", False, env=env),
         cafile=text("PYMAP_ADMIN_CAFILE"),
         capath=text("PYMAP_ADMIN_CAPATH"),
         certfile=text("PYMAP_ADMIN_CERT"),
         keyfile=text("PYMAP_ADMIN_KEY"),
-        verify_cert=not _flag(env, "PYMAP_ADMIN_NO_VERIFY_CERT"),
-        timeout=timeout if timeout is not None else 10.0,
+        verify_cert=not env_bool("PYMAP_ADMIN_NO_VERIFY_CERT", False, env=env),
+        timeout=env_float("PYMAP_ADMIN_TIMEOUT", 10.0, minimum=0.001, env=env),
     )
