@@ -84,6 +84,12 @@ class PanelProcess:
         return self._proc.pid
 
     @property
+    def worker_pid(self) -> int:
+        if self._worker is None:
+            raise RuntimeError("no task worker is running")
+        return self._worker.pid
+
+    @property
     def log_path(self) -> Path:
         if self._tmp is None:
             raise RuntimeError("the panel has not been started")
