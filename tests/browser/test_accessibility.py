@@ -68,7 +68,7 @@ _ERROR_LINKS = """() => {
 
 
 def _main_pages(base: str, target: PymapUser) -> Iterator[tuple[str, str]]:
-    """(screenshot name, URL) of every page an operator with the admin role reaches
+    """(name, URL) of every page an operator with the admin role reaches
     from the navigation without changing anything."""
     yield "dashboard", f"{base}/"
     yield "users", f"{base}/users/"
