@@ -39,7 +39,9 @@ class PanelProcess:
     ``database_url`` defaults to a SQLite file in the instance's own
     temporary directory; pass a shared PostgreSQL URL to run several
     instances on one database. ``migrate`` runs migrations first (only one
-    of several instances needs to). ``extra_env`` overrides settings.
+    of several instances needs to). ``task_worker`` also runs a task worker
+    (``manage.py db_worker``, as production does beside the web process) for
+    mailbox imports. ``extra_env`` overrides settings.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class PanelProcess:
         secret_key: str | None = None,
         migrate: bool = True,
         workers: int = 1,
+        task_worker: bool = False,
         extra_env: Mapping[str, str] | None = None,
         uvicorn_args: Sequence[str] = (),
     ) -> None:
@@ -58,11 +61,13 @@ class PanelProcess:
         self.secret_key = secret_key or secrets.token_urlsafe(50)
         self.migrate = migrate
         self.workers = workers
+        self.task_worker = task_worker
         self.extra_env = dict(extra_env or {})
         self.uvicorn_args = tuple(uvicorn_args)
         self.port: int | None = None
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._worker: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self.final_log = ""
 
@@ -77,6 +82,12 @@ class PanelProcess:
         if self._proc is None:
             raise RuntimeError("the panel has not been started")
         return self._proc.pid
+
+    @property
+    def worker_pid(self) -> int:
+        if self._worker is None:
+            raise RuntimeError("no task worker is running")
+        return self._worker.pid
 
     @property
     def log_path(self) -> Path:
@@ -98,6 +109,8 @@ class PanelProcess:
                 "DJANGO_SSL_REDIRECT": "0",
                 "DJANGO_HSTS_SECONDS": "0",
                 "DJANGO_STATIC_ROOT": str(self._tmp / "static"),
+                # Shared by the web process and the task worker.
+                "PANEL_MAIL_SPOOL_DIR": str(self._tmp / "spool"),
                 "DATABASE_URL": self.database_url or f"sqlite:///{self._tmp / 'panel.sqlite3'}",
                 "PYMAP_ADMIN_PATH": self.pymap_socket,
                 "PYMAP_ADMIN_NAME": "test pymap",
@@ -148,6 +161,16 @@ class PanelProcess:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
             )
+            if self.task_worker:
+                self._worker = subprocess.Popen(  # noqa: S603
+                    [sys.executable, str(REPO_ROOT / "manage.py"), "db_worker",
+                     "--no-reload", "--interval", "0.2", "--no-startup-delay"],
+                    cwd=REPO_ROOT,
+                    env=self.env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._log,
+                    stderr=subprocess.STDOUT,
+                )  # fmt: skip
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -159,6 +182,8 @@ class PanelProcess:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise PanelStartError(f"the panel exited during start-up:\n{self.log_tail()}")
+            if self._worker is not None and self._worker.poll() is not None:
+                raise PanelStartError(f"the task worker exited:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/accounts/sign-in/", timeout=2):  # noqa: S310
                     return
@@ -174,13 +199,19 @@ class PanelProcess:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        """Stop the server (SIGTERM: uvicorn shuts down gracefully) and clean up.
+        """Stop the server and the task worker, and clean up.
 
-        The last lines of its log stay readable in :attr:`final_log`.
+        SIGTERM to both: uvicorn shuts down gracefully, the worker finishes
+        the import it runs; SIGKILL if either takes longer than
+        ``STOP_TIMEOUT``. The last lines of the log they share stay readable
+        in :attr:`final_log`.
         """
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
+        processes = [p for p in (self._proc, self._worker) if p is not None]
+        self._proc = self._worker = None
+        for proc in processes:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in processes:
             try:
                 proc.wait(STOP_TIMEOUT)
             except subprocess.TimeoutExpired:

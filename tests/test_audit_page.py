@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +50,7 @@ def rows(response: Any) -> list[list[str]]:
     body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
     found = []
     for row in body.split("<tr>")[1:]:
-        cells = [cell.split("</td>", 1)[0] for cell in row.split("<td>")[1:]]
+        cells = [cell.split("</td>", 1)[0] for cell in re.split(r"<td[^>]*>", row)[1:]]
         found.append(cells)
     return found
 

@@ -257,7 +257,8 @@ def recorder(
         ({"mailbox": "   "}, "Enter a mailbox name"),
         ({"keywords": "bad(flag"}, "is not an IMAP keyword"),
         ({"keywords": "caf\u00e9"}, "is not an IMAP keyword"),
-        ({"keywords": "\\Recent"}, "is not a flag a message can be given"),
+        ({"keywords": "\\Recent"}, "\u201c\\Recent\u201d is not a flag a message can be given"),
+        ({"keywords": "a\x07b"}, "a\\x07b"),  # repr shows the control character
         ({"flags": ["\\Recent"]}, "Select a valid choice"),
         ({"sender": "a@b\r\nRCPT TO:<x>"}, "line breaks"),
         ({"recipient": "a b@example.org"}, "cannot contain spaces"),

@@ -326,6 +326,13 @@ def test_importing_into_another_users_mailbox_needs_the_admin_role(
     assert not ImportJob.objects.exists()
 
 
+def test_an_upload_without_any_file_is_refused(client: Client, owner: PymapUser) -> None:
+    response = upload(client, owner.name, [])
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
 def test_not_an_mbox_and_mixed_uploads_are_refused(client: Client, owner: PymapUser) -> None:
     mixed = upload(
         client, owner.name, [("a.mbox", mbox_bytes([message(1)])), ("b.eml", message(2))]

@@ -68,6 +68,13 @@ def is_keyword_atom(value: str) -> bool:
     return bool(value) and all(0x21 <= ord(ch) <= 0x7E and ch not in _ATOM_SPECIALS for ch in value)
 
 
+def _quoted(word: str) -> str:
+    """A word for an error message: as typed when printable (``"\\Recent"``, not
+    repr's doubled backslash), else repr, so a control character shows."""
+    word = word[:40]
+    return f"\u201c{word}\u201d" if word.isprintable() else repr(word)
+
+
 def parse_keywords(text: str) -> list[str]:
     """Space-separated keywords (``$Label1 Project-X``) as a list.
 
@@ -81,7 +88,7 @@ def parse_keywords(text: str) -> list[str]:
             flag = _SYSTEM_FLAGS_BY_NAME.get(word.lower())
             if flag is None:
                 problems.append(
-                    f"{word[:40]!r} is not a flag a message can be given "
+                    f"{_quoted(word)} is not a flag a message can be given "
                     f"(system flags: {' '.join(SYSTEM_FLAGS)})."
                 )
             elif flag not in keywords:
@@ -91,7 +98,7 @@ def parse_keywords(text: str) -> list[str]:
             problems.append(f"Keywords can be at most {MAX_KEYWORD_LENGTH} characters.")
         elif not is_keyword_atom(word):
             problems.append(
-                f"{word[:40]!r} is not an IMAP keyword: use ASCII letters, digits and "
+                f"{_quoted(word)} is not an IMAP keyword: use ASCII letters, digits and "
                 'punctuation other than ( ) { } % * " \\ ].'
             )
         elif word not in keywords:
@@ -158,6 +165,12 @@ class _TargetMixin(forms.Form):
 
 class DeliverForm(_TargetMixin, _FlagsMixin):
     """One message, typed or uploaded, and how to deliver it."""
+
+    # The order of the page, which the error summary follows.
+    field_order = [
+        "user", "mailbox", "sender", "recipient", "date", "flags", "keywords",
+        "message_text", "message_file",
+    ]  # fmt: skip
 
     sender = forms.CharField(
         label="Envelope sender (optional)",
@@ -249,12 +262,20 @@ class MultipleFileField(forms.FileField):
     def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         single = super().clean
         if isinstance(data, list | tuple):
+            if not data:
+                # No file chosen (a browser then sends an empty part, which
+                # Django drops): the single-file check says "required".
+                single(None, initial)
+                return []
             return [single(item, initial) for item in data]
         return [single(data, initial)]
 
 
 class ImportForm(_TargetMixin, _FlagsMixin):
     """An mbox archive (.mbox, .mbox.gz) or .eml files, into one mailbox."""
+
+    # The order of the page, which the error summary follows.
+    field_order = ["user", "mailbox", "upload", "date_source", "flags", "keywords"]
 
     date_source = forms.ChoiceField(
         label="Internal date of each message",

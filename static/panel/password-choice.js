@@ -1,7 +1,8 @@
-// Shows only the password fields that the chosen password option uses (keep:
-// the current password; new/set: the new one twice; remove/none: nothing).
-// Without JavaScript every field stays visible and the server ignores the
-// ones the option does not use.
+// Shows only the fields the chosen option uses: on the user forms the password
+// fields (keep: the current password; new/set: the new one twice; remove/none:
+// nothing), on the sign-in form the password or the token group. Without
+// JavaScript every field stays visible and the server ignores the ones the
+// option does not use.
 (function () {
   "use strict";
   var groups = document.querySelectorAll("[data-password-choice]");

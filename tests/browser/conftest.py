@@ -1,23 +1,26 @@
 """Browser fixtures: Debian's Chromium driven by Playwright, against the panel
 running under uvicorn with production settings and the session's real pymap.
 
-Screenshots of every journey go to ``test-artifacts/screenshots/``; the README's
-pictures are refreshed from the same tests into ``docs/screenshots/`` when
+Screenshots of every journey go to ``test-artifacts/screenshots/`` (whole
+pages); the README's pictures are refreshed from the same tests into
+``docs/screenshots/`` (what the window shows, which keeps them small) when
 ``UPDATE_README_SCREENSHOTS=1`` is set.
+
+The panel runs with a task worker (``manage.py db_worker``), as in
+production, so that imports started in a journey run to the end.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
@@ -31,11 +34,14 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 #: axe-core impacts that fail a test.
 BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+#: Contrast a focus ring or a field's border needs against what surrounds it
+#: (WCAG 2.2 SC 1.4.11); axe-core does not measure these.
+NON_TEXT_CONTRAST = 3.0
 
 
 @pytest.fixture(scope="session")
 def panel(pymap: PymapProcess) -> Iterator[PanelProcess]:
-    with PanelProcess(pymap.socket_path) as process:
+    with PanelProcess(pymap.socket_path, task_worker=True) as process:
         yield process
 
 
@@ -51,34 +57,83 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+Scheme = Literal["light", "dark"]
+#: ``new_page(viewport=PHONE, color_scheme="dark", javascript=False)``
+NewPage = Callable[..., Page]
 
 
 @pytest.fixture
-def dark_phone_page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=PHONE, color_scheme="dark")  # type: ignore[arg-type]
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def new_page(browser: Browser) -> Iterator[NewPage]:
+    """Factory for pages in fresh browser contexts (own cookies), closed after the test."""
+    contexts: list[BrowserContext] = []
+
+    def create(
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        color_scheme: Scheme = "light",
+        javascript: bool = True,
+    ) -> Page:
+        context = browser.new_context(
+            viewport=viewport,  # type: ignore[arg-type]
+            color_scheme=color_scheme,
+            java_script_enabled=javascript,
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield create
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page: NewPage) -> Page:
+    return new_page()
+
+
+@pytest.fixture
+def dark_phone_page(new_page: NewPage) -> Page:
+    return new_page(viewport=PHONE, color_scheme="dark")
 
 
 def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
-    """Save a full-page screenshot; ``readme`` also refreshes the README copy on request."""
+    """Save a full-page screenshot; ``readme`` also refreshes the README copy on request.
+
+    The README copy shows what the window shows (the top of a long page), so
+    the pictures stay few kilobytes and alike in size.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     safe = re.sub(r"[^a-z0-9-]+", "-", name.lower())
     path = ARTIFACTS / f"{safe}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
     if readme and os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
         README_SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, README_SHOTS / path.name)
+        page.screenshot(path=str(README_SHOTS / path.name), animations="disabled")
     return path
+
+
+def luminance(css_color: str) -> float:
+    """WCAG relative luminance of a computed colour (``rgb(r, g, b)``)."""
+    red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css_color)[:3])
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def contrast(first: str, second: str) -> float:
+    """WCAG contrast ratio of two computed colours."""
+    darker, lighter = sorted((luminance(first), luminance(second)))
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def assert_no_horizontal_scroll(page: Page) -> None:
+    """Nothing on the page is wider than the window (360 px phones included)."""
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{page.url}: {overflow} px wider than the window"
 
 
 _axe = Axe()
@@ -104,3 +159,8 @@ def sign_in(page: Page, base_url: str, name: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_contain_text("You have signed out.")

@@ -18,7 +18,7 @@ def test_sign_in_with_password_shows_dashboard_then_sign_out(
     page.goto(panel.url)
     expect(page).to_have_title("Sign in · pymap admin")
     assert_accessible(page)
-    screenshot(page, "sign-in", readme=True)
+    screenshot(page, "sign-in")
 
     sign_in(page, panel.url, user.name, user.password)
     expect(page).to_have_title("Dashboard · pymap admin")
@@ -33,6 +33,7 @@ def test_sign_in_with_password_shows_dashboard_then_sign_out(
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_title("Sign in · pymap admin")
     expect(page.get_by_role("status")).to_contain_text("You have signed out.")
+    assert_accessible(page)
     page.goto(panel.url)
     expect(page).to_have_title("Sign in · pymap admin")
 
@@ -40,11 +41,15 @@ def test_sign_in_with_password_shows_dashboard_then_sign_out(
 def test_sign_in_with_the_admin_token(page: Page, panel: PanelProcess, pymap: PymapProcess) -> None:
     page.goto(f"{panel.url}/accounts/sign-in/")
     page.get_by_role("radio", name="Token").check()
+    # Only the chosen method's fields show (static/panel/password-choice.js).
+    expect(page.get_by_label("User name", exact=True)).to_be_hidden()
     page.get_by_role("textbox", name="Token").fill(pymap.admin_token)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_title("Dashboard · pymap admin")
     expect(page.get_by_role("banner")).to_contain_text("admin token")
     assert pymap.admin_token not in page.content()
+    assert_accessible(page)
+    screenshot(page, "dashboard-admin-token")
 
 
 def test_wrong_password_is_announced_and_keeps_the_name(

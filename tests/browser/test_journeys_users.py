@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from adminpanel.pymap import service
+from adminpanel.pymap.errors import RefusalKey, Refused
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
 from ..conftest import MakeUser
-from .conftest import assert_accessible, screenshot, sign_in
+from .conftest import NewPage, assert_accessible, screenshot, sign_in, sign_out
 
 
 def test_find_create_edit_and_delete_a_user(
@@ -61,6 +63,10 @@ def test_find_create_edit_and_delete_a_user(
     page.get_by_role("button", name=re.compile("^Delete")).click()
     expect(page.get_by_role("status")).to_contain_text("were deleted")
     expect(page.get_by_role("main")).to_contain_text("Deleted")
+    assert_accessible(page)
+    with pytest.raises(Refused) as refused:
+        service.get_user(pymap.server(), pymap.admin_token, name)
+    assert refused.value.is_(RefusalKey.USER_NOT_FOUND)
 
 
 def test_conflict_page_for_two_operators(
@@ -114,3 +120,81 @@ def test_a_user_without_the_admin_role_on_a_phone(
     expect(page).to_have_title("Not allowed · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("refused to let")
     assert_accessible(page)
+
+
+def test_find_a_user_with_the_header_search_box(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    admin = pymap_user("browser-admin", roles=["admin"])
+    target = pymap_user("browser-found", roles=["editor"])
+    sign_in(page, panel.url, admin.name, admin.password)
+    search = page.get_by_role("search", name="Find a user")
+    search.get_by_label("Find user").fill(target.name)
+    search.get_by_label("Find user").press("Enter")
+    expect(page).to_have_title(f"User {target.name} · pymap admin")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"User {target.name}")
+    expect(page.get_by_role("main")).to_contain_text("editor")
+    assert_accessible(page)
+    screenshot(page, "user-found", readme=True)
+
+
+def test_edit_roles_keeping_the_password_then_sign_in_as_that_user(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    admin = pymap_user("browser-admin", roles=["admin"])
+    target = pymap_user("browser-promoted", roles=["editor"])
+    sign_in(page, panel.url, admin.name, admin.password)
+    page.goto(f"{panel.url}/users/user/?name={target.name}")
+    page.get_by_role("link", name="Edit roles and parameters").click()
+    page.get_by_role("checkbox", name="Admin role").check()
+    page.get_by_label("Other roles").fill("editor\nauditor")
+    expect(page.get_by_role("radio", name=re.compile("^Keep the current password"))).to_be_checked()
+    page.get_by_label("Current password", exact=True).fill(target.password)
+    assert_accessible(page)
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed roles")
+    expect(page.get_by_role("main")).to_contain_text("auditor")
+    assert_accessible(page)
+    screenshot(page, "user-roles-saved")
+    sign_out(page)
+
+    # The kept password still works: the user signs in and has the admin role now.
+    sign_in(page, panel.url, target.name, target.password)
+    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page.get_by_role("banner")).to_contain_text(target.name)
+    expect(page.get_by_role("banner")).to_contain_text("admin role")
+    assert_accessible(page)
+
+
+def test_change_a_password_then_sign_in_with_it(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    page = new_page(color_scheme="dark")
+    admin = pymap_user("browser-admin", roles=["admin"])
+    target = pymap_user("browser-repassword")
+    new_password = f"fresh passphrase {uuid.uuid4().hex[:6]}"
+    sign_in(page, panel.url, admin.name, admin.password)
+    page.goto(f"{panel.url}/users/user/?name={target.name}")
+    page.get_by_role("link", name="Change password").click()
+    expect(page).to_have_title(f"Change password of {target.name} · pymap admin")
+    # A mismatch first: announced, linked to the field, nothing changed.
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("New password again").fill(new_password + "x")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_contain_text("correct")
+    assert_accessible(page)
+    screenshot(page, "user-password-mismatch-dark", readme=True)
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("New password again").fill(new_password)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"The password of {target.name} was changed."
+    )
+    assert_accessible(page)
+    sign_out(page)
+
+    sign_in(page, panel.url, target.name, target.password)
+    expect(page.get_by_role("alert")).to_contain_text("was not accepted")
+    sign_in(page, panel.url, target.name, new_password)
+    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page.get_by_role("banner")).to_contain_text(target.name)

@@ -1,0 +1,147 @@
+"""Journeys through delivering and importing mail, read back over IMAP."""
+
+from __future__ import annotations
+
+import imaplib
+import mailbox
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from devtools.panel_process import PanelProcess
+
+from ..conftest import MakeUser
+from ..mail_support import fetch_all
+from .conftest import PHONE, NewPage, assert_accessible, screenshot, sign_in
+
+Imap = Callable[..., imaplib.IMAP4]
+IMPORTED_MESSAGES = 20
+
+
+def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap
+) -> None:
+    admin = pymap_user("browser-admin", roles=["admin"])
+    owner = pymap_user("browser-mail")
+    subject = f"Browser delivery {uuid.uuid4().hex[:8]}"
+    sign_in(page, panel.url, admin.name, admin.password)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
+    expect(page).to_have_title("Deliver a message · pymap admin")
+    page.get_by_label("User", exact=True).fill(owner.name)
+    expect(page.get_by_label("Mailbox", exact=True)).to_have_value("INBOX")
+    page.get_by_label("Envelope sender (optional)").fill("sender@example.org")
+    page.get_by_role("checkbox", name="Seen").check()
+    page.get_by_role("checkbox", name="Flagged").check()
+    page.get_by_label("Keywords").fill("$Label1 Project-X")
+    page.get_by_label("Message", exact=True).fill(
+        f"From: Sender <sender@example.org>\nTo: {owner.name}@example.org\n"
+        f"Subject: {subject}\n\nDelivered from a browser.\n"
+    )
+    assert_accessible(page)
+    screenshot(page, "deliver-form")
+    page.get_by_role("button", name="Preview").click()
+
+    expect(page).to_have_title("Check the message · pymap admin")
+    main = page.get_by_role("main")
+    expect(main).to_contain_text(subject)
+    expect(main).to_contain_text("$Label1")
+    assert_accessible(page)
+    screenshot(page, "deliver-preview")
+    page.get_by_role("button", name="Deliver this message").click()
+
+    expect(page).to_have_title("Delivery result · pymap admin")
+    result = page.get_by_role("status")
+    expect(result).to_contain_text("2.0.0 Message delivered")
+    match = re.search(r"\bUID\s+(\d+)", result.inner_text())
+    assert match is not None, result.inner_text()
+    uid = int(match[1])
+    assert_accessible(page)
+    screenshot(page, "deliver-result", readme=True)
+
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert stored.uid == uid
+    assert {"\\Seen", "\\Flagged", "$Label1", "Project-X"} <= stored.flags
+    assert f"Subject: {subject}".encode() in stored.body
+    assert stored.body.endswith(b"\r\n\r\nDelivered from a browser.\r\n")
+
+
+def _write_mbox(path: Path, count: int, tag: str) -> list[str]:
+    """An mbox of ``count`` small messages, written by Python's mailbox module."""
+    subjects = [f"Imported {tag} #{index:02d}" for index in range(1, count + 1)]
+    archive = mailbox.mbox(path, create=True)
+    start = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+    try:
+        for index, subject in enumerate(subjects):
+            message = EmailMessage()
+            message["From"] = "Archive <archive@example.org>"
+            message["To"] = "someone@example.org"
+            message["Subject"] = subject
+            message["Date"] = format_datetime(start + timedelta(hours=index))
+            message["Message-ID"] = f"<{tag}.{index}@example.org>"
+            message.set_content(f"Message {index + 1} of {count}.\n")
+            archive.add(message)
+        archive.flush()
+    finally:
+        archive.close()
+    return subjects
+
+
+def _subject(message: bytes) -> str:
+    match = re.search(rb"^Subject: (.*?)\r?$", message, re.MULTILINE)
+    assert match is not None, message[:300]
+    return match[1].decode()
+
+
+def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap, tmp_path: Path
+) -> None:
+    page = new_page()
+    admin = pymap_user("browser-admin", roles=["admin"])
+    owner = pymap_user("browser-import")
+    tag = uuid.uuid4().hex[:8]
+    archive = tmp_path / f"archive-{tag}.mbox"
+    subjects = _write_mbox(archive, IMPORTED_MESSAGES, tag)
+    sign_in(page, panel.url, admin.name, admin.password)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
+    expect(page).to_have_title("Import messages · pymap admin")
+    page.get_by_label("User", exact=True).fill(owner.name)
+    page.get_by_label("mbox archive or .eml files").set_input_files(archive)
+    page.get_by_role("checkbox", name="Seen").check()
+    page.get_by_label("Keywords").fill("Imported")
+    assert_accessible(page)
+    screenshot(page, "import-form")
+    page.get_by_role("button", name="Upload and import").click()
+
+    expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    bar = page.get_by_role("progressbar", name="Progress")
+    # The worker runs the import while the page refreshes itself.
+    expect(bar).to_have_attribute("value", str(IMPORTED_MESSAGES))
+    expect(bar).to_have_attribute("max", str(IMPORTED_MESSAGES))
+    progress = page.get_by_role("region", name="Progress")
+    expect(progress).to_contain_text("Finished")
+    expect(progress).to_contain_text(f"{IMPORTED_MESSAGES} of {IMPORTED_MESSAGES} 100%")
+    report = page.get_by_role("table")
+    expect(report.get_by_role("row")).to_have_count(IMPORTED_MESSAGES + 1)
+    expect(report).to_contain_text(subjects[-1])
+    assert_accessible(page)
+    screenshot(page, "import-finished", readme=True)
+
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    assert [_subject(item.body) for item in stored] == subjects
+    assert all({"\\Seen", "Imported"} <= item.flags for item in stored)
+
+    # The import list links to it, and the list reads well on a phone too.
+    phone = new_page(viewport=PHONE, color_scheme="dark")
+    sign_in(phone, panel.url, admin.name, admin.password)
+    phone.goto(f"{panel.url}/mail/import/")
+    expect(phone.get_by_role("link", name=re.compile(r"^#\d+$")).first).to_be_visible()
+    assert_accessible(phone)
+    screenshot(phone, "import-phone-dark")

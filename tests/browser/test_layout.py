@@ -1,0 +1,132 @@
+"""Layout and look: light and dark, phones and wide screens, and the panel
+without JavaScript."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from devtools.panel_process import PanelProcess
+
+from ..conftest import MakeUser
+from .conftest import (
+    NON_TEXT_CONTRAST,
+    PHONE,
+    NewPage,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    contrast,
+    luminance,
+    screenshot,
+    sign_in,
+)
+
+WIDE = {"width": 1920, "height": 1000}
+
+
+def test_pages_follow_the_light_or_dark_preference(new_page: NewPage, panel: PanelProcess) -> None:
+    for scheme in ("light", "dark"):
+        page = new_page(color_scheme=scheme)
+        page.goto(f"{panel.url}/accounts/sign-in/")
+        body = page.locator("body")
+        background = body.evaluate("(el) => getComputedStyle(el).backgroundColor")
+        text = body.evaluate("(el) => getComputedStyle(el).color")
+        if scheme == "light":
+            assert luminance(background) > 0.8 > 0.05 > luminance(text)
+        else:
+            assert luminance(background) < 0.05 < 0.8 < luminance(text)
+        # A field's outline stands out from the card it sits on (WCAG 2.2 SC 1.4.11).
+        field = page.get_by_label("User name", exact=True)
+        border = field.evaluate("(el) => getComputedStyle(el).borderTopColor")
+        card = page.locator("form.card").evaluate("(el) => getComputedStyle(el).backgroundColor")
+        assert contrast(border, card) >= NON_TEXT_CONTRAST, (scheme, border, card)
+
+
+def test_a_wide_screen_keeps_one_readable_column_that_lines_up(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    page = new_page(viewport=WIDE)
+    user = pymap_user("browser-wide", roles=["admin"])
+    sign_in(page, panel.url, user.name, user.password)
+    page.goto(f"{panel.url}/audit/")
+    brand = page.get_by_role("link", name="pymap admin").bounding_box()
+    first_tab = page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard")
+    heading = page.get_by_role("heading", level=1).bounding_box()
+    table = page.get_by_role("table").bounding_box()
+    assert brand is not None
+    assert heading is not None
+    assert table is not None
+    # Header, navigation and content start on one line, in a column of at
+    # most 72rem centred in the window.
+    assert abs(brand["x"] - heading["x"]) < 1
+    tab_text_x = first_tab.evaluate(
+        "(el) => el.getBoundingClientRect().left + parseFloat(getComputedStyle(el).paddingLeft)"
+    )
+    assert abs(tab_text_x - heading["x"]) < 1
+    assert table["width"] <= 72 * 16
+    left_margin, right_margin = heading["x"], WIDE["width"] - (table["x"] + table["width"])
+    assert abs(left_margin - right_margin) < 60
+    assert_no_horizontal_scroll(page)
+
+
+def test_a_phone_in_light_mode_reads_the_audit_log_as_one_block_per_event(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    page = new_page(viewport=PHONE)
+    user = pymap_user("browser-phone", roles=["admin"])
+    sign_in(page, panel.url, user.name, user.password)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
+    expect(page).to_have_title("Audit log · pymap admin")
+    row = page.get_by_role("row").filter(has_text=user.name).first
+    # Every value keeps its column's name beside it, and the table keeps its
+    # header cells for screen readers.
+    expect(row).to_contain_text("Sign-in")
+    expect(page.get_by_role("columnheader", name="Operator")).to_have_count(1)
+    box = row.bounding_box()
+    assert box is not None
+    assert box["width"] <= PHONE["width"]
+    operator_label = (
+        row.get_by_role("cell").nth(1).evaluate("(el) => getComputedStyle(el, '::before').content")
+    )
+    assert "Operator" in operator_label
+    assert_no_horizontal_scroll(page)
+    assert_accessible(page)
+    events = page.get_by_role("heading", name=re.compile(r"^\d+ events?$"))
+    events.evaluate("(el) => el.scrollIntoView()")  # the README shows the events
+    screenshot(page, "audit-phone", readme=True)
+
+
+def test_sign_in_and_deliver_work_without_javascript(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    page = new_page(javascript=False)
+    owner = pymap_user("browser-nojs", roles=["admin"])
+    subject = f"No script {uuid.uuid4().hex[:8]}"
+    page.goto(f"{panel.url}/accounts/sign-in/")
+    # No script hides the group of the method not chosen.
+    expect(page.get_by_role("textbox", name="Token")).to_be_visible()
+    sign_in(page, panel.url, owner.name, owner.password)
+    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page.get_by_role("region", name="Mail server")).to_contain_text("SERVING")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
+    expect(page.get_by_label("User", exact=True)).to_have_value(owner.name)
+    page.get_by_role("checkbox", name="Answered").check()
+    page.get_by_label("Message", exact=True).fill(f"Subject: {subject}\n\nSent without scripts.\n")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("main")).to_contain_text(subject)
+    page.get_by_role("button", name="Deliver this message").click()
+    result = page.get_by_role("status")
+    expect(result).to_contain_text("2.0.0 Message delivered")
+    expect(result).to_contain_text(re.compile(r"UID\s*\d+"))
+    screenshot(page, "deliver-result-without-javascript")
+
+    # Without the script that hides the password fields an option does not
+    # use, the edit form shows them all (with it, "New password" is hidden).
+    page.goto(f"{panel.url}/users/edit/?name={owner.name}")
+    expect(page.get_by_label("Current password", exact=True)).to_be_visible()
+    expect(page.get_by_label("New password", exact=True)).to_be_visible()
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    expect(page).to_have_title("Sign in · pymap admin")
