@@ -31,11 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import LOCALHOST, PymapProcess
+
+from . import fake_pymap
+from .fake_pymap import Recorder
 
 DEMO_USER = "demouser"
 DEMO_PASSWORD = "demopass"
@@ -171,3 +175,25 @@ def mail_spool(tmp_path: Path, settings: DjangoSettings) -> Path:
     settings.FILE_UPLOAD_TEMP_DIR = str(root / "uploads")
     spool.ensure_directories()
     return root
+
+
+# --- the scripted fake, for faults and no-RPC proofs ------------------------------
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """What the fake pymap was asked, and what it answers (see fake_pymap.py)."""
+    return Recorder()
+
+
+@pytest.fixture
+def fake_admin(
+    client: Client, monkeypatch: pytest.MonkeyPatch, recorder: Recorder, settings: DjangoSettings
+) -> Client:
+    """A signed-in admin session whose every RPC goes to the recording fake."""
+    from .users_support import fake_session  # it imports this module
+
+    server = fake_pymap.install(monkeypatch, recorder)
+    settings.PYMAP_SERVER = server
+    fake_session(client, server, name="operator", admin=True)
+    return client

@@ -22,11 +22,6 @@ from .fake_pymap import Recorder
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
 def fake_server(monkeypatch: pytest.MonkeyPatch, recorder: Recorder) -> Any:
     return fake_pymap.install(monkeypatch, recorder)
 

@@ -9,7 +9,6 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from grpclib.const import Status
-from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.audit.models import AuditEvent
 from adminpanel.errors import PymapErrorMiddleware
@@ -21,7 +20,7 @@ from . import fake_pymap
 from .conftest import MakeUser
 from .fake_pymap import Recorder
 from .test_users_create import CREATE, create_post
-from .users_support import edit_post, fake_session, page, sign_in, user_url
+from .users_support import edit_post, page, sign_in, user_url
 
 pytestmark = pytest.mark.django_db
 
@@ -88,21 +87,6 @@ def test_the_generic_authorization_failure_page_reads_well(
 
 
 # --- faults only a fake can produce ------------------------------------------------
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def fake_admin(
-    client: Client, monkeypatch: pytest.MonkeyPatch, recorder: Recorder, settings: DjangoSettings
-) -> Client:
-    server = fake_pymap.install(monkeypatch, recorder)
-    settings.PYMAP_SERVER = server
-    fake_session(client, server, name="operator", admin=True)
-    return client
 
 
 def test_a_timeout_while_creating_keeps_the_form_and_says_the_outcome_is_unknown(

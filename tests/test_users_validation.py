@@ -11,17 +11,15 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 
-from . import fake_pymap
 from .conftest import MakeUser
 from .fake_pymap import Recorder
 from .test_users_create import CREATE, create_post
-from .users_support import fake_session, page, params_post, signed_in_admin, user_url
+from .users_support import page, params_post, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 
@@ -37,22 +35,6 @@ BAD_NAMES = {
     "empty": "",
     "zero-width joiner": "ali\u200dce",
 }
-
-
-@pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
-
-
-@pytest.fixture
-def fake_admin(
-    client: Client, monkeypatch: pytest.MonkeyPatch, recorder: Recorder, settings: DjangoSettings
-) -> Client:
-    """A signed-in admin session whose every RPC goes to the recording fake."""
-    server = fake_pymap.install(monkeypatch, recorder)
-    settings.PYMAP_SERVER = server
-    fake_session(client, server, name="operator", admin=True)
-    return client
 
 
 @pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())
