@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devtools.pymap_process import LOCALHOST, PymapProcess
+from devtools.pymap_process import LOCALHOST, PymapProcess, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "var" / "demo"
@@ -76,17 +76,6 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (the worker finishes the import it is running), then SIGKILL."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def main() -> int:
     _stop_on_sigterm()
     port = os.environ.get("PANEL_PORT", "8000")
@@ -128,7 +117,8 @@ Ctrl-C stops all three.
         except KeyboardInterrupt:
             return 0
         finally:
-            _stop(worker)
+            # SIGTERM: the worker finishes the import it is running first.
+            stop_processes(worker, timeout=10)
 
 
 if __name__ == "__main__":

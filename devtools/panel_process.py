@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from devtools.pymap_process import LOCALHOST, free_port
+from devtools.pymap_process import LOCALHOST, free_port, stop_processes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60.0
@@ -208,15 +208,7 @@ class PanelProcess:
         """
         processes = [p for p in (self._proc, self._worker) if p is not None]
         self._proc = self._worker = None
-        for proc in processes:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in processes:
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(*processes, timeout=STOP_TIMEOUT)
         if self._log is not None:
             self._log.close()
             self._log = None

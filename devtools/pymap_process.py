@@ -196,6 +196,19 @@ def make_self_signed_cert(directory: Path, *, days: int = 7) -> tuple[Path, Path
     return cert, key
 
 
+def stop_processes(*processes: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
+    """SIGTERM to all at once (each shuts down gracefully), SIGKILL after ``timeout``."""
+    for proc in processes:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def _parse_token_line(line: str) -> str | None:
     """The token from a ``PYMAP_ADMIN_TOKEN=...`` line (pymap shell-quotes it)."""
     if not line.startswith(TOKEN_PREFIX):
@@ -521,13 +534,8 @@ class PymapProcess:
     def _terminate(self) -> None:
         proc, drain = self._proc, self._drain
         self._proc = self._drain = None
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_processes(proc)
         if drain is not None:
             drain.close()
 
