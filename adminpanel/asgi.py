@@ -2,7 +2,9 @@
 
 Django does not speak the ASGI lifespan protocol, so a thin wrapper does: at
 start-up it tells the gRPC service module to run calls on the server's event
-loop (reusing channels across requests), and at shutdown it closes them.
+loop (reusing channels across requests), and at shutdown it closes them. The
+wrapper also runs each request's synchronous part on a reused thread, so that
+database connections are reused too (see adminpanel/request_threads.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
@@ -19,9 +22,16 @@ django_application = get_asgi_application()
 
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
 from adminpanel.request_limits import limit_asgi_body  # noqa: E402
+from adminpanel.request_threads import (  # noqa: E402
+    DatabaseConnectionStats,
+    RequestThreadPool,
+    count_database_connections,
+)
 
 # Oversized uploads get 413 before Django spools them to disk.
 guarded_application = limit_asgi_body(django_application)
+request_threads = RequestThreadPool(max_idle=settings.PANEL_IDLE_REQUEST_THREADS)
+count_database_connections()
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,10 @@ Send = Any
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        async with request_threads.serving_on_reused_thread():
+            await guarded_application(scope, receive, send)
+        return
     if scope["type"] != "lifespan":
         await guarded_application(scope, receive, send)
         return
@@ -42,6 +56,12 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             channels.bind_event_loop(None)
             await channels.close_loop_channels()
+            await asyncio.to_thread(request_threads.close)
             log.info("gRPC connections opened: %d", channels.ConnectionStats.opened)
+            log.info(
+                "Request threads started: %d; database connections opened: %d",
+                request_threads.threads_started,
+                DatabaseConnectionStats.opened,
+            )
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -91,9 +91,14 @@ if not _database_url:
     # The embedded default: one SQLite file under var/ (kept out of git).
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _database_url = f"sqlite:///{BASE_DIR / 'var' / 'adminpanel.sqlite3'}"
+# Connections stay open between requests: each request runs on a reused thread
+# (adminpanel/request_threads.py), so it finds its thread's connection open
+# instead of opening one; health checks replace one the database dropped.
 DATABASES = {
     "default": dj_database_url.parse(
-        _database_url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0)
+        _database_url,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -108,6 +113,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+#: Idle request threads an ASGI process keeps, each with its open database
+#: connection (adminpanel/request_threads.py); more are made when busy.
+PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1)
 
 # --- the pymap admin service -----------------------------------------------
 PYMAP_SERVER = server_from_env()
