@@ -12,18 +12,27 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.message import Message
+
+from django.utils.datastructures import CaseInsensitiveMapping
 
 
 @dataclass(frozen=True)
 class Response:
     status: int
     url: str
+    #: Looked up case-insensitively, as HTTP names are (uvicorn's httptools
+    #: protocol sends Django's names in lower case, its h11 one does not).
     headers: Mapping[str, str]
     body: bytes
 
     @property
     def text(self) -> str:
         return self.body.decode("utf-8", "replace")
+
+
+def _headers(message: Message) -> Mapping[str, str]:
+    return CaseInsensitiveMapping(dict(message))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -54,10 +63,10 @@ class PanelClient:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
             with self._opener.open(request, timeout=self.timeout) as reply:
-                return Response(reply.status, reply.url, dict(reply.headers), reply.read())
+                return Response(reply.status, reply.url, _headers(reply.headers), reply.read())
         except urllib.error.HTTPError as reply:
             with reply:
-                return Response(reply.code, reply.url, dict(reply.headers), reply.read())
+                return Response(reply.code, reply.url, _headers(reply.headers), reply.read())
 
     def get(self, path: str) -> Response:
         return self.request("GET", path)
