@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Settings that `manage.py check --deploy` must pass: production, not DEBUG.
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
 
-.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres install protos clean
+.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres install protos bench wrk clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,14 @@ start-postgres:
 
 pytest: $(STAMP) browser postgres
 	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
+
+## The web benchmark (README, "Performance"); run by hand, not part of `make test`
+bench: $(STAMP) wrk
+	$(BIN)/python -m devtools.bench.web $(BENCH_ARGS)
+
+# The benchmark's load generator, written in C so it does not eat the panel's CPU.
+wrk:
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 ## Regenerate adminpanel/pymap/generated from protos/ (arguments in protos/protoc-args)
 protos: $(STAMP)

@@ -11,9 +11,12 @@ script makes) and the panel under uvicorn with production settings:
 over the unix socket and over TLS, at 1 and at 16 concurrent connections.
 The HTTP load comes from wrk (Debian's package, written in C), so the client
 does not eat the CPU it measures. Prints p50/p95 latency, requests per second,
-the panel process's peak memory and the gRPC connections it opened, then the
-ratios against the targets. Not a test: machines here are shared and noisy,
-so only ratios measured in the same run mean anything.
+the panel process's peak memory, the gRPC connections, request threads and
+database connections it opened, then the ratios against the targets. Not a
+test: machines here are shared and noisy, so only ratios measured in the same
+run mean anything, and (a), (b) and (c) take turns in short rounds so that a
+slow spell of the machine falls on all three; each figure is the median of
+its rounds (requests per second: the mean).
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import json
 import re
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +57,16 @@ class Figures:
     p95_ms: float
     rps: float
     errors: int = 0
+
+
+def combine(rounds: Sequence[Figures]) -> Figures:
+    """One figure from several rounds: median latencies, mean throughput."""
+    return Figures(
+        statistics.median(f.p50_ms for f in rounds),
+        statistics.median(f.p95_ms for f in rounds),
+        statistics.fmean(f.rps for f in rounds),
+        sum(f.errors for f in rounds),
+    )
 
 
 def _percentile(samples: list[float], q: float) -> float:
@@ -116,8 +131,9 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def connections_opened(log: str) -> int | None:
-    found = re.findall(r"gRPC connections opened: (\d+)", log)
+def logged_count(log: str, pattern: str) -> int | None:
+    """The last number the panel logged for ``pattern`` (at shutdown)."""
+    found = re.findall(pattern, log)
     return int(found[-1]) if found else None
 
 
@@ -129,10 +145,17 @@ class TransportResult:
     user: dict[int, Figures]
     peak_mb: float
     grpc_connections: int | None
+    request_threads: int | None
+    database_connections: int | None
 
 
 def measure(
-    pymap: PymapProcess, transport: str, seconds: float, name: str, password: str
+    pymap: PymapProcess,
+    transport: str,
+    seconds: float,
+    rounds: int,
+    name: str,
+    password: str,
 ) -> TransportResult:
     if transport == "tls":
         server = pymap.tls_server()
@@ -145,7 +168,7 @@ def measure(
         server = pymap.server()
         extra = {}
     token = service.login(server, name, password=password)
-    raw = {c: raw_get_user(server, token, name, seconds, c) for c in (1, 16)}
+    turn = seconds / rounds
     with PanelProcess(pymap.socket_path, extra_env={**extra, "PANEL_LOG_LEVEL": "INFO"}) as panel:
         client = PanelClient(panel.url)
         if client.sign_in(name, password).status != 302:
@@ -155,16 +178,30 @@ def measure(
         check = client.get(user_path)
         if check.status != 200 or name not in check.text:
             raise SystemExit(f"{user_path} answered {check.status}; wrong USER_PAGE?")
-        login = {
-            c: wrk(panel.url + "/accounts/sign-in/", connections=c, seconds=seconds)
-            for c in (1, 16)
+        sign_in_url, user_url = panel.url + "/accounts/sign-in/", panel.url + user_path
+        subjects: dict[str, Callable[[int], Figures]] = {
+            "raw": lambda c: raw_get_user(server, token, name, turn, c),
+            "login": lambda c: wrk(sign_in_url, connections=c, seconds=turn),
+            "user": lambda c: wrk(user_url, connections=c, seconds=turn, cookie=cookie),
         }
-        user = {
-            c: wrk(panel.url + user_path, connections=c, seconds=seconds, cookie=cookie)
-            for c in (1, 16)
-        }
+        taken: dict[tuple[str, int], list[Figures]] = {}
+        for _ in range(rounds):
+            for width in (1, 16):
+                for label, run in subjects.items():
+                    taken.setdefault((label, width), []).append(run(width))
         peak = peak_rss_mb(panel.pid)
-    return TransportResult(transport, raw, login, user, peak, connections_opened(panel.final_log))
+    figures = {key: combine(rounds_taken) for key, rounds_taken in taken.items()}
+    log = panel.final_log
+    return TransportResult(
+        transport,
+        raw={c: figures["raw", c] for c in (1, 16)},
+        login={c: figures["login", c] for c in (1, 16)},
+        user={c: figures["user", c] for c in (1, 16)},
+        peak_mb=peak,
+        grpc_connections=logged_count(log, r"gRPC connections opened: (\d+)"),
+        request_threads=logged_count(log, r"Request threads started: (\d+)"),
+        database_connections=logged_count(log, r"database connections opened: (\d+)"),
+    )
 
 
 def _verdict(ok: bool) -> str:
@@ -200,21 +237,29 @@ def report(results: list[TransportResult]) -> bool:
             f"{r.transport}: gRPC connections opened by the panel = {conns}; target <= 1: "
             f"{_verdict(met[2])}"
         )
-        print(f"{r.transport}: panel peak memory {r.peak_mb:.0f} MB")
+        print(
+            f"{r.transport}: panel peak memory {r.peak_mb:.0f} MB; request threads started "
+            f"{r.request_threads}; database connections opened {r.database_connections}"
+        )
         all_met = all_met and all(met)
     return all_met
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="duration of each measurement, all rounds"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="turns each measurement takes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     name, password = f"bench-{secrets.token_hex(4)}", secrets.token_urlsafe(12)
     with PymapProcess(tls=True) as pymap:
         service.set_user(pymap.server(), pymap.admin_token, name, password=password)
-        results = [measure(pymap, t, args.seconds, name, password) for t in ("socket", "tls")]
+        results = [
+            measure(pymap, t, args.seconds, args.rounds, name, password) for t in ("socket", "tls")
+        ]
     return 0 if report(results) else 1
 
 
