@@ -112,13 +112,16 @@ Ctrl-C stops all three.
             env=env,
             cwd=ROOT,
         )
+        web = subprocess.Popen(server, env=env, cwd=ROOT)  # noqa: S603
         try:
-            return subprocess.run(server, env=env, cwd=ROOT, check=False).returncode  # noqa: S603
+            return web.wait()
         except KeyboardInterrupt:
             return 0
         finally:
-            # SIGTERM: the worker finishes the import it is running first.
-            stop_processes(worker, timeout=10)
+            # SIGTERM to both: uvicorn finishes its requests and runs the
+            # lifespan shutdown (closing channels and database connections);
+            # the worker finishes the import it is running first.
+            stop_processes(web, worker, timeout=10)
 
 
 if __name__ == "__main__":
