@@ -106,13 +106,17 @@ Ctrl-C stops all three.
             sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
             "--host", LOCALHOST, "--port", port, "--no-server-header",
         ]  # fmt: skip
-        # The task worker that runs mailbox imports, as in production.
+        # The task worker that runs mailbox imports, as in production. Both
+        # children get their own process group, so Ctrl-C reaches only this
+        # process, which then stops each with one SIGTERM (a second signal
+        # would make the worker abandon the import it is running).
         worker = subprocess.Popen(  # noqa: S603
             [*manage, "db_worker", "--no-reload", "--interval", "0.5", "--no-startup-delay"],
             env=env,
             cwd=ROOT,
+            process_group=0,
         )
-        web = subprocess.Popen(server, env=env, cwd=ROOT)  # noqa: S603
+        web = subprocess.Popen(server, env=env, cwd=ROOT, process_group=0)  # noqa: S603
         try:
             return web.wait()
         except KeyboardInterrupt:
