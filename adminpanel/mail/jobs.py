@@ -161,6 +161,58 @@ def progress(job: ImportJob) -> Progress:
     )
 
 
+@dataclass(frozen=True)
+class Stakes:
+    """What cancelling an import or deleting its upload would leave behind,
+    from :func:`progress`: the figures its confirmation page states."""
+
+    state: JobState
+    #: The archive was read to its end, so every message has a row.
+    counted: bool
+    total: int | None
+    delivered: int
+    #: Accepted, then discarded by the user's filter.
+    filtered: int
+    refused: int
+    unknown: int
+    #: Being sent by a worker that runs: it finishes them and records their outcome.
+    in_flight: int
+    #: Claimed by a worker that stopped: they will be marked "outcome unknown".
+    stranded: int
+    #: Never sent: after a cancel or a discard, they will never be sent.
+    unsent: int
+
+    @property
+    def unknown_after(self) -> int:
+        """Messages whose outcome is unknown once the stranded ones are marked."""
+        return self.unknown + self.stranded
+
+    @property
+    def loses_nothing(self) -> bool:
+        """Every message was sent and none has an unknown outcome: the upload
+        can no longer serve anything."""
+        return self.counted and not (self.unsent or self.in_flight or self.unknown_after)
+
+
+def stakes(job: ImportJob) -> Stakes:
+    now = progress(job)
+    counts = now.counts
+    sending = counts[MessageState.SENDING]
+    live = now.state == JobState.RUNNING  # a running job whose worker went silent is not
+    return Stakes(
+        state=now.state,
+        counted=job.split_done,
+        total=now.total,
+        delivered=counts[MessageState.DELIVERED],
+        filtered=counts[MessageState.DISCARDED],
+        refused=counts[MessageState.REFUSED],
+        unknown=counts[MessageState.UNKNOWN],
+        in_flight=sending if live else 0,
+        stranded=0 if live else sending,
+        unsent=counts[MessageState.PENDING],
+    )
+
+
 def waiting_for_worker(job: ImportJob) -> bool:
     return job.state == JobState.QUEUED and timezone.now() - job.created_at > WAITING_HINT_AFTER
 

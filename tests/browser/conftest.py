@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -164,3 +165,24 @@ def sign_in(page: Page, base_url: str, name: str, password: str) -> None:
 def sign_out(page: Page) -> None:
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_contain_text("You have signed out.")
+
+
+def start_stopped_import(page: Page, base_url: str, user: str, eml: Path) -> str:
+    """Import ``eml`` into a mailbox ``user`` does not have: the worker stops
+    at once (MailboxNotFound), the upload is kept, so the import page offers
+    to cancel it and to delete its upload. Returns the import page's URL.
+    Works with JavaScript off too (the page is reloaded until it has stopped)."""
+    page.goto(f"{base_url}/mail/import/")
+    page.get_by_label("User", exact=True).fill(user)
+    page.get_by_label("Mailbox", exact=True).fill("Missing")
+    page.get_by_label("mbox archive or .eml files").set_input_files(eml)
+    page.get_by_role("button", name="Upload and import").click()
+    expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    progress = page.get_by_role("region", name="Progress")
+    deadline = time.monotonic() + 20
+    while "Stopped" not in progress.inner_text():
+        assert time.monotonic() < deadline, "the import did not stop: is the worker running?"
+        page.wait_for_timeout(250)
+        page.reload()
+    expect(progress).to_contain_text("does not exist")
+    return page.url

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,6 +26,7 @@ from .conftest import (
     contrast,
     screenshot,
     sign_in,
+    start_stopped_import,
 )
 
 # What the element with focus is called, the way a screen reader names it
@@ -67,9 +69,10 @@ _ERROR_LINKS = """() => {
 }"""
 
 
-def _main_pages(base: str, target: PymapUser) -> Iterator[tuple[str, str]]:
+def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[tuple[str, str]]:
     """(name, URL) of every page an operator with the admin role reaches
-    from the navigation without changing anything."""
+    from the navigation without changing anything, and the pages of an
+    import that stopped (its page and the two confirmation pages)."""
     yield "dashboard", f"{base}/"
     yield "users", f"{base}/users/"
     yield "user", f"{base}/users/user/?name={target.name}"
@@ -80,6 +83,9 @@ def _main_pages(base: str, target: PymapUser) -> Iterator[tuple[str, str]]:
     yield "user-not-found", f"{base}/users/user/?name=nobody-{uuid.uuid4().hex[:8]}"
     yield "deliver", f"{base}/mail/deliver/"
     yield "import", f"{base}/mail/import/"
+    yield "import-detail", stopped_import
+    yield "import-cancel", f"{stopped_import}cancel/"
+    yield "import-discard", f"{stopped_import}discard/"
     yield "audit", f"{base}/audit/"
     yield "not-found", f"{base}/no-such-page/"
 
@@ -95,13 +101,17 @@ def test_every_page_passes_axe_has_landmarks_a_title_of_its_own_and_fits_the_win
     pymap_user: MakeUser,
     viewport: dict[str, int],
     scheme: str,
+    tmp_path: Path,
 ) -> None:
     page = new_page(viewport=viewport, color_scheme=scheme)
     admin = pymap_user("browser-admin", roles=["admin"])
     target = pymap_user("browser-pages", roles=["editor"])
     sign_in(page, panel.url, admin.name, admin.password)
+    eml = tmp_path / "one.eml"
+    eml.write_bytes(b"Subject: kept for the confirmation pages\r\n\r\nBody.\r\n")
+    stopped_import = start_stopped_import(page, panel.url, target.name, eml)
     titles: dict[str, str] = {}
-    for name, url in _main_pages(panel.url, target):
+    for name, url in _main_pages(panel.url, target, stopped_import):
         page.goto(url)
         expect(page.get_by_role("banner")).to_have_count(1)
         expect(page.get_by_role("navigation", name="Main")).to_have_count(1)
@@ -119,6 +129,8 @@ def test_every_page_passes_axe_has_landmarks_a_title_of_its_own_and_fits_the_win
     if viewport == PHONE:
         page.goto(f"{panel.url}/users/edit/?name={target.name}")
         screenshot(page, "user-edit-phone-dark")
+        page.goto(f"{stopped_import}cancel/")
+        screenshot(page, "import-cancel-phone-dark")
 
 
 def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(

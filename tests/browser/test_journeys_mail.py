@@ -18,7 +18,14 @@ from devtools.panel_process import PanelProcess
 
 from ..conftest import MakeUser
 from ..mail_support import fetch_all
-from .conftest import PHONE, NewPage, assert_accessible, screenshot, sign_in
+from .conftest import (
+    PHONE,
+    NewPage,
+    assert_accessible,
+    screenshot,
+    sign_in,
+    start_stopped_import,
+)
 
 Imap = Callable[..., imaplib.IMAP4]
 IMPORTED_MESSAGES = 20
@@ -145,3 +152,52 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     expect(phone.get_by_role("link", name=re.compile(r"^#\d+$")).first).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "import-phone-dark")
+
+
+def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without_javascript(
+    new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser, tmp_path: Path
+) -> None:
+    page = new_page(javascript=False)
+    owner = pymap_user("browser-stopped")
+    sign_in(page, panel.url, owner.name, owner.password)
+    eml = tmp_path / "stopped.eml"
+    eml.write_bytes(b"Subject: never sent\r\n\r\nThe mailbox does not exist.\r\n")
+    detail = start_stopped_import(page, panel.url, owner.name, eml)
+    title = page.title()
+    actions = page.get_by_role("region", name="Actions")
+    screenshot(page, "import-stopped")
+
+    # Cancel: a page that says what would be lost; going back changes nothing.
+    actions.get_by_role("link", name="Cancel the import…").click()
+    expect(page).to_have_title(re.compile(r"^Cancel import #\d+\? · pymap admin$"))
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("the 1 message not sent yet will never be sent")
+    expect(main).to_contain_text("No worker is running this import: it stops at once.")
+    screenshot(page, "import-cancel-confirm")
+    page.get_by_role("link", name="Back to the import").click()
+    expect(page).to_have_title(title)
+    expect(page.get_by_role("region", name="Progress")).to_contain_text("Stopped")
+
+    # Deleting the upload, confirmed.
+    actions.get_by_role("link", name="Delete the uploaded file…").click()
+    expect(page).to_have_title(re.compile(r"^Delete the upload of import #\d+\? · pymap admin$"))
+    expect(page.get_by_role("main")).to_contain_text(
+        "after this, the 1 message not sent yet can never be sent"
+    )
+    screenshot(page, "import-discard-confirm")
+    page.get_by_role("button", name="Delete the uploaded file").click()
+    expect(page).to_have_url(detail)
+    expect(page.get_by_role("status").first).to_have_text("The uploaded file was deleted.")
+    expect(page.get_by_role("region", name="Details")).to_contain_text("deleted from the panel")
+    expect(page.get_by_role("table")).to_contain_text("Not sent: the upload was discarded.")
+    expect(actions.get_by_role("link", name="Delete the uploaded file…")).to_have_count(0)
+
+    # A stopped import can still be cancelled; then no action is left.
+    actions.get_by_role("link", name="Cancel the import…").click()
+    page.get_by_role("button", name="Cancel the import").click()
+    expect(page).to_have_url(detail)
+    expect(page.get_by_role("status").first).to_have_text(
+        "The import was cancelled; no further message will be sent."
+    )
+    expect(page.get_by_role("region", name="Progress")).to_contain_text("Cancelled")
+    expect(page.get_by_role("region", name="Actions")).to_have_count(0)

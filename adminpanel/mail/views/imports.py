@@ -3,7 +3,8 @@
 The upload streams to disk and becomes a job that a task worker runs; these
 views only start, steer and show jobs. Progress is rendered on the server (a
 plain reload shows it) and a small static script refreshes it from
-``progress.json`` while the job runs.
+``progress.json`` while the job runs. Cancelling and deleting the upload cannot
+be undone: a GET shows a page that says what they would do, its button POSTs.
 """
 
 from __future__ import annotations
@@ -201,12 +202,42 @@ def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse(data)
 
 
-@require_POST
+#: What a cancel or discard says when it is no longer possible (GET and POST alike).
+ALREADY_ENDED = "This import has already ended."
+WORKER_WILL_STOP = (
+    "The worker will stop after the messages it is sending now (their outcome will be recorded)."
+)
+CANNOT_DISCARD = "The upload cannot be discarded now."
+
+
+def _to_detail(pk: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+
+
+def _confirm(request: HttpRequest, job: ImportJob, action: str) -> HttpResponse:
+    """The page that says what cancelling or discarding would do; its button POSTs."""
+    return render(
+        request,
+        "mail/import_confirm.html",
+        {"job": job, "action": action, "stakes": jobs.stakes(job)},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
+    if request.method == "GET":
+        if not jobs.can_cancel(job):
+            messages.info(request, ALREADY_ENDED)
+        elif job.cancel_requested:
+            messages.info(request, WORKER_WILL_STOP)
+        else:
+            return _confirm(request, job, "cancel")
+        return _to_detail(pk)
     target = f"{job.user}/{job.mailbox}"
     if not jobs.can_cancel(job):
-        messages.info(request, "This import has already ended.")
+        messages.info(request, ALREADY_ENDED)
     elif jobs.cancel(job):
         record(request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancelled")
         messages.success(request, "The import was cancelled; no further message will be sent.")
@@ -214,12 +245,8 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         record(
             request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancel requested"
         )
-        messages.info(
-            request,
-            "The worker will stop after the messages it is sending now "
-            "(their outcome will be recorded).",
-        )
-    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+        messages.info(request, WORKER_WILL_STOP)
+    return _to_detail(pk)
 
 
 def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpResponse:
@@ -267,9 +294,15 @@ def import_retry_unknown(request: HttpRequest, pk: int) -> HttpResponse:
     return _requeue(request, pk, include_unknown=True)
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
+    if request.method == "GET":
+        if jobs.can_discard_upload(job):
+            return _confirm(request, job, "discard")
+        messages.info(request, CANNOT_DISCARD)
+        return _to_detail(pk)
     if jobs.can_discard_upload(job) and jobs.discard_upload(job):
         record(
             request,
@@ -279,8 +312,8 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
         )
         messages.success(request, "The uploaded file was deleted.")
     else:
-        messages.info(request, "The upload cannot be discarded now.")
-    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+        messages.info(request, CANNOT_DISCARD)
+    return _to_detail(pk)
 
 
 # --- the CSV report ----------------------------------------------------------------------
