@@ -54,9 +54,10 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
             channels.bind_event_loop(asyncio.get_running_loop())
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            # Request threads first: a request still finishing may call pymap.
+            await asyncio.to_thread(request_threads.close)
             channels.bind_event_loop(None)
             await channels.close_loop_channels()
-            await asyncio.to_thread(request_threads.close)
             log.info("gRPC connections opened: %d", channels.ConnectionStats.opened)
             log.info(
                 "Request threads started: %d; database connections opened: %d",
