@@ -101,6 +101,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+_pool_size = env_int("DATABASE_POOL_MAX_SIZE", 10, minimum=0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and _pool_size:
+    # PostgreSQL: a bounded pool per process (psycopg_pool, through Django)
+    # instead of a connection per request thread, so that a burst of requests
+    # waits for a connection rather than exceeding the server's
+    # max_connections. Django hands the connection back at the end of each
+    # request, which a pool requires (CONN_MAX_AGE 0).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": _pool_size,
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process reads import progress while task workers write it: WAL
     # lets readers and one writer work at once, IMMEDIATE transactions wait

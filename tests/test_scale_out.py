@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
@@ -17,6 +20,8 @@ from .conftest import MakeUser
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SESSION_COOKIE = "pymap_panel_session"
 FAILURES_ALLOWED = 3
+#: Each instance's database pool, small so that a burst has to queue for it.
+POOL_SIZE = 3
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,10 @@ def postgres_url() -> Iterator[str]:
 def two_panels(pymap: PymapProcess, postgres_url: str) -> Iterator[tuple[PanelProcess, ...]]:
     secret = uuid.uuid4().hex * 2  # both instances must sign with the same key
     # A low limit per user name, so the shared counter shows after a few tries.
-    limits = {"PANEL_SIGN_IN_LIMIT_PER_USER": str(FAILURES_ALLOWED)}
+    limits = {
+        "PANEL_SIGN_IN_LIMIT_PER_USER": str(FAILURES_ALLOWED),
+        "DATABASE_POOL_MAX_SIZE": str(POOL_SIZE),
+    }
     with (
         PanelProcess(
             pymap.socket_path, database_url=postgres_url, secret_key=secret, extra_env=limits
@@ -89,3 +97,39 @@ def test_failed_sign_ins_are_counted_across_instances(
         throttled = PanelClient(panel.url).sign_in(user.name, user.password)
         assert throttled.status == 429
         assert int(throttled.headers["Retry-After"]) > 0
+
+
+def test_a_burst_of_requests_stays_within_each_instances_database_pool(
+    two_panels: tuple[PanelProcess, ...], postgres_url: str, pymap_user: MakeUser
+) -> None:
+    user = pymap_user("burst")
+    clients = [PanelClient(panel.url) for panel in two_panels]
+    for client in clients:
+        assert client.sign_in(user.name, user.password).status == 302
+    database = postgres_url.rsplit("/", 1)[1]
+    peak, done = 0, threading.Event()
+
+    def watch_connections() -> None:
+        nonlocal peak
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            while not done.is_set():
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (database,)
+                ).fetchone()
+                peak = max(peak, row[0] if row else 0)
+                time.sleep(0.02)
+
+    def page(number: int) -> int:
+        return clients[number % 2].get(f"/users/user/?name={user.name}").status
+
+    watcher = threading.Thread(target=watch_connections)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=32) as burst:
+            statuses = list(burst.map(page, range(200)))
+    finally:
+        done.set()
+        watcher.join()
+    assert statuses == [200] * 200
+    # Without a pool each request thread kept a connection of its own.
+    assert 1 <= peak <= 2 * POOL_SIZE
