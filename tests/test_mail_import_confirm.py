@@ -181,6 +181,27 @@ def test_cancel_of_an_interrupted_import_names_the_unknown_outcomes(
     assert job.upload_kept  # kept for a retry of the unknown ones, as the page said
 
 
+def test_a_cancel_asked_of_a_worker_that_then_died_can_be_made_at_once(
+    client: Client, owner: PymapUser
+) -> None:
+    job = start(client, owner.name, 3)
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=JobState.RUNNING,
+        lease="dead-worker",
+        cancel_requested=True,
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+    detail = followed(client.get(f"{IMPORT}{job.pk}/"))
+    assert "Cancel the import…" in detail
+    assert "Cancelling after the messages being sent now" not in detail
+    html = confirm_page(client, job, "cancel")
+    assert "No worker is running this import: it stops at once." in html
+
+    client.post(f"{IMPORT}{job.pk}/cancel/")
+    job.refresh_from_db()
+    assert job.state == JobState.CANCELLED
+
+
 # --- discard -------------------------------------------------------------------------
 
 

@@ -228,6 +228,12 @@ def can_cancel(job: ImportJob) -> bool:
     return job.state in (JobState.QUEUED, JobState.RUNNING, JobState.INTERRUPTED, JobState.FAILED)
 
 
+def worker_is_stopping(job: ImportJob) -> bool:
+    """A cancel was asked of a worker that is still alive; once it went silent,
+    cancelling again stops the job at once."""
+    return job.cancel_requested and shown_state(job) == JobState.RUNNING
+
+
 def can_resume(job: ImportJob) -> bool:
     """Interrupted or stopped, with messages (or the archive) left to send."""
     if not job.upload_kept or shown_state(job) not in (JobState.INTERRUPTED, JobState.FAILED):

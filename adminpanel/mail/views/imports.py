@@ -185,7 +185,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "show": show,
             "waiting_for_worker": jobs.waiting_for_worker(job),
-            "can_cancel": jobs.can_cancel(job) and not job.cancel_requested,
+            "can_cancel": jobs.can_cancel(job) and not jobs.worker_is_stopping(job),
             "can_resume": jobs.can_resume(job),
             "can_retry_unknown": jobs.can_retry_unknown(job),
             "can_discard_upload": jobs.can_discard_upload(job),
@@ -230,7 +230,7 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         if not jobs.can_cancel(job):
             messages.info(request, ALREADY_ENDED)
-        elif job.cancel_requested:
+        elif jobs.worker_is_stopping(job):
             messages.info(request, WORKER_WILL_STOP)
         else:
             return _confirm(request, job, "cancel")
