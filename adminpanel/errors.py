@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from adminpanel.accounts.middleware import redirect_to_sign_in
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 log = logging.getLogger(__name__)
+
+#: What a 503 for the panel's own database tells clients to wait.
+DATABASE_RETRY_AFTER_SECONDS = 10
 
 TITLES = {
     403: "Not allowed",
@@ -85,12 +91,30 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render_error(
-        request,
-        500,
-        "Something went wrong in the panel. The error has been logged.",
-        title="Panel error",
+    """500, or 503 when the panel's own database failed (down, or no pooled
+    connection free in time).
+
+    Rendered without the request's context: the session and the messages it
+    would read live in that database, and may be what failed.
+    """
+    failure = sys.exc_info()[1]
+    if isinstance(failure, DatabaseError):
+        status, title = 503, "Panel database unavailable"
+        message = (
+            "The panel could not use its own database: it is down or too busy. "
+            "Try again in a moment. If you were changing something, check whether "
+            "the change was made before you repeat it."
+        )
+    else:
+        status, title = 500, "Panel error"
+        message = "Something went wrong in the panel. The error has been logged."
+    page = render_to_string(
+        "errors/error.html", {"status": status, "title": title, "message": message}
     )
+    response = HttpResponse(page, status=status)
+    if status == 503:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
