@@ -58,7 +58,11 @@ def _nothing() -> None:
 def _retire(executor: ThreadPoolExecutor) -> Future[None]:
     """End ``executor``'s thread after the work queued on it; its connections
     belong to that thread, so they are closed there."""
-    closed = executor.submit(connections.close_all)
+    try:
+        closed = executor.submit(connections.close_all)
+    except RuntimeError:  # already shut down: its connections were closed then
+        closed = Future()
+        closed.set_result(None)
     executor.shutdown(wait=False)
     return closed
 
@@ -105,13 +109,14 @@ class RequestThreadPool:
         now = time.monotonic()
         ending = []
         with self._lock:
-            if self._closed:
-                return
-            self._idle.append((now, executor))
-            while self._idle and (
-                len(self._idle) > self.max_idle or now - self._idle[0][0] > self.idle_seconds
-            ):
-                ending.append(self._idle.pop(0)[1])
+            if self._closed:  # handed back after close(): it ends too
+                ending.append(executor)
+            else:
+                self._idle.append((now, executor))
+                while self._idle and (
+                    len(self._idle) > self.max_idle or now - self._idle[0][0] > self.idle_seconds
+                ):
+                    ending.append(self._idle.pop(0)[1])
             self._live.difference_update(ending)
         for old in ending:
             _retire(old)

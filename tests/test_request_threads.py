@@ -157,6 +157,24 @@ def test_a_thread_still_running_a_cancelled_request_is_not_handed_to_the_next() 
     assert (before, after) == (1, 2)
 
 
+def test_threads_busy_at_close_or_taken_after_it_end() -> None:
+    pool = RequestThreadPool(max_idle=4)
+
+    async def request(during: Callable[[], None] | None = None) -> threading.Thread:
+        async with pool.serving_on_reused_thread():
+            thread = await sync_to_async(threading.current_thread)()
+            if during is not None:
+                await asyncio.to_thread(during)
+        return thread
+
+    busy_at_close = asyncio.run(request(lambda: pool.close(0)))
+    taken_after = asyncio.run(request())
+    for thread in (busy_at_close, taken_after):
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+    assert pool.idle == 0
+
+
 def test_the_panel_reuses_threads_and_database_connections_across_requests(
     pymap: PymapProcess, pymap_user: MakeUser
 ) -> None:
