@@ -126,8 +126,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-#: Idle request threads an ASGI process keeps, each with its open database
-#: connection (adminpanel/request_threads.py); more are made when busy.
+#: Idle request threads an ASGI process keeps (with SQLite, each with its open
+#: database connection; adminpanel/request_threads.py); more are made when busy.
 PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1)
 
 # --- the pymap admin service -----------------------------------------------
