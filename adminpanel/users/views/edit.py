@@ -125,27 +125,25 @@ def _conflict(
     formset: BaseParamFormSet,
     base: UserValues,
     yours: UserValues,
+    current: service.UserRecord | None = None,
 ) -> HttpResponse:
-    """409: the user changed (or went) since the form was rendered. Read it again."""
+    """409: the user changed (or went) since the form was rendered. ``current``
+    is the user as just read (and found editable); without it, read it again."""
     action = form.cleaned_data["password_action"]
     operator = get_operator(request)
-    try:
-        current = service.get_user(server(), operator.token, name)
-    except Refused as exc:
-        if exc.is_(RefusalKey.USER_NOT_FOUND):
-            return render(
-                request,
-                "users/conflict.html",
-                {"name": name, "deleted": True, "yours": yours, "password_action": action},
-                status=409,
-            )
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
-        return _render(request, name, form, formset, status=_reread_failed(form, exc))
-    except PymapError as exc:
-        return _render(request, name, form, formset, status=_reread_failed(form, exc))
-    if problems := not_editable(current.roles, current.params):
-        return _cannot_edit(request, name, problems)
+    if current is None:
+        try:
+            current = service.get_user(server(), operator.token, name)
+        except Refused as exc:
+            if exc.is_(RefusalKey.USER_NOT_FOUND):
+                return _deleted(request, name, yours, action)
+            if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+                return not_authorized(request, name)
+            return _render(request, name, form, formset, status=_reread_failed(form, exc))
+        except PymapError as exc:
+            return _render(request, name, form, formset, status=_reread_failed(form, exc))
+        if problems := not_editable(current.roles, current.params):
+            return _cannot_edit(request, name, problems)
     current_values = _values(current)
     new_form, new_formset = _form_for(
         current,
@@ -166,6 +164,16 @@ def _conflict(
             "formset": new_formset,
             "more_rows": MORE_ROWS,
         },
+        status=409,
+    )
+
+
+def _deleted(request: HttpRequest, name: str, yours: UserValues, action: str) -> HttpResponse:
+    """409: the user was deleted since the form was rendered."""
+    return render(
+        request,
+        "users/conflict.html",
+        {"name": name, "deleted": True, "yours": yours, "password_action": action},
         status=409,
     )
 
@@ -241,7 +249,7 @@ def _save(
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             _record_conflict(request, name, changed_fields(base, yours), exc.key)
-            return _conflict(request, name, form, formset, base, yours)
+            return _deleted(request, name, yours, action)
         if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
             return not_authorized(request, name)
         return _render(request, name, form, formset, status=add_failure(form, exc))
@@ -252,7 +260,7 @@ def _save(
     if current.entity_tag != tag:
         # SetUser would answer CannotReplaceUser; do not even try.
         _record_conflict(request, name, changed_fields(base, yours), RefusalKey.CANNOT_REPLACE_USER)
-        return _conflict(request, name, form, formset, base, yours)
+        return _conflict(request, name, form, formset, base, yours, current)
 
     changed = changed_fields(_values(current), yours)
     if action == PasswordAction.NEW or (action == PasswordAction.REMOVE and current.has_password):
