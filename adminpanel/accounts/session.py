@@ -54,10 +54,6 @@ class Operator:
     def expires(self) -> datetime:
         return datetime.fromtimestamp(self.expires_at, UTC)
 
-    def may_act_on(self, user: str) -> bool:
-        """What the server allows this identity: admins anyone, others themselves."""
-        return self.is_admin or user == self.name
-
 
 def absolute_expiry(now: float | None = None) -> datetime:
     start = time.time() if now is None else now

@@ -11,6 +11,8 @@ from datetime import datetime
 
 from pymacaroons import Macaroon
 
+from adminpanel.pymap.service import ADMIN_ROLE
+
 
 class MalformedToken(ValueError):
     """The text is not a serialized macaroon."""
@@ -39,7 +41,7 @@ def inspect_token(token: str) -> TokenInfo:
         key, sep, value = str(caveat).partition(" = ")
         if sep:
             values[key] = value
-    is_admin = values.get("role") == "admin"
+    is_admin = values.get("role") == ADMIN_ROLE
     authcid = values.get("authcid")
     if not is_admin and authcid is None:
         raise MalformedToken("neither an admin token nor a login token")

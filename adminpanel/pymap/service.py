@@ -68,6 +68,9 @@ class _HasResult(Protocol):
 
 # --- results handed to the views -------------------------------------------
 
+#: The role that lets a pymap user act on other users.
+ADMIN_ROLE = "admin"
+
 
 @dataclass(frozen=True)
 class ServerInfo:
@@ -99,7 +102,7 @@ class UserRecord:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.roles
+        return ADMIN_ROLE in self.roles
 
 
 @dataclass(frozen=True)

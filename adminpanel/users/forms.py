@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
 
+from adminpanel.pymap.service import ADMIN_ROLE
 from adminpanel.validators import validate_name, validate_param_value, validate_user_name
 
 #: Long passphrases must fit; anything longer is refused, not cut.
@@ -26,7 +27,6 @@ MAX_PASSWORD_LENGTH = 1024
 #: Roles and params a form accepts; pymap has no limit of its own.
 MAX_ROLES = 50
 MAX_PARAMS = 100
-ADMIN_ROLE = "admin"
 
 _BASE_SALT = "adminpanel.users.edit-base"
 

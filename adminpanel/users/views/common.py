@@ -98,11 +98,11 @@ def not_authorized(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def not_found(request: HttpRequest, name: str, *, message: str = "") -> HttpResponse:
+def not_found(request: HttpRequest, name: str) -> HttpResponse:
     return render(
         request,
         "users/not_found.html",
-        {"name": name, "message": message or f"The mail server has no user named {name!r}."},
+        {"name": name, "message": f"The mail server has no user named {name!r}."},
         status=404,
     )
 

@@ -16,6 +16,7 @@ from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from .. import recent
 from ..forms import PARAMS_PREFIX, BaseParamFormSet, CreateUserForm, ParamFormSet
 from ..links import user_url
+from ..merge import UserValues, changed_fields
 from ..models import LastAction
 from .common import add_failure, admin_only, audited, not_authorized, server
 from .rows import MORE_ROWS, with_more_rows
@@ -60,10 +61,8 @@ def create(request: HttpRequest) -> HttpResponse:
     password: str | None = form.cleaned_data["password"]
     roles = form.roles()
     params = formset.params()
-    changed = (
-        (["password"] if password is not None else [])
-        + (["roles"] if roles else [])
-        + [f"params.{key}" for key in sorted(params)]
+    changed = (["password"] if password is not None else []) + changed_fields(
+        UserValues(), UserValues.of(roles, params)
     )
     try:
         with audited(request, Action.USER_CREATE, name, changed):

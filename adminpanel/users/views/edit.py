@@ -24,10 +24,10 @@ from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import Action, record
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.service import ADMIN_ROLE
 
 from .. import recent
 from ..forms import (
-    ADMIN_ROLE,
     PARAMS_PREFIX,
     BaseParamFormSet,
     EditUserForm,
