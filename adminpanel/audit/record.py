@@ -1,4 +1,5 @@
-"""Writing audit events from views: ``record(request, Action.USER_EDIT, ...)``."""
+"""Writing audit events: ``record(request, Action.USER_EDIT, ...)`` from views,
+:func:`record_event` where there is no request (task workers)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .models import OK, THROTTLED, Action, AuditEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OK", "THROTTLED", "Action", "record"]
+__all__ = ["OK", "THROTTLED", "Action", "record", "record_event"]
 
 
 def record(
@@ -32,10 +33,34 @@ def record(
     if operator is None:
         current = getattr(request, "operator", None)
         operator = current.label if current is not None else ""
-    event = AuditEvent.objects.create(
-        operator=operator[:600],
+    return record_event(
+        action,
+        operator=operator,
         client_address=client_address(request),
         server=settings.PYMAP_SERVER.name,
+        target=target,
+        outcome=outcome,
+        changed_fields=changed_fields,
+        detail=detail,
+    )
+
+
+def record_event(
+    action: Action,
+    *,
+    operator: str,
+    client_address: str | None,
+    server: str,
+    target: str = "",
+    outcome: str = OK,
+    changed_fields: Iterable[str] = (),
+    detail: str = "",
+) -> AuditEvent:
+    """Store one event, each field cut to its column's length."""
+    event = AuditEvent.objects.create(
+        operator=operator[:600],
+        client_address=client_address,
+        server=server[:200],
         action=action,
         target=target[:300],
         outcome=outcome[:100],

@@ -18,8 +18,7 @@ from django.db.models import Count, Q, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from adminpanel.audit.models import AuditEvent
-from adminpanel.audit.record import Action
+from adminpanel.audit.record import Action, record_event
 
 from . import spool
 from .models import DONE_STATES, ImportJob, JobState, MessageState
@@ -370,13 +369,12 @@ def release_upload_if_done(job: ImportJob) -> None:
 
 def record_end(job: ImportJob, outcome: str, detail: str) -> None:
     """Audit the end of a run, written by the worker on the operator's behalf."""
-    AuditEvent.objects.create(
-        operator=job.operator[:600],
+    record_event(
+        Action.MAILBOX_IMPORT,
+        operator=job.operator,
         client_address=job.client_address,
-        server=job.server[:200],
-        action=Action.MAILBOX_IMPORT,
-        target=f"{job.user}/{job.mailbox}"[:300],
-        outcome=outcome[:100],
-        detail=detail[:500],
+        server=job.server,
+        target=job.target,
+        outcome=outcome,
+        detail=detail,
     )
-    log.info("audit: %s %s job=%s outcome=%s", job.operator, Action.MAILBOX_IMPORT, job.pk, outcome)

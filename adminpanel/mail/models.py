@@ -100,7 +100,12 @@ class ImportJob(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"import {self.pk} into {self.user}/{self.mailbox}"
+        return f"import {self.pk} into {self.target}"
+
+    @property
+    def target(self) -> str:
+        """``user/mailbox``, as the audit log names what an import acts on."""
+        return f"{self.user}/{self.mailbox}"
 
 
 class ImportMessage(models.Model):

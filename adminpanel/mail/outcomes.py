@@ -70,10 +70,6 @@ def error_reason(error: PymapError, *, user: str, mailbox: str) -> str:
     return error.message
 
 
-def error_key(error: PymapError) -> str:
-    return error.key if isinstance(error, Refused) else type(error).__name__
-
-
 def stops_import(failure: AppendError) -> bool:
     """Whether this failure means the next messages would fail the same way."""
     if isinstance(failure.error, Refused):

@@ -359,7 +359,7 @@ class ImportRun:
                 outcomes.error_reason(first.error, user=job.user, mailbox=job.mailbox)
                 + " The import stopped; the messages not yet delivered are kept, so it can "
                 "be resumed.",
-                outcomes.error_key(first.error),
+                first.error.outcome,
             )
 
     def _record(
@@ -401,7 +401,7 @@ class ImportRun:
                 message.reason = outcomes.DISCARDED
             return
         reason = outcomes.error_reason(result.error, user=job.user, mailbox=job.mailbox)
-        message.reason_key = outcomes.error_key(result.error)[:100]
+        message.reason_key = result.error.outcome[:100]
         if not result.outcome_known:
             message.state = MessageState.UNKNOWN
             message.reason = (reason + outcomes.UNKNOWN_SUFFIX)[:500]

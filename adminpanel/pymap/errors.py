@@ -18,6 +18,11 @@ class PymapError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def outcome(self) -> str:
+        """What the audit log and import reports store: the error's kind."""
+        return type(self).__name__
+
 
 class ServerUnavailable(PymapError):
     """Nothing answered: connection refused, socket missing, TLS failed."""
@@ -102,6 +107,11 @@ class Refused(PymapError):
         self.key = key
         self.response = response
         self.http_status = REFUSAL_HTTP_STATUS.get(key, 422)
+
+    @property
+    def outcome(self) -> str:
+        """The server's result key."""
+        return self.key or "Refused"
 
     def is_(self, key: RefusalKey) -> bool:
         return self.key == key

@@ -180,7 +180,7 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
             when=pending["when"],
         )
     except Refused as exc:
-        audit_outcome = exc.key or "Refused"
+        audit_outcome = exc.outcome
         if exc.is_(RefusalKey.INVALID_AUTH):
             record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome)
             raise  # the error middleware signs the operator out
@@ -191,7 +191,7 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
             response=parsing.displayable(exc.response, 500),
         )
     except PymapError as exc:
-        audit_outcome = type(exc).__name__
+        audit_outcome = exc.outcome
         result.update(
             status="unknown",
             key=audit_outcome,

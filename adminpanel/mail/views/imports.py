@@ -65,6 +65,10 @@ def _job_for(request: HttpRequest, pk: int) -> ImportJob:
     return get_object_or_404(_visible_jobs(get_operator(request)), pk=pk)
 
 
+def _to_detail(pk: int) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+
+
 def job_token(operator: Operator, user: str) -> bytes:
     """A token for the worker: a login token for ``user`` alone (pymap issues
     it if the operator may act on ``user``), narrowed to the operator's
@@ -135,7 +139,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
     try:
         sealed = job_token(operator, user)
     except Refused as exc:
-        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.key or "Refused")
+        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         form.add_error(None, outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox))
@@ -163,7 +167,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
         target=target,
         detail=f"import {job.pk} queued: {job.source_name} ({job.upload_bytes} bytes)",
     )
-    return HttpResponseRedirect(reverse("mail:import-detail", args=[job.pk]))
+    return _to_detail(job.pk)
 
 
 @never_cache
@@ -197,9 +201,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     job = _job_for(request, pk)
-    data = jobs.progress(job).as_json()
-    data["cancel_requested"] = job.cancel_requested
-    return JsonResponse(data)
+    return JsonResponse(jobs.progress(job).as_json())
 
 
 #: What a cancel or discard says when it is no longer possible (GET and POST alike).
@@ -208,10 +210,6 @@ WORKER_WILL_STOP = (
     "The worker will stop after the messages it is sending now (their outcome will be recorded)."
 )
 CANNOT_DISCARD = "The upload cannot be discarded now."
-
-
-def _to_detail(pk: int) -> HttpResponseRedirect:
-    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
 
 
 def _confirm(request: HttpRequest, job: ImportJob, action: str) -> HttpResponse:
@@ -235,7 +233,7 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return _confirm(request, job, "cancel")
         return _to_detail(pk)
-    target = f"{job.user}/{job.mailbox}"
+    target = job.target
     if not jobs.can_cancel(job):
         messages.info(request, ALREADY_ENDED)
     elif jobs.cancel(job):
@@ -252,27 +250,27 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpResponse:
     operator = get_operator(request)
     job = _job_for(request, pk)
-    target = f"{job.user}/{job.mailbox}"
+    target = job.target
     what = "retry of unknown outcomes" if include_unknown else "resume"
     allowed = jobs.can_retry_unknown(job) if include_unknown else jobs.can_resume(job)
     if not allowed:
         messages.info(request, f"This import cannot be resumed now ({what}).")
-        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+        return _to_detail(pk)
     if include_unknown and request.POST.get("confirm") != "yes":
         messages.error(
             request,
             "Tick the box to confirm that the messages with an unknown outcome may be "
             "delivered twice.",
         )
-        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+        return _to_detail(pk)
     try:
         sealed = job_token(operator, job.user)
     except Refused as exc:
-        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.key or "Refused")
+        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         messages.error(request, outcomes.refusal_reason(exc.key, user=job.user, mailbox=""))
-        return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+        return _to_detail(pk)
     if jobs.requeue(job, sealed, include_unknown=include_unknown):
         _enqueue(job)
         record(
@@ -281,7 +279,7 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
         messages.success(request, "The import is queued again.")
     else:
         messages.info(request, "The import changed meanwhile; nothing was done.")
-    return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
+    return _to_detail(pk)
 
 
 @require_POST
@@ -307,7 +305,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
         record(
             request,
             Action.MAILBOX_IMPORT,
-            target=f"{job.user}/{job.mailbox}",
+            target=job.target,
             detail=f"import {pk} upload discarded",
         )
         messages.success(request, "The uploaded file was deleted.")

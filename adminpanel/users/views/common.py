@@ -138,13 +138,6 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
     return exc.http_status
 
 
-def outcome_of(exc: PymapError) -> str:
-    """What the audit log stores for a failure: the result key or the error class."""
-    if isinstance(exc, Refused):
-        return exc.key or "Refused"
-    return type(exc).__name__
-
-
 @contextmanager
 def audited(
     request: HttpRequest, action: Action, name: str, changed_fields: Iterable[str] = ()
@@ -154,7 +147,7 @@ def audited(
     try:
         yield
     except PymapError as exc:
-        record(request, action, target=name, outcome=outcome_of(exc), changed_fields=fields)
+        record(request, action, target=name, outcome=exc.outcome, changed_fields=fields)
         raise
     record(request, action, target=name, outcome=OK, changed_fields=fields)
 
