@@ -62,6 +62,21 @@ def test_activity_refreshes_the_idle_clock(
     assert _stored(client)["last_seen"] - nearly_idle >= 29 * 60
 
 
+def test_polling_by_a_pages_script_is_not_activity(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """An unattended dashboard polls health.json; it must still reach the idle limit."""
+    sign_in(client, pymap_user())
+    nearly_idle = time.time() - 29 * 60
+    _age_session(client, last_seen=nearly_idle)
+    assert client.get("/health.json").status_code == 200
+    assert _stored(client)["last_seen"] == nearly_idle
+    _age_session(client, last_seen=time.time() - 31 * 60)
+    polled = client.get("/health.json")
+    assert polled.status_code == 302  # signed out, as after any idle period
+    assert polled["Location"].startswith(SIGN_IN)
+
+
 def test_activity_does_not_extend_the_absolute_limit(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:

@@ -28,6 +28,14 @@ def public_view(view: ViewT) -> ViewT:
     return view
 
 
+def passive_view(view: ViewT) -> ViewT:
+    """Mark a view that pages' scripts poll by themselves (health, import
+    progress): it needs a session but is not the operator's activity, so an
+    unattended tab still reaches the idle limit."""
+    view.panel_passive = True  # type: ignore[attr-defined]
+    return view
+
+
 def get_operator(request: HttpRequest) -> Operator:
     """The signed-in operator; protected views can rely on there being one."""
     operator: Operator | None = getattr(request, "operator", None)
@@ -61,8 +69,6 @@ class OperatorSessionMiddleware:
                 request.session.flush()
                 messages.info(request, reason)
                 operator = None
-            else:
-                session.touch(request, operator, now)
         request.operator = operator  # type: ignore[attr-defined]
         return self.get_response(request)
 
@@ -73,9 +79,12 @@ class OperatorSessionMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponse | None:
+        operator: Operator | None = getattr(request, "operator", None)
+        if operator is not None and not getattr(view_func, "panel_passive", False):
+            session.touch(request, operator, time.time())
         if getattr(view_func, "panel_public", False):
             return None
-        if getattr(request, "operator", None) is None:
+        if operator is None:
             return redirect_to_sign_in(request)
         return None
 

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from adminpanel.accounts.middleware import passive_view
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
 
@@ -33,6 +34,7 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
+@passive_view
 @require_GET
 def health_status(request: HttpRequest) -> JsonResponse:
     """The dashboard's health badge refreshes itself from here (static/panel/health.js).

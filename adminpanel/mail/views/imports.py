@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.middleware import get_operator, passive_view
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.tokens import attenuate_until
 from adminpanel.audit.record import OK, Action, record
@@ -197,6 +197,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@passive_view
 @never_cache
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
