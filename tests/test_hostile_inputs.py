@@ -21,14 +21,16 @@ from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap import service
-from adminpanel.pymap.errors import ServerFault
+from adminpanel.pymap.errors import RefusalKey, Refused, ServerFault
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.saslprep import saslprep_refuses
+from adminpanel.users.links import user_url
 from devtools.html_forms import FormField, HtmlForm, forms_in
 
 from .conftest import MakeUser, PymapUser
 from .panel_client import sign_in
 from .panel_urls import PanelUrl, panel_urls
+from .users_support import params_post, signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -266,6 +268,43 @@ def test_what_pymap_cannot_prepare_is_refused_by_the_form(
     assert "The password contains characters the mail server cannot accept" in (
         as_password.content.decode()
     )
+
+
+@pytest.mark.parametrize("label", list(SASLPREP_REFUSED))
+def test_users_and_passwords_that_could_never_log_in_are_not_stored(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_token: str, label: str
+) -> None:
+    value = SASLPREP_REFUSED[label]
+    signed_in_admin(client, pymap_user)
+    name = f"user{value}"
+    base = {"password_choice": "set", "other_roles": "", **params_post({}, extra_rows=1)}
+    as_name = client.post(
+        "/users/new/", {**base, "name": name, "password1": "Sample-12", "password2": "Sample-12"}
+    )
+    assert as_name.status_code == 400
+    assert "The user name contains characters the mail server cannot accept" in (
+        as_name.content.decode()
+    )
+    password = f"pass-word{value}"
+    as_password = client.post(
+        "/users/new/", {**base, "name": "plain-name", "password1": password, "password2": password}
+    )
+    assert as_password.status_code == 400
+    assert "The password contains characters the mail server cannot accept" in (
+        as_password.content.decode()
+    )
+    existing = pymap_user()
+    changed = client.post(
+        user_url("users:password", existing.name),
+        {"new_password1": password, "new_password2": password},
+    )
+    assert changed.status_code == 400
+    assert "The password contains characters" in changed.content.decode()
+    service.login(pymap_server, existing.name, password=existing.password)  # unchanged
+    for never_created in (name, "plain-name"):
+        with pytest.raises(Refused) as refused:
+            service.get_user(pymap_server, admin_token, never_created)
+        assert refused.value.is_(RefusalKey.USER_NOT_FOUND)
 
 
 def test_what_pymap_can_prepare_still_reaches_it(

@@ -10,6 +10,7 @@ is worse than a clear "too long" error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -20,6 +21,7 @@ from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
 
 from adminpanel.pymap.service import ADMIN_ROLE
+from adminpanel.saslprep import validate_saslprep
 from adminpanel.validators import validate_name, validate_param_value, validate_user_name
 
 #: Long passphrases must fit; anything longer is refused, not cut.
@@ -98,6 +100,12 @@ def check_new_password(form: forms.Form, first: str, second: str) -> str | None:
         return None
     if len(password) > MAX_PASSWORD_LENGTH:
         form.add_error(first, f"The password can have at most {MAX_PASSWORD_LENGTH} characters.")
+        return None
+    try:
+        # pymap could store it, but never log anyone in with it.
+        validate_saslprep(password, what="The password")
+    except ValidationError as exc:
+        form.add_error(first, exc)
         return None
     if not again:
         form.add_error(second, "Enter the new password a second time.")
@@ -275,7 +283,8 @@ class CreateUserForm(RolesForm):
     name = VisibleTextField(
         label="User name",
         required=True,
-        validators=[validate_user_name],
+        # SASLprep too: pymap would create the user, who could never log in.
+        validators=[validate_user_name, partial(validate_saslprep, what="The user name")],
         help_text="Visible characters only: no spaces or line breaks, at most 255.",
         widget=_text_input(autofocus="autofocus"),
     )
