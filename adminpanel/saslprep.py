@@ -15,6 +15,8 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
+from adminpanel.validators import validate_user_name
+
 _PROHIBITED = (
     stringprep.in_table_a1,  # unassigned in Unicode 3.2
     stringprep.in_table_c21_c22,  # control characters
@@ -52,3 +54,9 @@ def validate_saslprep(value: str, *, what: str = "This value") -> None:
             "(such as private-use, unassigned or text-direction characters).",
             code="saslprep",
         )
+
+
+def validate_login_name(value: str) -> None:
+    """A user name pymap can log in with: the panel's name rules, then SASLprep."""
+    validate_user_name(value)
+    validate_saslprep(value, what="The user name")

@@ -14,7 +14,8 @@ MAX_NAME_LENGTH = 255
 MAX_PARAM_VALUE_LENGTH = 4096
 
 
-def _has_control(value: str) -> bool:
+def has_control(value: str) -> bool:
+    """Control, format or line/paragraph separator characters (NUL, CR, LF, bidi...)."""
     return any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in value)
 
 
@@ -27,7 +28,7 @@ def validate_name(value: str, *, what: str = "A user name") -> None:
             f"{what} can be at most {MAX_NAME_LENGTH} characters (this one has {len(value)}).",
             code="too_long",
         )
-    if _has_control(value):
+    if has_control(value):
         raise ValidationError(
             f"{what} cannot contain control characters (such as line breaks or NUL).",
             code="control",

@@ -22,7 +22,7 @@ from adminpanel.pymap.servers import PymapServer
 
 from . import fake_pymap
 from .conftest import DEMO_USER, MakeUser, PymapUser
-from .mail_support import DELIVER, fetch_all, message, sign_in
+from .mail_support import DELIVER, IMPORT, fetch_all, message, sign_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
@@ -352,3 +352,25 @@ def test_the_internal_date_is_sent_in_epoch_seconds(
     assert request.user == owner.name
     assert not request.HasField("sender")
     assert metadata["auth-token"] == client.session["operator"]["token"]
+
+
+def test_long_values_are_refused_with_a_reason_never_cut_by_the_browser(
+    client: Client, owner: PymapUser
+) -> None:
+    for path in (DELIVER, IMPORT, "/accounts/sign-in/"):
+        assert "maxlength" not in client.get(path).content.decode()
+    response = client.post(
+        DELIVER,
+        {
+            "user": "u" * 256,
+            "mailbox": "m" * 1001,
+            "sender": "s" * 321,
+            "message_text": "Subject: x\n\nbody\n",
+            "action": "preview",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "A user name can be at most 255 characters (this one has 256)." in html
+    assert "A mailbox name can be at most 1000 characters." in html
+    assert "An address can be at most 320 characters." in html

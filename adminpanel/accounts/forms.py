@@ -5,10 +5,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from adminpanel.saslprep import validate_saslprep
-from adminpanel.validators import validate_user_name
-
-SIGN_IN_FAILED = "Sign-in failed: the user name, password or token was not accepted."
+from adminpanel.form_fields import VisibleTextField
+from adminpanel.saslprep import validate_login_name, validate_saslprep
 
 
 class SignInForm(forms.Form):
@@ -24,11 +22,9 @@ class SignInForm(forms.Form):
         initial=METHOD_PASSWORD,
         widget=forms.RadioSelect,
     )
-    username = forms.CharField(
+    username = VisibleTextField(
         label="User name",
-        required=False,
-        max_length=255,
-        strip=False,
+        validators=[validate_login_name],
         widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
     )
     password = forms.CharField(
@@ -46,28 +42,12 @@ class SignInForm(forms.Form):
         "`pymap-admin login`.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    act_as = forms.CharField(
+    act_as = VisibleTextField(
         label="Act as (optional)",
-        required=False,
-        max_length=255,
-        strip=False,
+        validators=[validate_login_name],
         help_text="Another user to act as; needs the admin role.",
         widget=forms.TextInput(attrs={"autocapitalize": "none"}),
     )
-
-    def clean_username(self) -> str:
-        value: str = self.cleaned_data["username"]
-        if value:
-            validate_user_name(value)
-            validate_saslprep(value, what="The user name")
-        return value
-
-    def clean_act_as(self) -> str:
-        value: str = self.cleaned_data["act_as"]
-        if value:
-            validate_user_name(value)
-            validate_saslprep(value, what="The user name")
-        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -8,15 +8,16 @@ envelope addresses without line breaks.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 
-from adminpanel.validators import validate_user_name
+from adminpanel.form_fields import VisibleTextField, text_input
+from adminpanel.validators import has_control, validate_user_name
 
 from .models import DateSource
 
@@ -32,10 +33,6 @@ MAX_ADDRESS_LENGTH = 320
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _has_control(value: str) -> bool:
-    return any(unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"} for ch in value)
-
-
 def validate_mailbox_name(value: str) -> None:
     """Mailbox names may have spaces ("Sent Items") but no control characters."""
     if not value.strip():
@@ -44,7 +41,7 @@ def validate_mailbox_name(value: str) -> None:
         raise ValidationError(
             f"A mailbox name can be at most {MAX_MAILBOX_LENGTH} characters.", code="too_long"
         )
-    if _has_control(value):
+    if has_control(value):
         raise ValidationError(
             "A mailbox name cannot contain control characters (such as line breaks).",
             code="control",
@@ -56,7 +53,7 @@ def validate_envelope_address(value: str) -> None:
         raise ValidationError(
             f"An address can be at most {MAX_ADDRESS_LENGTH} characters.", code="too_long"
         )
-    if _has_control(value) or any(ch.isspace() for ch in value):
+    if has_control(value) or any(ch.isspace() for ch in value):
         raise ValidationError(
             "An address cannot contain spaces, line breaks or other control characters.",
             code="control",
@@ -120,9 +117,10 @@ class _FlagsMixin(forms.Form):
     keywords = forms.CharField(
         label="Keywords",
         required=False,
-        max_length=2000,
+        # A validator, not max_length: no maxlength for the browser to cut at.
+        validators=[MaxLengthValidator(2000)],
         help_text="Custom flags, separated by spaces, e.g. $Label1 Important.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+        widget=text_input(),
     )
 
     def clean_keywords(self) -> list[str]:
@@ -138,29 +136,16 @@ class _FlagsMixin(forms.Form):
 
 
 class _TargetMixin(forms.Form):
-    user = forms.CharField(
-        label="User",
-        max_length=255,
-        strip=False,
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+    user = VisibleTextField(
+        label="User", required=True, validators=[validate_user_name], widget=text_input()
     )
-    mailbox = forms.CharField(
+    mailbox = VisibleTextField(
         label="Mailbox",
+        required=True,
         initial="INBOX",
-        max_length=MAX_MAILBOX_LENGTH,
-        strip=False,
+        validators=[validate_mailbox_name],
         help_text="It must exist already (pymap answers [TRYCREATE] otherwise).",
     )
-
-    def clean_user(self) -> str:
-        value: str = self.cleaned_data["user"]
-        validate_user_name(value)
-        return value
-
-    def clean_mailbox(self) -> str:
-        value: str = self.cleaned_data["mailbox"]
-        validate_mailbox_name(value)
-        return value
 
 
 class DeliverForm(_TargetMixin, _FlagsMixin):
@@ -172,19 +157,19 @@ class DeliverForm(_TargetMixin, _FlagsMixin):
         "message_text", "message_file",
     ]  # fmt: skip
 
-    sender = forms.CharField(
+    sender = VisibleTextField(
         label="Envelope sender (optional)",
-        required=False,
-        max_length=MAX_ADDRESS_LENGTH,
+        strip=True,
+        validators=[validate_envelope_address],
         help_text="Like pymap-admin append --from; the user's filter may look at it.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+        widget=text_input(),
     )
-    recipient = forms.CharField(
+    recipient = VisibleTextField(
         label="Envelope recipient (optional)",
-        required=False,
-        max_length=MAX_ADDRESS_LENGTH,
+        strip=True,
+        validators=[validate_envelope_address],
         help_text="Like pymap-admin append --to; pymap uses the user name when empty.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none", "spellcheck": "false"}),
+        widget=text_input(),
     )
     date = forms.DateTimeField(
         label="Internal date (optional)",
@@ -208,18 +193,6 @@ class DeliverForm(_TargetMixin, _FlagsMixin):
         help_text="Sent byte for byte, whatever its encoding.",
         widget=forms.ClearableFileInput(attrs={"accept": ".eml,message/rfc822"}),
     )
-
-    def clean_sender(self) -> str:
-        value: str = self.cleaned_data["sender"]
-        if value:
-            validate_envelope_address(value)
-        return value
-
-    def clean_recipient(self) -> str:
-        value: str = self.cleaned_data["recipient"]
-        if value:
-            validate_envelope_address(value)
-        return value
 
     def clean_date(self) -> datetime | None:
         value: datetime | None = self.cleaned_data["date"]

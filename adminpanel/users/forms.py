@@ -10,18 +10,18 @@ is worse than a clear "too long" error.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
-from django.core import signing, validators
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
 
+from adminpanel.form_fields import VisibleTextField, text_input
 from adminpanel.pymap.service import ADMIN_ROLE
-from adminpanel.saslprep import validate_saslprep
+from adminpanel.saslprep import validate_login_name, validate_saslprep
 from adminpanel.validators import validate_name, validate_param_value, validate_user_name
 
 #: Long passphrases must fit; anything longer is refused, not cut.
@@ -36,30 +36,6 @@ _BASE_SALT = "adminpanel.users.edit-base"
 def min_password_length() -> int:
     length: int = settings.PANEL_PASSWORD_MIN_LENGTH
     return length
-
-
-class VisibleTextField(forms.CharField):
-    """A CharField kept exactly as typed, checked by one of the panel's validators.
-
-    Django's own "Null characters are not allowed" check is dropped: the
-    panel's validators already refuse NUL, with a message naming the field.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("strip", False)
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-        self.validators = [
-            v
-            for v in self.validators
-            if not isinstance(v, validators.ProhibitNullCharactersValidator)
-        ]
-
-
-def _text_input(**attrs: str) -> forms.TextInput:
-    return forms.TextInput(
-        attrs={"autocapitalize": "none", "autocomplete": "off", "spellcheck": "false", **attrs}
-    )
 
 
 def _password_input(autocomplete: str) -> forms.PasswordInput:
@@ -197,7 +173,7 @@ def roles_initial(roles: Sequence[str]) -> dict[str, Any]:
 
 
 class ParamForm(forms.Form):
-    key = VisibleTextField(label="Name", widget=_text_input())
+    key = VisibleTextField(label="Name", widget=text_input())
     # A one-line textarea, not an <input>: browsers drop line breaks from an
     # input's value, which would change a stored multi-line value silently.
     value = VisibleTextField(
@@ -284,9 +260,9 @@ class CreateUserForm(RolesForm):
         label="User name",
         required=True,
         # SASLprep too: pymap would create the user, who could never log in.
-        validators=[validate_user_name, partial(validate_saslprep, what="The user name")],
+        validators=[validate_login_name],
         help_text="Visible characters only: no spaces or line breaks, at most 255.",
-        widget=_text_input(autofocus="autofocus"),
+        widget=text_input(autofocus="autofocus"),
     )
     password_choice = forms.ChoiceField(
         label="Can the user log in with a password?",
@@ -453,5 +429,5 @@ class LookupForm(forms.Form):
         required=True,
         strip=True,
         validators=[validate_user_name],
-        widget=_text_input(),
+        widget=text_input(),
     )
