@@ -33,9 +33,14 @@ MULTIPART_OVERHEAD = 1024 * 1024
 ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
 
 
-def max_body_size(limit: Callable[[], int]) -> Callable[[ViewT], ViewT]:
-    """Let a view accept bodies up to ``limit()`` bytes (read at request time,
-    so settings overrides apply)."""
+def max_body_size(setting: str) -> Callable[[ViewT], ViewT]:
+    """Let a multipart view accept bodies of up to the size the setting named
+    ``setting`` allows, plus room for the multipart framing (read at request
+    time, so settings overrides apply)."""
+
+    def limit() -> int:
+        allowed: int = getattr(settings, setting)
+        return allowed + MULTIPART_OVERHEAD
 
     def mark(view: ViewT) -> ViewT:
         view.max_body_size = limit  # type: ignore[attr-defined]

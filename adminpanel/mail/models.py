@@ -94,7 +94,6 @@ class ImportJob(models.Model):
     #: A login token for ``user``, narrowed and sealed (see sealing.py); wiped
     #: as soon as a run ends.
     sealed_token = models.BinaryField(null=True, blank=True, editable=False)
-    task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

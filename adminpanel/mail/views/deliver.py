@@ -24,18 +24,13 @@ from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.request_limits import MULTIPART_OVERHEAD, max_body_size, too_large
+from adminpanel.request_limits import max_body_size, too_large
 
 from .. import outcomes, parsing, spool
 from ..forms import SYSTEM_FLAGS, DeliverForm
 
 PENDING_KEY = "mail.pending_delivery"
 RESULT_KEY = "mail.delivery_result"
-
-
-def _max_body() -> int:
-    limit: int = settings.PANEL_MAX_MESSAGE_BYTES
-    return limit + MULTIPART_OVERHEAD
 
 
 def _pending(request: HttpRequest) -> dict[str, Any] | None:
@@ -72,7 +67,7 @@ def _initial_from(pending: dict[str, Any] | None, operator_name: str | None) -> 
 
 
 @never_cache
-@max_body_size(_max_body)
+@max_body_size("PANEL_MAX_MESSAGE_BYTES")
 @require_http_methods(["GET", "POST"])
 def deliver(request: HttpRequest) -> HttpResponse:
     operator = get_operator(request)

@@ -30,11 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminpanel.accounts.middleware import get_operator, passive_view
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.tokens import attenuate_until
+from adminpanel.audit.export import csv_safe
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
-from adminpanel.request_limits import MULTIPART_OVERHEAD, max_body_size, too_large
+from adminpanel.request_limits import max_body_size, too_large
 
 from .. import jobs, outcomes
 from ..forms import ImportForm
@@ -46,11 +47,6 @@ from ..tasks import run_import
 REPORT_PAGE_SIZE = 200
 PROBLEM_STATES = (MessageState.REFUSED, MessageState.UNKNOWN, MessageState.CANCELLED)
 RECENT_JOBS = 20
-
-
-def _max_body() -> int:
-    limit: int = settings.PANEL_MAX_IMPORT_BYTES
-    return limit + MULTIPART_OVERHEAD
 
 
 def _visible_jobs(operator: Operator) -> QuerySet[ImportJob]:
@@ -90,13 +86,8 @@ def job_token(operator: Operator, user: str) -> bytes:
     return seal(token)
 
 
-def _enqueue(job: ImportJob) -> None:
-    result = run_import.enqueue(job.pk)
-    ImportJob.objects.filter(pk=job.pk).update(task_id=str(result.id))
-
-
 @never_cache
-@max_body_size(_max_body)
+@max_body_size("PANEL_MAX_IMPORT_BYTES")
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
     operator = get_operator(request)
@@ -160,7 +151,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
     except UploadRefused as exc:
         form.add_error("upload", exc.message)
         return 400
-    _enqueue(job)
+    run_import.enqueue(job.pk)
     record(
         request,
         Action.MAILBOX_IMPORT,
@@ -273,7 +264,7 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
         messages.error(request, outcomes.refusal_reason(exc.key, user=job.user, mailbox=""))
         return _to_detail(pk)
     if jobs.requeue(job, sealed, include_unknown=include_unknown):
-        _enqueue(job)
+        run_import.enqueue(job.pk)
         record(
             request, Action.MAILBOX_IMPORT, target=target, outcome=OK, detail=f"import {pk} {what}"
         )
@@ -333,14 +324,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: object) -> str:
-    """Text for a spreadsheet: no formula may start a cell (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 @never_cache
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
@@ -353,5 +336,5 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(CSV_COLUMNS)
     rows = ImportMessage.objects.filter(job=job).order_by("index").values_list(*CSV_COLUMNS)
     for row in rows.iterator(chunk_size=2000):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([csv_safe("" if value is None else str(value)) for value in row])
     return response
