@@ -133,3 +133,22 @@ def test_refused_port_is_server_unavailable() -> None:
     server = PymapServer(name="gone", host="127.0.0.1", port=port, timeout=1)
     with pytest.raises(ServerUnavailable):
         service.ping(server)
+
+
+@pytest.mark.django_db
+def test_a_server_without_health_still_shows_its_dashboard(
+    recorder: Recorder, fake_admin: Any
+) -> None:
+    """Ping and Health go out together; a failing Health is UNKNOWN, not an error page."""
+    recorder.behaviour["Ping"] = lambda request: admin_pb2.PingResponse(
+        pymap_version="0.36.7", pymap_admin_version="0.12.1"
+    )
+    page = fake_admin.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "0.36.7" in html
+    assert "UNKNOWN" in html
+    badge = fake_admin.get("/health.json").json()
+    assert badge["health"] == "UNKNOWN"
+    assert badge["error"]
+    assert [name for name, *_ in recorder.requests] == ["Ping", "Ping"]

@@ -15,22 +15,21 @@ def index(request: HttpRequest) -> HttpResponse:
     """Which server, which versions, whether it is healthy, how fast it answers.
 
     Ping failing means the server is unreachable: the error middleware turns
-    that into a 503 page. Health is asked separately; a server that answers
-    Ping but not Health shows health as unknown rather than failing the page.
+    that into a 503 page. A server that answers Ping but not Health shows
+    health as unknown rather than failing the page.
     """
     server = settings.PYMAP_SERVER
-    info = service.ping(server)
-    try:
-        health = service.health(server).value
-    except PymapError as exc:
-        health = service.Health.UNKNOWN.value
-        health_error: str | None = exc.message
-    else:
-        health_error = None
+    status = service.status(server)
+    error = status.health_error
     return render(
         request,
         "dashboard/index.html",
-        {"server": server, "info": info, "health": health, "health_error": health_error},
+        {
+            "server": server,
+            "info": status.info,
+            "health": status.health.value,
+            "health_error": error.message if error is not None else None,
+        },
     )
 
 
@@ -43,8 +42,12 @@ def health_status(request: HttpRequest) -> JsonResponse:
     """
     server = settings.PYMAP_SERVER
     try:
-        info = service.ping(server)
-        health = service.health(server).value
+        status = service.status(server)
     except PymapError as exc:
         return JsonResponse({"health": service.Health.UNKNOWN.value, "error": exc.message})
-    return JsonResponse({"health": health, "round_trip_ms": round(info.round_trip_ms, 1)})
+    if status.health_error is not None:
+        error = status.health_error.message
+        return JsonResponse({"health": status.health.value, "error": error})
+    return JsonResponse(
+        {"health": status.health.value, "round_trip_ms": round(status.info.round_trip_ms, 1)}
+    )

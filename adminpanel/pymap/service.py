@@ -86,6 +86,14 @@ class Health(StrEnum):
 
 
 @dataclass(frozen=True)
+class ServerStatus:
+    info: ServerInfo
+    health: Health
+    #: Why ``health`` is UNKNOWN when the Health call itself failed.
+    health_error: PymapError | None = None
+
+
+@dataclass(frozen=True)
 class UserRecord:
     """A user as GetUser returns it, minus the password hash.
 
@@ -522,6 +530,23 @@ def ping(server: PymapServer) -> ServerInfo:
 def health(server: PymapServer) -> Health:
     """The grpc.health.v1 status of the whole server."""
     return channels.run(_health, server)
+
+
+async def _status(server: PymapServer) -> ServerStatus:
+    info, health = await asyncio.gather(_ping(server), _health(server), return_exceptions=True)
+    if isinstance(info, BaseException):
+        raise info
+    if isinstance(health, PymapError):
+        return ServerStatus(info, Health.UNKNOWN, health)
+    if isinstance(health, BaseException):
+        raise health
+    return ServerStatus(info, health)
+
+
+def status(server: PymapServer) -> ServerStatus:
+    """Ping and Health at once, for the dashboard. Raises what Ping raises (the
+    server is unreachable); a failing Health is UNKNOWN, with its error."""
+    return channels.run(_status, server)
 
 
 @sensitive_variables()
