@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import Any
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
@@ -21,7 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
-from adminpanel.request_limits import limit_asgi_body  # noqa: E402
+from adminpanel.request_limits import Receive, Scope, Send, limit_asgi_body  # noqa: E402
 from adminpanel.request_threads import (  # noqa: E402
     DatabaseConnectionStats,
     RequestThreadPool,
@@ -34,10 +33,6 @@ request_threads = RequestThreadPool(max_idle=settings.PANEL_IDLE_REQUEST_THREADS
 count_database_connections()
 
 log = logging.getLogger(__name__)
-
-Scope = dict[str, Any]
-Receive = Any
-Send = Any
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:

@@ -54,10 +54,16 @@ class PanelClient:
     def cookie(self, name: str) -> str | None:
         return next((c.value for c in self.cookies if c.name == name), None)
 
-    def request(self, method: str, path: str, data: Mapping[str, str] | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(  # noqa: S310 (loopback URLs we built)
-            self.base_url + path, data=body, method=method
+            self.base_url + path, data=body, method=method, headers=dict(headers or {})
         )
         if body is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
@@ -68,8 +74,8 @@ class PanelClient:
             with reply:
                 return Response(reply.code, reply.url, _headers(reply.headers), reply.read())
 
-    def get(self, path: str) -> Response:
-        return self.request("GET", path)
+    def get(self, path: str, headers: Mapping[str, str] | None = None) -> Response:
+        return self.request("GET", path, headers=headers)
 
     def post(self, path: str, data: Mapping[str, str]) -> Response:
         """POST a form with the CSRF token from the cookie (fetching ``path`` first if needed)."""

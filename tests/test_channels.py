@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -39,9 +40,9 @@ def test_asgi_lifespan_runs_calls_on_the_server_loop_and_closes_channels(
 
     async def serve() -> None:
         inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        sent: list[dict[str, Any]] = []
+        sent: list[Mapping[str, Any]] = []
 
-        async def send(message: dict[str, Any]) -> None:
+        async def send(message: Mapping[str, Any]) -> None:
             sent.append(message)
 
         lifespan = asyncio.create_task(application({"type": "lifespan"}, inbox.get, send))
