@@ -13,22 +13,15 @@ from typing import Any
 from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 
-from .conftest import PymapUser
+from .panel_client import SIGN_IN as SIGN_IN  # re-exported for the mail tests
+from .panel_client import sign_in as sign_in
 
-SIGN_IN = "/accounts/sign-in/"
 DELIVER = "/mail/deliver/"
 IMPORT = "/mail/import/"
 
 _FETCH_HEAD = re.compile(
     rb"UID (?P<uid>\d+) FLAGS \((?P<flags>[^)]*)\) INTERNALDATE \"(?P<date>[^\"]+)\""
 )
-
-
-def sign_in(client: Client, user: PymapUser) -> None:
-    response = client.post(
-        SIGN_IN, {"method": "password", "username": user.name, "password": user.password}
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
 
 
 def message(index: int, *, body: bytes = b"", tag: str = "t") -> bytes:

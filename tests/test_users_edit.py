@@ -19,11 +19,6 @@ from .users_support import edit_post, page, sign_in, signed_in_admin, user_url
 pytestmark = pytest.mark.django_db
 
 
-def setup_token(server: PymapServer, pymap_user: MakeUser) -> str:
-    admin = pymap_user("setup", roles=["admin"])
-    return service.login(server, admin.name, password=admin.password)
-
-
 def stored(server: PymapServer, token: str, user: PymapUser) -> service.UserRecord:
     return service.get_user(server, token, user.name)
 
@@ -181,14 +176,18 @@ def client_post_ok(client: Client, url: str, data: dict[str, str]) -> bool:
 
 
 def test_a_stale_entity_tag_is_refused_by_the_server_too(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    pymap_server: PymapServer,
+    pymap_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+    admin_login_token: str,
 ) -> None:
     """The race between the panel's own re-read and SetUser: pymap's check holds."""
     signed_in_admin(client, pymap_user)
     target = pymap_user("late", roles=["editor"])
     url = user_url("users:edit", target.name)
     form_page = page(client.get(url))
-    token = setup_token(pymap_server, pymap_user)
+    token = admin_login_token
     real_get_user = service.get_user
 
     def get_user_then_someone_saves(server: PymapServer, tok: str, name: str) -> object:
@@ -210,13 +209,13 @@ def test_a_stale_entity_tag_is_refused_by_the_server_too(
 
 
 def test_a_user_deleted_meanwhile_gives_a_conflict_with_a_way_to_create_it_again(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     target = pymap_user("gone")
     url = user_url("users:edit", target.name)
     form_page = page(client.get(url))
-    service.delete_user(pymap_server, setup_token(pymap_server, pymap_user), target.name)
+    service.delete_user(pymap_server, admin_login_token, target.name)
     response = client.post(url, edit_post(form_page, params={"kept": "mine"}, current="x"))
     assert response.status_code == 409
     html = page(response)
@@ -226,11 +225,11 @@ def test_a_user_deleted_meanwhile_gives_a_conflict_with_a_way_to_create_it_again
 
 
 def test_line_breaks_in_a_stored_value_survive_an_edit_of_something_else(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     target = pymap_user("lines")
-    token = setup_token(pymap_server, pymap_user)
+    token = admin_login_token
     service.set_user(
         pymap_server, token, target.name, password=target.password,
         params={"motd": "line one\nline two"}, previous_entity_tag=target.entity_tag,
@@ -251,11 +250,11 @@ def test_line_breaks_in_a_stored_value_survive_an_edit_of_something_else(
 
 
 def test_a_user_with_values_a_form_cannot_carry_is_not_edited_here(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     target = pymap_user("odd")
-    token = setup_token(pymap_server, pymap_user)
+    token = admin_login_token
     service.set_user(
         pymap_server, token, target.name, password=target.password,
         roles=["two\nlines"], previous_entity_tag=target.entity_tag,
@@ -330,13 +329,11 @@ def test_users_without_the_admin_role_are_not_offered_editing(
 
 
 def test_edit_of_an_unknown_user_is_a_404(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     response = client.get(user_url("users:edit", "no-such-user-for-edit"))
     assert response.status_code == 404
     with pytest.raises(Refused) as caught:
-        service.get_user(
-            pymap_server, setup_token(pymap_server, pymap_user), "no-such-user-for-edit"
-        )
+        service.get_user(pymap_server, admin_login_token, "no-such-user-for-edit")
     assert caught.value.is_(RefusalKey.USER_NOT_FOUND)

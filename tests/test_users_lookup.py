@@ -30,13 +30,13 @@ def test_admins_get_a_search_box_on_every_page_and_a_users_nav_entry(
 
 
 def test_search_opens_the_user_page_with_roles_params_tag_and_scheme(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     target = pymap_user("lookup", roles=["admin", "editor"])
     tag = service.set_user(
         pymap_server,
-        pymap_server_token(pymap_server, pymap_user),
+        admin_login_token,
         target.name,
         password=target.password,
         roles=target.roles,
@@ -55,12 +55,6 @@ def test_search_opens_the_user_page_with_roles_params_tag_and_scheme(
     assert "/srv/mail" in html
     assert str(tag) in html
     assert "pbkdf2-sha256" in html
-
-
-def pymap_server_token(server: PymapServer, pymap_user: MakeUser) -> str:
-    """A login token of a fresh admin-role user (for setting up a test's data)."""
-    admin = pymap_user("setup", roles=["admin"])
-    return service.login(server, admin.name, password=admin.password)
 
 
 def test_the_password_hash_never_reaches_the_page(
@@ -161,14 +155,14 @@ def test_lookup_without_a_name_shows_the_form_error(
 
 
 def test_xss_in_a_param_value_and_name_is_shown_escaped(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
     signed_in_admin(client, pymap_user)
     payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     target = pymap_user("xss")
     service.set_user(
         pymap_server,
-        pymap_server_token(pymap_server, pymap_user),
+        admin_login_token,
         target.name,
         password=target.password,
         params={"note": payload, "<b>key</b>": "v"},

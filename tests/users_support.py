@@ -20,6 +20,7 @@ from adminpanel.pymap.service import CLIENT_VERSION
 from adminpanel.users.links import user_url
 
 from .conftest import MakeUser, PymapUser
+from .panel_client import sign_in as sign_in  # re-exported for the user tests
 
 __all__ = [
     "edit_post",
@@ -32,14 +33,6 @@ __all__ = [
     "signed_in_admin",
     "user_url",
 ]
-
-
-def sign_in(client: Client, user: PymapUser) -> None:
-    response = client.post(
-        "/accounts/sign-in/",
-        {"method": "password", "username": user.name, "password": user.password},
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
 
 
 def signed_in_admin(client: Client, pymap_user: MakeUser) -> PymapUser:
