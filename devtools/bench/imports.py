@@ -39,12 +39,11 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
 
-from devtools.pymap_process import LOCALHOST, PymapProcess, default_venv_dir, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from devtools.bench.web import peak_rss_mb
+from devtools.panel_client import PanelClient
+from devtools.panel_process import PanelProcess
+from devtools.pymap_process import LOCALHOST, PymapProcess, default_venv_dir
 
 # --- the messages ------------------------------------------------------------------
 
@@ -105,13 +104,14 @@ def plain_client(
     # service layer: the generated stubs and a grpclib channel, nothing else.
     from grpclib.client import Channel
 
+    from adminpanel.pymap import service
     from adminpanel.pymap.generated.admin_grpc import MailboxStub
     from adminpanel.pymap.generated.admin_pb2 import SUCCESS, AppendRequest
 
     async def run() -> float:
         channel = Channel(path=str(pymap.socket_path))
         stub = MailboxStub(channel)
-        metadata = {"client-version": "0.12.1", "auth-token": token}
+        metadata = {"client-version": service.CLIENT_VERSION, "auth-token": token}
         slots = asyncio.Semaphore(concurrency)
 
         async def one(data: bytes) -> None:
@@ -133,169 +133,85 @@ def plain_client(
 # --- (c) the panel ---------------------------------------------------------------------
 
 
-def vm_hwm_mb(pid: int) -> float:
-    """Peak resident set size of a process, from /proc (Linux)."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-    assert match is not None
-    return int(match[1]) / 1024
-
-
-class Panel:
+def start_panel(pymap: PymapProcess, concurrency: int) -> PanelProcess:
     """The panel's web process and task worker, on a database of their own."""
+    extra = {
+        "PANEL_IMPORT_CONCURRENCY": str(concurrency),
+        "PANEL_LOG_LEVEL": "WARNING",
+        "PYMAP_ADMIN_TIMEOUT": "30",
+    }
+    panel = PanelProcess(pymap.socket_path, task_worker=True, extra_env=extra)
+    panel.start()
+    return panel
 
-    def __init__(self, pymap: PymapProcess, workdir: Path, concurrency: int) -> None:
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
-            "DJANGO_DEBUG": "0",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": LOCALHOST,
-            "DJANGO_SECURE_COOKIES": "0",
-            "DJANGO_SSL_REDIRECT": "0",
-            "DJANGO_HSTS_SECONDS": "0",
-            "DJANGO_STATIC_ROOT": str(workdir / "static"),
-            "DATABASE_URL": f"sqlite:///{workdir / 'panel.sqlite3'}",
-            "PANEL_MAIL_SPOOL_DIR": str(workdir / "spool"),
-            "PANEL_IMPORT_CONCURRENCY": str(concurrency),
-            "PANEL_LOG_LEVEL": "WARNING",
-            "PYMAP_ADMIN_PATH": str(pymap.socket_path),
-            "PYMAP_ADMIN_TIMEOUT": "30",
-        }
-        manage = [sys.executable, str(ROOT / "manage.py")]
-        for command in (["migrate", "-v0"], ["collectstatic", "--noinput", "-v0"]):
-            subprocess.run([*manage, *command], env=self.env, check=True)  # noqa: S603
-        self.web = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
-             "--host", LOCALHOST, "--port", str(self.port), "--log-level", "warning"],
-            env=self.env, cwd=ROOT,
-        )  # fmt: skip
-        self.worker = subprocess.Popen(  # noqa: S603
-            [*manage, "db_worker", "--no-reload", "--interval", "0.1", "--no-startup-delay",
-             "-v0"],
-            env=self.env, cwd=ROOT,
-        )  # fmt: skip
-        self.cookies: dict[str, str] = {}
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.request("GET", "/accounts/sign-in/")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
 
-    def close(self) -> None:
-        for process in (self.web, self.worker):
-            process.terminate()
-        for process in (self.web, self.worker):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def upload(panel: PanelProcess, client: PanelClient, user: str, mbox: Path) -> int:
+    """Stream a multipart upload of ``mbox`` (never in memory); the import's number."""
+    client.get("/mail/import/")  # sets the CSRF cookie
+    boundary = uuid.uuid4().hex
+    fields = {
+        "csrfmiddlewaretoken": client.cookie("csrftoken") or "",
+        "user": user,
+        "mailbox": "INBOX",
+        "date_source": "now",
+        "keywords": "",
+    }
+    head = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        .encode()
+        for name, value in fields.items()
+    )  # fmt: skip
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; '
+        f'filename="{mbox.name}"\r\nContent-Type: application/mbox\r\n\r\n'
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: bytes | Iterator[bytes] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(LOCALHOST, self.port, timeout=600)
-        try:
-            sent = dict(headers or {})
-            if self.cookies:
-                sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            data = response.read()
-            for name, value in response.getheaders():
-                if name.lower() == "set-cookie":
-                    key, _, rest = value.partition("=")
-                    self.cookies[key] = rest.split(";", 1)[0]
-            headers = {name.lower(): value for name, value in response.getheaders()}
-            return response.status, headers, data
-        finally:
-            connection.close()
+    def body() -> Iterator[bytes]:
+        yield head
+        with mbox.open("rb") as stream:
+            while chunk := stream.read(1024 * 1024):
+                yield chunk
+        yield tail
 
-    def csrf(self, path: str) -> str:
-        _, _, page = self.request("GET", path)
-        match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        assert match is not None, page[:500]
-        return match[1].decode()
-
-    def sign_in(self, user: str, password: str) -> None:
-        token = self.csrf("/accounts/sign-in/")
-        form = urlencode(
-            {
-                "csrfmiddlewaretoken": token,
-                "method": "password",
-                "username": user,
-                "password": password,
-            }
-        ).encode()
-        status, _, _ = self.request(
-            "POST",
-            "/accounts/sign-in/",
-            form,
-            {"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        assert status == 302, status
-
-    def upload(self, user: str, mbox: Path) -> int:
-        """Stream a multipart upload of ``mbox``; returns the import's number."""
-        token = self.csrf("/mail/import/")
-        boundary = uuid.uuid4().hex
-        fields = {
-            "csrfmiddlewaretoken": token,
-            "user": user,
-            "mailbox": "INBOX",
-            "date_source": "now",
-            "keywords": "",
-        }
-        head = b"".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-            .encode()
-            for name, value in fields.items()
-        )  # fmt: skip
-        head += (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="upload"; '
-            f'filename="{mbox.name}"\r\nContent-Type: application/mbox\r\n\r\n'
-        ).encode()
-        tail = f"\r\n--{boundary}--\r\n".encode()
-
-        def body() -> Iterator[bytes]:
-            yield head
-            with mbox.open("rb") as stream:
-                while chunk := stream.read(1024 * 1024):
-                    yield chunk
-            yield tail
-
-        length = len(head) + mbox.stat().st_size + len(tail)
-        status, headers, page = self.request(
+    assert panel.port is not None
+    connection = http.client.HTTPConnection(LOCALHOST, panel.port, timeout=600)
+    try:
+        connection.request(
             "POST",
             "/mail/import/",
-            body(),
-            {
+            body=body(),
+            headers={
                 "Content-Type": f"multipart/form-data; boundary={boundary}",
-                "Content-Length": str(length),
+                "Content-Length": str(len(head) + mbox.stat().st_size + len(tail)),
+                "Cookie": "; ".join(f"{c.name}={c.value}" for c in client.cookies),
             },
         )
-        assert status == 302, (status, page[:2000])
-        match = re.search(r"/mail/import/(\d+)/", headers["location"])
-        assert match is not None
-        return int(match[1])
+        response = connection.getresponse()
+        page = response.read()
+        location = response.getheader("Location") or ""
+    finally:
+        connection.close()
+    assert response.status == 302, (response.status, page[:2000])
+    match = re.search(r"/mail/import/(\d+)/", location)
+    assert match is not None
+    return int(match[1])
 
-    def wait(self, job: int) -> dict[str, object]:
-        while True:
-            _, _, data = self.request("GET", f"/mail/import/{job}/progress.json")
-            progress: dict[str, object] = json.loads(data)
-            if progress["final"]:
-                return progress
-            time.sleep(0.05)
+
+def signed_in(panel: PanelProcess, name: str, password: str) -> PanelClient:
+    client = PanelClient(panel.url, timeout=600)
+    assert client.sign_in(name, password).status == 302
+    return client
+
+
+def wait(client: PanelClient, job: int) -> dict[str, object]:
+    while True:
+        progress: dict[str, object] = json.loads(
+            client.get(f"/mail/import/{job}/progress.json").body
+        )
+        if progress["final"]:
+            return progress
+        time.sleep(0.05)
 
 
 @dataclass
@@ -308,12 +224,12 @@ class PanelRun:
     progress: dict[str, object]
 
 
-def panel_import(panel: Panel, user: str, mbox: Path) -> PanelRun:
+def panel_import(panel: PanelProcess, client: PanelClient, user: str, mbox: Path) -> PanelRun:
     """Upload ``mbox`` for ``user`` and wait until the import has finished."""
     started = time.perf_counter()
-    job = panel.upload(user, mbox)
+    job = upload(panel, client, user, mbox)
     uploaded = time.perf_counter()
-    progress = panel.wait(job)
+    progress = wait(client, job)
     ended = time.perf_counter()
     assert progress["state"] == "finished", progress
     assert progress["delivered"] == progress["total"], progress
@@ -323,8 +239,8 @@ def panel_import(panel: Panel, user: str, mbox: Path) -> PanelRun:
         upload_seconds=uploaded - started,
         run_seconds=elapsed,
         end_to_end_seconds=ended - started,
-        web_peak_mb=vm_hwm_mb(panel.web.pid),
-        worker_peak_mb=vm_hwm_mb(panel.worker.pid),
+        web_peak_mb=peak_rss_mb(panel.pid),
+        worker_peak_mb=peak_rss_mb(panel.worker_pid),
         progress=progress,
     )
 
@@ -385,21 +301,21 @@ def main(argv: list[str] | None = None) -> int:
             # medians are compared: this machine's speed varies from run to run.
             plain_runs: list[float] = []
             panel_runs: list[PanelRun] = []
-            panel = Panel(pymap, workdir / "panel", args.concurrency)
+            panel = start_panel(pymap, args.concurrency)
             try:
-                panel.sign_in(*admin)
+                client = signed_in(panel, *admin)
                 for turn in range(args.repeat):
                     user, token = fresh_user(f"bench-plain-{turn}")
                     plain_runs.append(plain_client(pymap, token, user, messages, args.concurrency))
                     user, _ = fresh_user(f"bench-panel-{turn}")
-                    panel_runs.append(panel_import(panel, user, mbox))
+                    panel_runs.append(panel_import(panel, client, user, mbox))
                     report(
                         f"    turn {turn + 1}: plain {plain_runs[-1]:.2f} s, panel worker run "
                         f"{panel_runs[-1].run_seconds:.2f} s, upload to done "
                         f"{panel_runs[-1].end_to_end_seconds:.2f} s"
                     )
             finally:
-                panel.close()
+                panel.stop()
             plain_seconds = statistics.median(plain_runs)
             run_seconds = statistics.median(run.run_seconds for run in panel_runs)
             end_to_end = statistics.median(run.end_to_end_seconds for run in panel_runs)
@@ -433,12 +349,11 @@ def main(argv: list[str] | None = None) -> int:
                 big_size = write_mbox(big, make_messages(count, mean, seed=2))
                 user, _ = fresh_user("bench-memory")
                 # Fresh processes, so that their peak is this upload's alone.
-                panel = Panel(pymap, workdir / "panel-big", args.concurrency)
+                panel = start_panel(pymap, args.concurrency)
                 try:
-                    panel.sign_in(*admin)
-                    big_run = panel_import(panel, user, big)
+                    big_run = panel_import(panel, signed_in(panel, *admin), user, big)
                 finally:
-                    panel.close()
+                    panel.stop()
                 report(
                     f"{big_size / 1e6:.0f} MB mbox ({count} messages): peak memory web "
                     f"{big_run.web_peak_mb:.0f} MB, worker {big_run.worker_peak_mb:.0f} MB "
