@@ -10,6 +10,7 @@ had sent, since those are facts).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -219,7 +220,11 @@ def waiting_for_worker(job: ImportJob) -> bool:
 # --- what an operator may do -----------------------------------------------------------
 
 
-def _has(job: ImportJob, *states: MessageState) -> bool:
+def _has(job: ImportJob, *states: MessageState, counts: Mapping[str, int] | None = None) -> bool:
+    """Whether any message is in one of ``states``; from ``counts`` (a
+    :class:`Progress`'s) when the caller has them, else from the database."""
+    if counts is not None:
+        return any(counts[state] for state in states)
     return job.messages.filter(state__in=states).exists()
 
 
@@ -233,17 +238,19 @@ def worker_is_stopping(job: ImportJob) -> bool:
     return job.cancel_requested and shown_state(job) == JobState.RUNNING
 
 
-def can_resume(job: ImportJob) -> bool:
+def can_resume(job: ImportJob, counts: Mapping[str, int] | None = None) -> bool:
     """Interrupted or stopped, with messages (or the archive) left to send."""
     if not job.upload_kept or shown_state(job) not in (JobState.INTERRUPTED, JobState.FAILED):
         return False
-    return not job.split_done or _has(job, MessageState.PENDING, MessageState.SENDING)
+    return not job.split_done or _has(
+        job, MessageState.PENDING, MessageState.SENDING, counts=counts
+    )
 
 
-def can_retry_unknown(job: ImportJob) -> bool:
+def can_retry_unknown(job: ImportJob, counts: Mapping[str, int] | None = None) -> bool:
     if not job.upload_kept or shown_state(job) in (JobState.QUEUED, JobState.RUNNING):
         return False
-    return _has(job, MessageState.UNKNOWN, MessageState.SENDING)
+    return _has(job, MessageState.UNKNOWN, MessageState.SENDING, counts=counts)
 
 
 def can_discard_upload(job: ImportJob) -> bool:

@@ -181,8 +181,8 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "show": show,
             "waiting_for_worker": jobs.waiting_for_worker(job),
             "can_cancel": jobs.can_cancel(job) and not jobs.worker_is_stopping(job),
-            "can_resume": jobs.can_resume(job),
-            "can_retry_unknown": jobs.can_retry_unknown(job),
+            "can_resume": jobs.can_resume(job, progress.counts),
+            "can_retry_unknown": jobs.can_retry_unknown(job, progress.counts),
             "can_discard_upload": jobs.can_discard_upload(job),
         },
     )
