@@ -18,6 +18,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
+from django.utils.functional import lazy
 
 from adminpanel.form_fields import VisibleTextField, text_input
 from adminpanel.pymap.service import ADMIN_ROLE
@@ -57,6 +58,10 @@ def new_password_help() -> str:
         f"At least {min_password_length()} characters, at most {MAX_PASSWORD_LENGTH}. "
         "Any characters; a long passphrase is best. Pasting is fine."
     )
+
+
+#: Read when a page renders, so that the minimum length follows the settings.
+NEW_PASSWORD_HELP = lazy(new_password_help, str)()
 
 
 def check_new_password(form: forms.Form, first: str, second: str) -> str | None:
@@ -273,14 +278,10 @@ class CreateUserForm(RolesForm):
         initial=PasswordChoice.SET,
         widget=forms.RadioSelect,
     )
-    password1 = _password_field("New password", "new-password", help_text="")
+    password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
     password2 = _password_field("New password again", "new-password")
 
     field_order = ["name", "password_choice", "password1", "password2"]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["password1"].help_text = new_password_help()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -345,7 +346,7 @@ class EditUserForm(RolesForm):
         help_text="Checked with a sign-in before anything is saved, so a typo cannot lock "
         "the user out.",
     )
-    new_password1 = _password_field("New password", "new-password")
+    new_password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
     new_password2 = _password_field("New password again", "new-password")
 
     field_order = ["is_admin", "other_roles", "password_action"]
@@ -370,7 +371,6 @@ class EditUserForm(RolesForm):
         field.choices = choices
         field.initial = choices[0][0]
         self.offered_actions = [value for value, _ in choices]
-        self.fields["new_password1"].help_text = new_password_help()
 
     def offers(self, action: str) -> bool:
         return action in self.offered_actions
@@ -405,12 +405,8 @@ class EditUserForm(RolesForm):
 
 
 class ChangePasswordForm(forms.Form):
-    new_password1 = _password_field("New password", "new-password")
+    new_password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
     new_password2 = _password_field("New password again", "new-password")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["new_password1"].help_text = new_password_help()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
