@@ -41,7 +41,12 @@ def is_self(operator: Operator, name: str) -> bool:
 
 
 def with_target_name(view: NameView) -> View:
-    """Pass the validated ``?name=`` to the view; a bad name never reaches pymap."""
+    """Pass the validated ``?name=`` to the view; a bad name never reaches pymap.
+
+    The server refusing to let the operator act on that user
+    (AuthorizationFailure, from any call the view makes) is a 403 page that
+    names the user.
+    """
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest) -> HttpResponse:
@@ -55,7 +60,12 @@ def with_target_name(view: NameView) -> View:
                 f"This address does not name a valid user. {exc.messages[0]}",
                 title="Not a valid user name",
             )
-        return view(request, name)
+        try:
+            return view(request, name)
+        except Refused as exc:
+            if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+                return not_authorized(request, name)
+            raise
 
     return wrapper
 
@@ -108,14 +118,12 @@ def not_found(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def get_user_or_page(request: HttpRequest, name: str) -> service.UserRecord | HttpResponse:
-    """GetUser, or the 404/403 page for the refusals a page about a user expects."""
+    """GetUser, or the 404 page (a 403 comes from :func:`with_target_name`)."""
     try:
         return service.get_user(server(), get_operator(request).token, name)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             return not_found(request, name)
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
         raise
 
 
@@ -123,10 +131,11 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
     """Show a failure of a write as a form error (keeping the input); its status.
 
     InvalidAuth means the session's token is no longer accepted; it goes on to
-    the error middleware, which signs the operator out.
+    the error middleware, which signs the operator out. AuthorizationFailure
+    goes on to :func:`with_target_name`'s 403 page (or the middleware's).
     """
     if isinstance(exc, Refused):
-        if exc.is_(RefusalKey.INVALID_AUTH):
+        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
             raise exc
         form.add_error(None, f"{exc.message} Nothing was changed.")
     else:

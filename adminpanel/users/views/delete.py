@@ -20,7 +20,6 @@ from .common import (
     audited,
     get_user_or_page,
     is_self,
-    not_authorized,
     server,
     with_target_name,
 )
@@ -57,9 +56,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
                 request, f"There was no user named {name} any more: nothing to delete."
             )
             return HttpResponseRedirect(reverse("users:index"))
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
-        if exc.is_(RefusalKey.INVALID_AUTH):
+        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
             raise
         return _confirm(
             request, name, error=f"{exc.message} Nothing was deleted.", status=exc.http_status

@@ -48,7 +48,6 @@ from .common import (
     audited,
     get_user_or_page,
     is_self,
-    not_authorized,
     renew_own_token,
     server,
     with_target_name,
@@ -137,8 +136,6 @@ def _conflict(
         except Refused as exc:
             if exc.is_(RefusalKey.USER_NOT_FOUND):
                 return _deleted(request, name, yours, action)
-            if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-                return not_authorized(request, name)
             return _render(request, name, form, formset, status=_reread_failed(form, exc))
         except PymapError as exc:
             return _render(request, name, form, formset, status=_reread_failed(form, exc))
@@ -180,7 +177,9 @@ def _deleted(request: HttpRequest, name: str, yours: UserValues, action: str) ->
 
 def _reread_failed(form: EditUserForm, exc: PymapError) -> int:
     """The conflict page could not read the current values: keep the operator's form."""
-    if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
+    if isinstance(exc, Refused) and (
+        exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE)
+    ):
         raise exc
     form.add_error(
         None,
@@ -250,8 +249,6 @@ def _save(
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             _record_conflict(request, name, changed_fields(base, yours), exc.key)
             return _deleted(request, name, yours, action)
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
         return _render(request, name, form, formset, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))
@@ -305,8 +302,6 @@ def _save(
         if exc.is_(RefusalKey.NOT_ALLOWED):
             form.add_error(None, NOT_ALLOWED_ROLES)
             return _render(request, name, form, formset, status=403)
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
         return _render(request, name, form, formset, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))

@@ -30,7 +30,6 @@ from .common import (
     audited,
     get_user_or_page,
     is_self,
-    not_authorized,
     not_found,
     renew_own_token,
     server,
@@ -100,8 +99,6 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
             return _render(request, name, form, status=409)
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             return not_found(request, name)
-        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
-            return not_authorized(request, name)
         return _render(request, name, form, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, status=add_failure(form, exc))
