@@ -7,11 +7,13 @@ import imaplib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
+
+from adminpanel.mail import tasks
+from adminpanel.mail.models import ImportJob
 
 from .panel_client import SIGN_IN as SIGN_IN  # re-exported for the mail tests
 from .panel_client import sign_in as sign_in
@@ -105,6 +107,8 @@ def upload(client: Client, user: str, files: Sequence[tuple[str, bytes]], **fiel
     return client.post(IMPORT, data)
 
 
-def write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
+def run(job: ImportJob) -> ImportJob:
+    """Run the job's task in this process, as a worker would."""
+    tasks.run_import.call(job.pk)
+    job.refresh_from_db()
+    return job

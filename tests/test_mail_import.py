@@ -27,7 +27,16 @@ from adminpanel.pymap.servers import PymapServer
 
 from . import fake_pymap
 from .conftest import MakeUser, PymapUser
-from .mail_support import IMPORT, fetch_all, mbox_bytes, message, run_worker_once, sign_in, upload
+from .mail_support import (
+    IMPORT,
+    fetch_all,
+    mbox_bytes,
+    message,
+    run,
+    run_worker_once,
+    sign_in,
+    upload,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
@@ -53,25 +62,10 @@ def start(client: Client, user: str, files: list[tuple[str, bytes]], **fields: A
     return job
 
 
-def run(job: ImportJob) -> ImportJob:
-    """Run the job's task in this process, as a worker would."""
-    tasks.run_import.call(job.pk)
-    job.refresh_from_db()
-    return job
-
-
 def detail(client: Client, job: ImportJob) -> str:
     response = client.get(f"{IMPORT}{job.pk}/")
     assert response.status_code == 200
     return str(response.content.decode())
-
-
-def message_ids(stored: list[Any]) -> list[bytes]:
-    ids = []
-    for item in stored:
-        line = next(ln for ln in item.body.split(b"\r\n") if ln.startswith(b"Message-ID:"))
-        ids.append(line.split(b"<")[1].split(b".")[0])
-    return ids
 
 
 def test_an_mbox_of_200_messages_arrives_complete_in_order_with_flags(

@@ -12,11 +12,11 @@ from django.test import Client
 from django.utils import timezone
 
 from adminpanel.audit.models import AuditEvent
-from adminpanel.mail import spool, tasks
+from adminpanel.mail import spool
 from adminpanel.mail.models import ImportJob, JobState, MessageState
 
 from .conftest import MakeUser, PymapUser
-from .mail_support import IMPORT, mbox_bytes, message, sign_in, upload
+from .mail_support import IMPORT, mbox_bytes, message, run, sign_in, upload
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
@@ -38,12 +38,6 @@ def start(client: Client, user: str, count: int, **fields: Any) -> ImportJob:
     response = upload(client, user, files, **fields)
     assert response.status_code == 302, response.content.decode()[:3000]
     return ImportJob.objects.get()
-
-
-def run(job: ImportJob) -> ImportJob:
-    tasks.run_import.call(job.pk)
-    job.refresh_from_db()
-    return job
 
 
 def set_states(job: ImportJob, *states: MessageState) -> None:

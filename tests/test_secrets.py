@@ -19,15 +19,13 @@ from pytest_django.fixtures import Settings as DjangoSettings
 from adminpanel.accounts import signin
 from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
-from adminpanel.pymap import channels, service
-from adminpanel.pymap.generated import admin_pb2
-from adminpanel.pymap.generated.admin_grpc import UserStub
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 
 from .conftest import MakeUser, PymapUser
 from .error_urls import FAILING_PATH, PanelBug
 from .panel_client import SIGN_IN, sign_in
+from .users_support import raw_password_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -56,22 +54,6 @@ def assert_absent(secrets: list[str], *texts: str) -> None:
             assert secret not in text
 
 
-def stored_hash(server: PymapServer, admin_token: str, name: str) -> str:
-    """The password hash pymap keeps, read straight from the server (the
-    service module deliberately never hands it out)."""
-
-    async def read() -> str:
-        response = await UserStub(await channels.get(server)).GetUser(
-            admin_pb2.GetUserRequest(user=name),
-            metadata={"auth-token": admin_token, "client-version": service.CLIENT_VERSION},
-        )
-        password: str = response.data.password
-        assert password.startswith("$")
-        return password
-
-    return channels.run(read)
-
-
 @pytest.fixture
 def debug_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
@@ -94,13 +76,15 @@ def test_sign_ins_log_and_audit_no_secret(
     session_token = client.session[SESSION_KEY]["token"]
     pages = [client.get(url) for url in ("/", "/audit/")]
     Client().post(SIGN_IN, {"method": "token", "token": admin_token})
+    stored_hash = raw_password_hash(pymap_server, admin_token, user.name)
+    assert stored_hash.startswith("$")
     secrets = [
         user.password,
         wrong_password,
         bad_token,
         admin_token,
         session_token,
-        stored_hash(pymap_server, admin_token, user.name),
+        stored_hash,
     ]
     audit = json.dumps([event.__dict__ for event in AuditEvent.objects.all()], default=str)
     assert AuditEvent.objects.count() == 4
