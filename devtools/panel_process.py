@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -51,19 +51,15 @@ class PanelProcess:
         database_url: str | None = None,
         secret_key: str | None = None,
         migrate: bool = True,
-        workers: int = 1,
         task_worker: bool = False,
         extra_env: Mapping[str, str] | None = None,
-        uvicorn_args: Sequence[str] = (),
     ) -> None:
         self.pymap_socket = str(pymap_socket)
         self.database_url = database_url
         self.secret_key = secret_key or secrets.token_urlsafe(50)
         self.migrate = migrate
-        self.workers = workers
         self.task_worker = task_worker
         self.extra_env = dict(extra_env or {})
-        self.uvicorn_args = tuple(uvicorn_args)
         self.port: int | None = None
         self._tmp: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -151,7 +147,7 @@ class PanelProcess:
             command = [
                 sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
                 "--host", LOCALHOST, "--port", str(self.port),
-                "--workers", str(self.workers), "--no-access-log", *self.uvicorn_args,
+                "--workers", "1", "--no-access-log",
             ]  # fmt: skip
             self._proc = subprocess.Popen(  # noqa: S603
                 command,

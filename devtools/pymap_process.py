@@ -48,7 +48,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
@@ -266,10 +266,9 @@ class PymapProcess:
 
     ``imap`` also serves plaintext IMAP on :attr:`imap_port`; ``tls`` gives
     the admin TCP port a self-signed certificate (:attr:`cafile`) so that
-    :meth:`tls_server` works. ``tmp_dir`` is used as ``TMPDIR`` instead of a
-    fresh directory (and is then left in place by :meth:`stop`).
-    ``extra_args`` go before the backend name (global pymap options),
-    ``backend_args`` after it.
+    :meth:`tls_server` works. ``extra_args`` go before the backend name
+    (global pymap options). Its ``TMPDIR`` is a fresh directory, removed by
+    :meth:`stop`.
     """
 
     def __init__(
@@ -277,25 +276,12 @@ class PymapProcess:
         *,
         imap: bool = False,
         tls: bool = False,
-        tmp_dir: Path | None = None,
         extra_args: Sequence[str] = (),
-        backend: str = "dict",
-        backend_args: Sequence[str] = ("--demo-data",),
-        venv_dir: Path | None = None,
-        ready_timeout: float = READY_TIMEOUT,
-        env: Mapping[str, str] | None = None,
     ) -> None:
         self.imap = imap
         self.tls = tls
         self.extra_args = tuple(extra_args)
-        self.backend = backend
-        self.backend_args = tuple(backend_args)
-        self.venv_dir = venv_dir
-        self.ready_timeout = ready_timeout
-        self.extra_env = dict(env or {})
-        self._given_tmp_dir = tmp_dir
         self._tmp_dir: Path | None = None
-        self._owns_tmp_dir = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._drain: _StderrDrain | None = None
         self._admin_token: str | None = None
@@ -393,7 +379,7 @@ class PymapProcess:
         """
         if self._proc is not None:
             raise RuntimeError("pymap is already started")
-        pymap = ensure_pymap_venv(self.venv_dir)
+        pymap = ensure_pymap_venv()
         self._prepare_tmp_dir()
         try:
             if self.imap and self.imap_port is None:
@@ -421,7 +407,7 @@ class PymapProcess:
         data is lost, and the admin token changes.
         """
         self._terminate()
-        pymap = ensure_pymap_venv(self.venv_dir)
+        pymap = ensure_pymap_venv()
         self._spawn(pymap)
 
     # -- internals ------------------------------------------------------------------
@@ -436,12 +422,11 @@ class PymapProcess:
         if self.tls:
             cmd += ["--cert", str(self.cafile), "--key", str(self.keyfile)]
         cmd += ["--admin-host", LOCALHOST, "--admin-port", str(self.admin_port)]
-        cmd += [*self.extra_args, self.backend, *self.backend_args]
+        cmd += [*self.extra_args, "dict", "--demo-data"]
         return cmd
 
     def _child_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env.update(self.extra_env)
         env["TMPDIR"] = str(self.tmp_dir)
         env["PYTHONUNBUFFERED"] = "1"
         return env
@@ -449,25 +434,18 @@ class PymapProcess:
     def _prepare_tmp_dir(self) -> None:
         if self._tmp_dir is not None:
             return
-        if self._given_tmp_dir is not None:
-            self._tmp_dir = self._given_tmp_dir.absolute()
-            self._tmp_dir.mkdir(parents=True, exist_ok=True)
-            self._owns_tmp_dir = False
-        else:
-            self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-"))
-            self._owns_tmp_dir = True
-            if len(str(self.socket_path)) > MAX_SOCKET_PATH:
-                # A long $TMPDIR (macOS) would overflow sun_path; /tmp will not.
-                shutil.rmtree(self._tmp_dir)
-                self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-", dir="/tmp"))
+        self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-"))
+        if len(str(self.socket_path)) > MAX_SOCKET_PATH:
+            # A long $TMPDIR (macOS) would overflow sun_path; /tmp will not.
+            shutil.rmtree(self._tmp_dir)
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-", dir="/tmp"))
         if len(str(self.socket_path)) > MAX_SOCKET_PATH:
             raise PymapStartError(f"socket path too long for AF_UNIX: {self.socket_path}")
 
     def _cleanup_tmp_dir(self) -> None:
-        if self._tmp_dir is not None and self._owns_tmp_dir:
+        if self._tmp_dir is not None:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
         self._tmp_dir = None
-        self._owns_tmp_dir = False
         # New ports and a new certificate next time: the old files are gone.
         self.imap_port = self.admin_port = None
         self.cafile = self.keyfile = None
@@ -490,7 +468,7 @@ class PymapProcess:
         assert self._proc.stderr is not None
         self._drain = _StderrDrain(self._proc.stderr)
         try:
-            self._wait_ready(started + self.ready_timeout)
+            self._wait_ready(started + READY_TIMEOUT)
         except BaseException:
             self._terminate()
             raise
@@ -519,7 +497,7 @@ class PymapProcess:
                     break
             if time.monotonic() > deadline:
                 raise PymapStartError(
-                    f"pymap was not ready after {self.ready_timeout:g} s:\n{self._drain.tail()}"
+                    f"pymap was not ready after {READY_TIMEOUT:g} s:\n{self._drain.tail()}"
                 )
             time.sleep(0.05)
         # The token is printed before the socket opens, but the drain thread
