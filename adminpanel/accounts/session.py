@@ -7,7 +7,6 @@ holds only Django's random session key.
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -39,10 +38,6 @@ class Operator:
     signed_in_as: str | None = None
 
     @property
-    def is_admin_token(self) -> bool:
-        return self.name is None
-
-    @property
     def label(self) -> str:
         """How the header names this identity."""
         who = self.name if self.name is not None else "admin token"
@@ -55,9 +50,8 @@ class Operator:
         return datetime.fromtimestamp(self.expires_at, UTC)
 
 
-def absolute_expiry(now: float | None = None) -> datetime:
-    start = time.time() if now is None else now
-    return datetime.fromtimestamp(start + settings.PANEL_SESSION_ABSOLUTE_SECONDS, UTC)
+def absolute_expiry(now: float) -> datetime:
+    return datetime.fromtimestamp(now + settings.PANEL_SESSION_ABSOLUTE_SECONDS, UTC)
 
 
 def start(request: HttpRequest, operator: Operator) -> None:
