@@ -27,6 +27,7 @@ from . import channels
 from .errors import (
     IncompatibleServer,
     PymapError,
+    RefusalKey,
     Refused,
     ServerFault,
     ServerTimeout,
@@ -570,6 +571,32 @@ def login(
 
 def get_user(server: PymapServer, token: str, name: str) -> UserRecord:
     return channels.run(_get_user, server, token, name)
+
+
+async def _may_act_on_others(server: PymapServer, token: str) -> bool:
+    try:
+        await _get_user(server, token, "")
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            return True
+        if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+            return False
+        raise
+    # Some server stores a user with the empty name; reading it was allowed.
+    return True
+
+
+def may_act_on_others(server: PymapServer, token: str) -> bool:
+    """Whether pymap lets ``token`` act on users other than its own.
+
+    GetUser of the empty name, which no login can use: a token that may act
+    on others gets UserNotFound, one that may not gets AuthorizationFailure.
+    This is the server's own answer; the roles GetUser reports are not (on
+    maildir an admin-role user signed in with a password cannot act on
+    others, and the admin token's role is merged into every record). A token
+    the server no longer accepts raises ``Refused`` with InvalidAuth.
+    """
+    return channels.run(_may_act_on_others, server, token)
 
 
 @sensitive_variables()
