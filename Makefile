@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Settings that `manage.py check --deploy` must pass: production, not DEBUG.
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
 
-.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres install protos bench wrk clean
+.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres redis start-redis install protos bench wrk clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,18 @@ start-postgres:
 	pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | tail -n 1) main start || true
 	for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; exit 1
 
-pytest: $(STAMP) browser postgres
+# The redis-backend tests need Redis on 127.0.0.1:6379 (a database of their
+# own, see devtools/pymap_process.py): start the machine's, or install one.
+redis:
+	$(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1).close()" 2>/dev/null || $(MAKE) --no-print-directory start-redis
+
+start-redis:
+	command -v redis-server >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+	mkdir -p /var/lib/redis /var/log/redis
+	redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+	for i in $$(seq 30); do $(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1).close()" 2>/dev/null && exit 0; sleep 1; done; exit 1
+
+pytest: $(STAMP) browser postgres redis
 	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
 
 ## The web benchmark (README, "Performance"); run by hand, not part of `make test`

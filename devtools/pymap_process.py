@@ -48,10 +48,12 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from adminpanel.pymap.servers import PymapServer
@@ -60,8 +62,20 @@ if TYPE_CHECKING:
 PYMAP_VERSION = "0.36.7"
 #: What ``ensure_pymap_venv`` installs. ``admin`` brings the gRPC service,
 #: ``macaroon`` the tokens, ``sieve`` is needed by the demo data (without it
-#: Append to the demo user fails with ``KeyError: 'sieve'``).
-PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve]=={PYMAP_VERSION}"
+#: Append to the demo user fails with ``KeyError: 'sieve'``), ``redis`` the
+#: redis backend.
+PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve,redis]=={PYMAP_VERSION}"
+#: Written into the venv once PYMAP_REQUIREMENT is installed; a venv made for
+#: another requirement (an older checkout's) is brought up to date.
+REQUIREMENT_STAMP = ".adminpanel-requirement"
+
+#: The storage backends pymap can run on: dict (in memory, the demo), maildir
+#: (files in a directory) and redis (what pymap scales out with).
+BACKENDS = ("dict", "maildir", "redis")
+#: Where the redis backend's data goes: the machine's Redis on loopback, in a
+#: database of the panel's own (``PYMAP_TEST_REDIS_URL`` overrides), under a
+#: key prefix unique to each server, whose keys are deleted when it stops.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOCALHOST = "127.0.0.1"
@@ -113,18 +127,24 @@ def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
 
     When it is missing, the venv is created with the running interpreter's
     ``-m venv`` and :data:`PYMAP_REQUIREMENT` is pip-installed into it (this
-    needs network access, once). An existing venv is used as it is: delete it
-    to upgrade. A lock file inside the venv directory keeps parallel test
+    needs network access, once). A venv is used as it is once it holds that
+    requirement (:data:`REQUIREMENT_STAMP`); one made for another requirement
+    is installed into again. A lock file inside the venv directory keeps parallel test
     workers from installing at the same time.
     """
     venv_dir = (venv_dir or default_venv_dir()).absolute()
     pymap = venv_dir / "bin" / "pymap"
-    if pymap.exists():
+    stamp = venv_dir / REQUIREMENT_STAMP
+
+    def installed() -> bool:
+        return pymap.exists() and stamp.exists() and stamp.read_text() == PYMAP_REQUIREMENT
+
+    if installed():
         return pymap
     venv_dir.mkdir(parents=True, exist_ok=True)  # `-m venv` accepts an existing dir
     with (venv_dir / ".install.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        if not pymap.exists():  # another worker may have finished meanwhile
+        if not installed():  # another worker may have finished meanwhile
             if not (venv_dir / "bin" / "python").exists():
                 subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)  # noqa: S603
             subprocess.run(  # noqa: S603
@@ -139,6 +159,8 @@ def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
                 ],
                 check=True,
             )
+            if pymap.exists():
+                stamp.write_text(PYMAP_REQUIREMENT)
     if not pymap.exists():
         raise PymapStartError(f"installing {PYMAP_REQUIREMENT} did not produce {pymap}")
     return pymap
@@ -264,23 +286,34 @@ class PymapProcess:
         with PymapProcess(imap=True) as pymap:
             service.ping(pymap.server())
 
-    ``imap`` also serves plaintext IMAP on :attr:`imap_port`; ``tls`` gives
-    the admin TCP port a self-signed certificate (:attr:`cafile`) so that
-    :meth:`tls_server` works. ``extra_args`` go before the backend name
-    (global pymap options). Its ``TMPDIR`` is a fresh directory, removed by
-    :meth:`stop`.
+    ``backend`` is one of :data:`BACKENDS`: dict (with pymap's demo data),
+    maildir (in :attr:`maildir_dir`, under the temporary directory) or redis
+    (the machine's Redis, see :data:`DEFAULT_REDIS_URL`, under
+    :attr:`redis_prefix`). ``imap`` also serves plaintext IMAP on
+    :attr:`imap_port`; ``tls`` gives the admin TCP port a self-signed
+    certificate (:attr:`cafile`) so that :meth:`tls_server` works.
+    ``extra_args`` go before the backend name (global pymap options). Its
+    ``TMPDIR`` (and with it the maildir data) is a fresh directory, removed by
+    :meth:`stop`, which also deletes the redis backend's keys.
     """
 
     def __init__(
         self,
         *,
+        backend: str = "dict",
         imap: bool = False,
         tls: bool = False,
         extra_args: Sequence[str] = (),
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown pymap backend {backend!r}; use one of {BACKENDS}")
+        self.backend = backend
         self.imap = imap
         self.tls = tls
         self.extra_args = tuple(extra_args)
+        #: The redis backend's database and key prefix (kept by restart()).
+        self.redis_url = os.environ.get("PYMAP_TEST_REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+        self.redis_prefix = f"adminpanel-test-{uuid.uuid4().hex[:12]}"
         self._tmp_dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._drain: _StderrDrain | None = None
@@ -316,6 +349,12 @@ class PymapProcess:
         return self.tmp_dir / "pymap" / TOKEN_NAME
 
     @property
+    def maildir_dir(self) -> Path:
+        """The maildir backend's base directory: pymap-etc-passwd, -shadow,
+        -group, pymap-tokens and one directory per user."""
+        return self.tmp_dir / "maildir"
+
+    @property
     def admin_token(self) -> str:
         """The admin macaroon of the *current* run (a restart makes a new one)."""
         if self._admin_token is None:
@@ -334,11 +373,14 @@ class PymapProcess:
 
     # -- connection settings for the panel's client -------------------------------
 
-    def server(self, timeout: float = 5.0, *, name: str = "pymap-test") -> PymapServer:
-        """Settings for the admin service over the unix socket."""
+    def server(self, timeout: float = 5.0, *, name: str | None = None) -> PymapServer:
+        """Settings for the admin service over the unix socket (named after
+        the backend unless ``name`` is given)."""
         from adminpanel.pymap.servers import PymapServer
 
-        return PymapServer(name=name, path=str(self.socket_path), timeout=timeout)
+        return PymapServer(
+            name=name or f"pymap-test-{self.backend}", path=str(self.socket_path), timeout=timeout
+        )
 
     def tls_server(
         self, timeout: float = 5.0, *, name: str = "pymap-test-tls", verify_cert: bool = True
@@ -394,17 +436,23 @@ class PymapProcess:
             raise
 
     def stop(self) -> None:
-        """Stop pymap (SIGTERM, then SIGKILL) and remove the temp dir we made."""
+        """Stop pymap (SIGTERM, then SIGKILL), remove the temp dir we made and,
+        on redis, the keys under our prefix."""
         try:
             self._terminate()
         finally:
-            self._cleanup_tmp_dir()
+            try:
+                if self.backend == "redis":
+                    self._delete_redis_keys()
+            finally:
+                self._cleanup_tmp_dir()
 
     def restart(self) -> None:
-        """Stop and start again with the same ``TMPDIR`` and ports.
+        """Stop and start again with the same ``TMPDIR``, ports and data.
 
         The dict backend keeps its data in memory, so everything but the demo
-        data is lost, and the admin token changes.
+        data is lost (maildir and redis keep theirs), and the admin token
+        changes.
         """
         self._terminate()
         pymap = ensure_pymap_venv()
@@ -422,8 +470,24 @@ class PymapProcess:
         if self.tls:
             cmd += ["--cert", str(self.cafile), "--key", str(self.keyfile)]
         cmd += ["--admin-host", LOCALHOST, "--admin-port", str(self.admin_port)]
-        cmd += [*self.extra_args, "dict", "--demo-data"]
+        cmd += [*self.extra_args, *self._backend_args()]
         return cmd
+
+    def _backend_args(self) -> list[str]:
+        if self.backend == "maildir":
+            return ["maildir", str(self.maildir_dir)]
+        if self.backend == "redis":
+            prefix = self.redis_prefix
+            return [
+                "redis",
+                "--address",
+                self.redis_url,
+                "--prefix",
+                f"{prefix}/mail",
+                "--users-prefix",
+                f"{prefix}/users",
+            ]
+        return ["dict", "--demo-data"]
 
     def _child_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
@@ -450,7 +514,39 @@ class PymapProcess:
         self.imap_port = self.admin_port = None
         self.cafile = self.keyfile = None
 
+    def _check_redis(self) -> None:
+        """A clear error instead of a server that starts but never gets healthy."""
+        parsed = urlsplit(self.redis_url)
+        host, port = parsed.hostname or LOCALHOST, parsed.port or 6379
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError as exc:
+            raise PymapStartError(
+                f"the redis backend needs Redis at {host}:{port}, which refused a "
+                f"connection ({exc}); `make redis` starts the machine's Redis"
+            ) from exc
+
+    def _delete_redis_keys(self) -> None:
+        """Delete every key under :attr:`redis_prefix`, with pymap's own redis
+        client (the panel's venv has none)."""
+        python = ensure_pymap_venv().parent / "python"
+        script = (
+            "import sys, redis\n"
+            "r = redis.Redis.from_url(sys.argv[1])\n"
+            "keys = list(r.scan_iter(match=sys.argv[2] + '/*', count=1000))\n"
+            "for start in range(0, len(keys), 1000):\n"
+            "    r.delete(*keys[start:start + 1000])\n"
+        )
+        subprocess.run(  # noqa: S603
+            [str(python), "-c", script, self.redis_url, self.redis_prefix],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
     def _spawn(self, pymap: Path) -> None:
+        if self.backend == "redis":
+            self._check_redis()
         # Stale files from a previous run would make the wait below look at
         # the wrong socket or token.
         for stale in (self.socket_path, self.token_file):
@@ -530,18 +626,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--imap", action="store_true", help="also serve plaintext IMAP")
     parser.add_argument("--tls", action="store_true", help="serve the admin port with TLS")
+    parser.add_argument("--backend", choices=BACKENDS, default="dict", help="storage backend")
     args = parser.parse_args(argv)
     # Let SIGTERM unwind the with-block too, so pymap and the temp dir go away.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with PymapProcess(imap=args.imap, tls=args.tls) as pymap:
-        print(f"# pymap {PYMAP_VERSION}, pid {pymap.pid}, up in {pymap.startup_seconds:.2f} s")
+    with PymapProcess(backend=args.backend, imap=args.imap, tls=args.tls) as pymap:
+        print(
+            f"# pymap {PYMAP_VERSION} ({pymap.backend}), pid {pymap.pid}, "
+            f"up in {pymap.startup_seconds:.2f} s"
+        )
         if pymap.tls:
             print(f"export PYMAP_ADMIN_HOST={LOCALHOST} PYMAP_ADMIN_PORT={pymap.admin_port}")
             print(f"export PYMAP_ADMIN_CAFILE={pymap.cafile}")
         else:
             print(f"export PYMAP_ADMIN_PATH={pymap.socket_path}")
         if pymap.imap_port is not None:
-            print(f"# IMAP: {LOCALHOST}:{pymap.imap_port} (demouser / demopass)")
+            demo = " (demouser / demopass)" if pymap.backend == "dict" else ""
+            print(f"# IMAP: {LOCALHOST}:{pymap.imap_port}{demo}")
         print(f"# admin token: {pymap.admin_token}")
         print("# Ctrl-C stops the server.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
