@@ -61,6 +61,17 @@ def env_float(
     return value
 
 
+def env_choice(
+    name: str, default: str, choices: tuple[str, ...], env: Mapping[str, str] = os.environ
+) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def env_list(name: str, default: list[str], env: Mapping[str, str] = os.environ) -> list[str]:
     raw = env.get(name, "")
     items = [item.strip() for item in raw.split(",") if item.strip()]

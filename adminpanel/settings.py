@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "adminpanel.accounts",
     "adminpanel.dashboard",
     "adminpanel.audit",
+    "adminpanel.servers",
     "adminpanel.users",
     "django_tasks",
     "django_tasks_db",

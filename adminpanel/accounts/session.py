@@ -25,7 +25,10 @@ class Operator:
 
     ``name`` is the pymap user whose rights the token carries (None for the
     server's admin token); ``signed_in_as`` is the identity that authenticated
-    when it differs (sign-in with "act as").
+    when it differs (sign-in with "act as"). ``is_admin`` is whether the server
+    lets the token act on other users (its own answer, see
+    ``service.may_act_on_others``): the admin token, or the admin role where the
+    backend honours it.
     """
 
     token: str = field(repr=False)

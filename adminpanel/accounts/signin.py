@@ -7,15 +7,27 @@ by a ``time <`` caveat to the session's absolute end.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.pymap.service import ADMIN_ROLE
+from adminpanel.servers import detect
 
 from .session import Operator, absolute_expiry
 from .tokens import MalformedToken, attenuate_until, inspect_token
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A successful sign-in: the operator, and what to tell them about their
+    rights on this server (None when there is nothing to add)."""
+
+    operator: Operator
+    notice: str | None = None
 
 
 class SignInRefused(Exception):
@@ -43,7 +55,7 @@ def _refusal_message(exc: Refused) -> str:
 @sensitive_variables("password", "token")
 def with_password(
     server: PymapServer, username: str, password: str, act_as: str | None
-) -> Operator:
+) -> SignedIn:
     try:
         token = service.login(server, username, password=password, authzid=act_as or None)
         return _finish(server, token, name=act_as or username, signed_in_as=username)
@@ -77,7 +89,7 @@ def claimed_user(method_is_token: bool, username: str, pasted: str) -> str | Non
 
 
 @sensitive_variables("pasted", "token")
-def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator:
+def with_token(server: PymapServer, pasted: str, act_as: str | None) -> SignedIn:
     try:
         info = inspect_token(pasted)
     except MalformedToken as exc:
@@ -91,44 +103,47 @@ def with_token(server: PymapServer, pasted: str, act_as: str | None) -> Operator
             token = service.login(server, act_as, token=token)
             return _finish(server, token, name=act_as, signed_in_as=holder)
         if info.is_admin_token:
-            # A harmless read proves the server accepts the token: a valid
-            # admin token gets UserNotFound for the empty name, a bad one
-            # InvalidAuth.
-            try:
-                service.get_user(server, token, "")
-            except Refused as exc:
-                if not exc.is_(RefusalKey.USER_NOT_FOUND):
-                    raise
-            return _finish(server, token, name=None, signed_in_as=None, is_admin=True)
+            return _finish(server, token, name=None, signed_in_as=None)
         return _finish(server, token, name=info.authzid or info.authcid, signed_in_as=None)
     except Refused as exc:
         raise SignInRefused(_refusal_message(exc), exc.key) from exc
 
 
+ROLE_WITHOUT_RIGHTS = (
+    "You have the admin role, but this server ({backend}) lets only its admin token act "
+    "on other users, so you are signed in with your own rights: your own account and "
+    "password. Sign in with the admin token to manage other users."
+)
+
+
 @sensitive_variables("token", "narrowed")
 def _finish(
-    server: PymapServer,
-    token: str,
-    *,
-    name: str | None,
-    signed_in_as: str | None,
-    is_admin: bool | None = None,
-) -> Operator:
+    server: PymapServer, token: str, *, name: str | None, signed_in_as: str | None
+) -> SignedIn:
+    """Narrow the token to the session's end, ask the server what it may do,
+    and learn the server's backend from what the sign-in saw."""
     now = time.time()
     expires = absolute_expiry(now)
     narrowed = attenuate_until(token, expires)
-    if is_admin is None:
-        assert name is not None
-        # Reading one's own record tells whether the server gives this
-        # identity the admin role; it also proves the narrowed token works.
-        is_admin = service.get_user(server, narrowed, name).is_admin
-    return Operator(
+    # The server's own answer, which also proves that the narrowed token
+    # works: the roles GetUser reports do not say it (PYMAP.md).
+    may_act_on_others = service.may_act_on_others(server, narrowed)
+    notice = None
+    if name is None:
+        detect.from_admin_token(server, narrowed)
+    else:
+        own = service.get_user(server, narrowed, name)
+        caps = detect.from_own_sign_in(server, narrowed, own)
+        if ADMIN_ROLE in own.roles and not may_act_on_others:
+            notice = ROLE_WITHOUT_RIGHTS.format(backend=caps.label)
+    operator = Operator(
         token=narrowed,
         name=name,
-        is_admin=is_admin,
+        is_admin=may_act_on_others,
         server=server.name,
         signed_in_at=now,
         expires_at=expires.timestamp(),
         last_seen=now,
         signed_in_as=signed_in_as if signed_in_as != name else None,
     )
+    return SignedIn(operator, notice)

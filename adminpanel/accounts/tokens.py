@@ -25,6 +25,9 @@ class TokenInfo:
     is_admin_token: bool
     authcid: str | None
     authzid: str | None
+    #: The macaroon's identifier: pymap's key for the token (empty for the
+    #: admin token; the user's name on redis, a random hex id elsewhere).
+    identifier: str = ""
 
 
 def inspect_token(token: str) -> TokenInfo:
@@ -32,6 +35,7 @@ def inspect_token(token: str) -> TokenInfo:
     try:
         macaroon = Macaroon.deserialize(token.strip())
         caveats = [caveat.caveat_id for caveat in macaroon.first_party_caveats()]
+        identifier = str(macaroon.identifier)
     except Exception as exc:
         # pymacaroons raises whatever its parser trips over on garbage
         # (struct.error, binascii.Error, IndexError...): all mean "not a token".
@@ -45,7 +49,12 @@ def inspect_token(token: str) -> TokenInfo:
     authcid = values.get("authcid")
     if not is_admin and authcid is None:
         raise MalformedToken("neither an admin token nor a login token")
-    return TokenInfo(is_admin_token=is_admin, authcid=authcid, authzid=values.get("authzid"))
+    return TokenInfo(
+        is_admin_token=is_admin,
+        authcid=authcid,
+        authzid=values.get("authzid"),
+        identifier=identifier,
+    )
 
 
 def attenuate_until(token: str, expires_at: datetime) -> str:

@@ -73,9 +73,9 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     server = settings.PYMAP_SERVER
     try:
         if is_token:
-            operator = signin.with_token(server, data["token"], act_as)
+            signed_in = signin.with_token(server, data["token"], act_as)
         else:
-            operator = signin.with_password(server, data["username"], data["password"], act_as)
+            signed_in = signin.with_password(server, data["username"], data["password"], act_as)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
         record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, operator=claimed)
@@ -87,9 +87,12 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         attempt.release()
         raise
     attempt.release()
+    operator = signed_in.operator
     session.start(request, operator)
     request.operator = operator  # type: ignore[attr-defined]
     record(request, Action.SIGN_IN, target=act_as or "")
+    if signed_in.notice:
+        messages.info(request, signed_in.notice)
     return HttpResponseRedirect(_safe_next(request))
 
 

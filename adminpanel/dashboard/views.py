@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 from adminpanel.accounts.middleware import passive_view
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
+from adminpanel.servers import knowledge
 
 
 @require_GET
@@ -29,6 +30,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "info": status.info,
             "health": status.health.value,
             "health_error": error.message if error is not None else None,
+            "caps": knowledge.capabilities(server),
         },
     )
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import gettempdir
 
-from adminpanel.env import env_bool, env_float, env_int, env_str
+from adminpanel.env import env_bool, env_choice, env_float, env_int, env_str
+
+from .backends import AUTO, SETTING_CHOICES
 
 DEFAULT_PORT = 50051
 
@@ -30,6 +32,8 @@ class PymapServer:
 
     Exactly one transport is used: a unix socket (``path``) when neither host
     nor port is given, otherwise TCP, with TLS unless ``plaintext`` is set.
+    ``backend`` is the storage backend the operator says the server runs
+    (dict, maildir, redis), or "auto" to learn it from the server's answers.
     """
 
     name: str
@@ -43,6 +47,7 @@ class PymapServer:
     keyfile: str | None = None
     verify_cert: bool = True
     timeout: float = 10.0
+    backend: str = AUTO
 
     @property
     def uses_tcp(self) -> bool:
@@ -92,4 +97,5 @@ def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default
         keyfile=text("PYMAP_ADMIN_KEY"),
         verify_cert=not env_bool("PYMAP_ADMIN_NO_VERIFY_CERT", False, env=env),
         timeout=env_float("PYMAP_ADMIN_TIMEOUT", 10.0, minimum=0.001, env=env),
+        backend=env_choice("PYMAP_ADMIN_BACKEND", AUTO, SETTING_CHOICES, env=env),
     )

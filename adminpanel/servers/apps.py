@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ServersConfig(AppConfig):
+    name = "adminpanel.servers"
+    label = "servers"
+    verbose_name = "pymap servers"
