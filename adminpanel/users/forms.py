@@ -9,7 +9,7 @@ is worse than a clear "too long" error.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -21,9 +21,13 @@ from django.forms.formsets import DELETION_FIELD_NAME as DELETE
 from django.utils.functional import lazy
 
 from adminpanel.form_fields import VisibleTextField, text_input
+from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.service import ADMIN_ROLE
 from adminpanel.saslprep import validate_login_name, validate_saslprep
 from adminpanel.validators import validate_name, validate_param_value, validate_user_name
+
+from . import backend_rules
+from .editable import PasswordAction
 
 #: Long passphrases must fit; anything longer is refused, not cut.
 MAX_PASSWORD_LENGTH = 1024
@@ -101,7 +105,10 @@ def check_new_password(form: forms.Form, first: str, second: str) -> str | None:
 
 
 class RolesForm(forms.Form):
-    """The admin role as a checkbox, any other roles one per line."""
+    """The admin role as a checkbox, any other roles one per line.
+
+    ``caps`` are the server's backend's: roles it would misread are refused.
+    """
 
     is_admin = forms.BooleanField(
         label="Admin role",
@@ -115,6 +122,41 @@ class RolesForm(forms.Form):
         "kept for whatever else reads them.",
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocapitalize": "none"}),
     )
+
+    confirm_mailbox_path = forms.BooleanField(
+        label="Yes, point the user at this mailbox path",
+        required=False,
+    )
+
+    def __init__(self, *args: Any, caps: Capabilities, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.caps = caps
+        #: Why the mailbox path needs confirming, once a check found a reason.
+        self.mailbox_warning: str | None = None
+
+    def confirm_mailbox_path_of(
+        self, name: str, params: Mapping[str, str], before: Mapping[str, str] | None
+    ) -> bool:
+        """After is_valid(): False (and an error) when the backend's mailbox
+        path needs a ticked box first (see backend_rules.mailbox_path_warning)."""
+        warning = backend_rules.mailbox_path_warning(self.caps, name, params, before)
+        self.mailbox_warning = warning
+        if warning is None or self.cleaned_data.get("confirm_mailbox_path"):
+            return True
+        # As the box's help text, so that the box is described by the reason.
+        self.fields["confirm_mailbox_path"].help_text = warning
+        self.add_error(
+            "confirm_mailbox_path",
+            "Tick the box to save it anyway, or change the mailbox_path parameter.",
+        )
+        return False
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "other_roles" not in self.errors:
+            for problem in backend_rules.role_problems(self.caps, self.roles()):
+                self.add_error("other_roles", problem)
+        return data
 
     def clean_other_roles(self) -> list[str]:
         roles: list[str] = []
@@ -143,28 +185,6 @@ class RolesForm(forms.Form):
         others: list[str] = self.cleaned_data.get("other_roles") or []
         admin = bool(self.cleaned_data.get("is_admin")) or ADMIN_ROLE in others
         return ([ADMIN_ROLE] if admin else []) + [role for role in others if role != ADMIN_ROLE]
-
-
-def not_editable(roles: Iterable[str], params: Mapping[str, str]) -> list[str]:
-    """Stored roles and params that a browser form cannot carry back unchanged.
-
-    pymap accepts anything (PYMAP.md), so a user made elsewhere may have a
-    role with a line break or a value with NUL. A form would split, strip or
-    mangle those on the way back; such users are not edited here at all.
-    """
-    problems: list[str] = []
-    for role in roles:
-        try:
-            validate_name(role, what="A role")
-        except ValidationError as exc:
-            problems.append(f"role {role[:60]!r}: {exc.messages[0]}")
-    for key, value in params.items():
-        try:
-            validate_name(key, what="A parameter name")
-            validate_param_value(value)
-        except ValidationError as exc:
-            problems.append(f"parameter {key[:60]!r}: {exc.messages[0]}")
-    return problems
 
 
 def roles_initial(roles: Sequence[str]) -> dict[str, Any]:
@@ -207,6 +227,12 @@ else:
 
 
 class BaseParamFormSet(_FormSet):
+    """The params rows; ``caps`` (the server's backend's) refuse what it misreads."""
+
+    def __init__(self, *args: Any, caps: Capabilities, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.caps = caps
+
     def add_fields(self, form: ParamForm, index: int | None) -> None:
         super().add_fields(form, index)
         if DELETE in form.fields:
@@ -223,6 +249,11 @@ class BaseParamFormSet(_FormSet):
             if key in seen:
                 raise ValidationError(f"The parameter {key!r} appears twice; keep one.")
             seen.add(key)
+        problems = backend_rules.param_problems(self.caps, self.params())
+        for form in self.forms:
+            key = form.cleaned_data.get("key")
+            if key in problems and not form.cleaned_data.get(DELETE):
+                form.add_error("key", problems[key])
 
     def params(self) -> dict[str, str]:
         """name -> value of the filled-in rows not marked for removal."""
@@ -283,6 +314,13 @@ class CreateUserForm(RolesForm):
 
     field_order = ["name", "password_choice", "password1", "password2"]
 
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        problems = backend_rules.name_problems(self.caps, name)
+        if problems:
+            raise ValidationError(problems)
+        return name
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("password_choice") == PasswordChoice.SET:
@@ -300,20 +338,29 @@ class CreateUserForm(RolesForm):
 # --- edit ---------------------------------------------------------------------------
 
 
-class PasswordAction:
-    KEEP = "keep"
-    NEW = "new"
-    REMOVE = "remove"
+_BASE_KEYS = {"roles", "params", "has_password", "password_fingerprint"}
 
 
-def sign_base(roles: Sequence[str], params: Mapping[str, str], has_password: bool) -> str:
+def sign_base(
+    roles: Sequence[str],
+    params: Mapping[str, str],
+    has_password: bool,
+    password_fingerprint: str,
+) -> str:
     """The values an edit form was rendered from, for the hidden ``base`` field.
 
     Signed so that a conflict page proposes a merge from what the panel really
-    showed; the values are not secret (the operator sees them on the page).
+    showed, and so that on a backend without entity tags the save can tell
+    whether the user changed meanwhile. The values are not secret (the operator
+    sees them on the page; the fingerprint is a keyed digest of the hash).
     """
     return signing.dumps(
-        {"roles": list(roles), "params": dict(params), "has_password": has_password},
+        {
+            "roles": list(roles),
+            "params": dict(params),
+            "has_password": has_password,
+            "password_fingerprint": password_fingerprint,
+        },
         salt=_BASE_SALT,
         compress=True,
     )
@@ -325,13 +372,14 @@ def unsign_base(value: str) -> dict[str, Any] | None:
         base = signing.loads(value, salt=_BASE_SALT)
     except signing.BadSignature:
         return None
-    if not isinstance(base, dict) or set(base) != {"roles", "params", "has_password"}:
+    if not isinstance(base, dict) or set(base) != _BASE_KEYS:
         return None
     return base
 
 
 class EditUserForm(RolesForm):
-    """Roles, params and what to do with the password, against one entity tag."""
+    """Roles, params and what to do with the password, against the version of
+    the record the form was made from (its entity tag and signed ``base``)."""
 
     entity_tag = forms.IntegerField(min_value=0, max_value=2**64 - 1, widget=forms.HiddenInput)
     # No max_length: a user may have 100 params of 4096 characters each; the
@@ -405,11 +453,27 @@ class EditUserForm(RolesForm):
 
 
 class ChangePasswordForm(forms.Form):
+    """A new password; operators changing their own also give the current one
+    (ASVS 2.1.6), so that an unattended session cannot take the account."""
+
+    current_password = _password_field(
+        "Current password",
+        "current-password",
+        help_text="Your password now. It is checked with a sign-in before anything changes.",
+    )
     new_password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
     new_password2 = _password_field("New password again", "new-password")
 
+    def __init__(self, *args: Any, asks_current: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asks_current = asks_current
+        if not asks_current:
+            del self.fields["current_password"]
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if self.asks_current and not data.get("current_password"):
+            self.add_error("current_password", "Enter your current password.")
         data["password"] = check_new_password(self, "new_password1", "new_password2")
         return data
 

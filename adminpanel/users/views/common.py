@@ -1,11 +1,10 @@
-"""What the user views share: the target name, role checks, refusal pages,
-audit records and renewing the operator's own session token."""
+"""What the user views share: the target name, rights checks, refusal pages,
+reading records and renewing the operator's own session token."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
@@ -19,12 +18,15 @@ from adminpanel.accounts import session
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.tokens import attenuate_until
-from adminpanel.audit.record import OK, Action, record
 from adminpanel.errors import render_error
 from adminpanel.pymap import service
+from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.servers import knowledge
 from adminpanel.validators import validate_user_name
+
+from .. import actions, records
 
 View = Callable[[HttpRequest], HttpResponse]
 NameView = Callable[[HttpRequest, str], HttpResponse]
@@ -45,7 +47,8 @@ def with_target_name(view: NameView) -> View:
 
     The server refusing to let the operator act on that user
     (AuthorizationFailure, from any call the view makes) is a 403 page that
-    names the user.
+    names the user; UserNotFound that the view does not handle itself is the
+    404 page with a "create it" link.
     """
 
     @functools.wraps(view)
@@ -65,6 +68,8 @@ def with_target_name(view: NameView) -> View:
         except Refused as exc:
             if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
                 return not_authorized(request, name)
+            if exc.is_(RefusalKey.USER_NOT_FOUND):
+                return not_found(request, name)
             raise
 
     return wrapper
@@ -83,13 +88,7 @@ def admin_only(what: str) -> Callable[[View], View]:
         def wrapper(request: HttpRequest) -> HttpResponse:
             operator = get_operator(request)
             if not operator.is_admin:
-                return render_error(
-                    request,
-                    403,
-                    f"{what} needs the admin role. You are signed in as {operator.label} "
-                    "without it, so you can view your own account and change your own "
-                    "password.",
-                )
+                return render_error(request, 403, f"{what} {_needs_rights(operator)}")
             return view(request)
 
         return wrapper
@@ -97,14 +96,36 @@ def admin_only(what: str) -> Callable[[View], View]:
     return decorate
 
 
+def _needs_rights(operator: Operator) -> str:
+    """Why this operator may not act on other users, in words."""
+    capabilities = caps()
+    if capabilities.only_admin_token_acts_on_others:
+        return (
+            f"needs the admin role, and this server ({capabilities.label}) gives rights over "
+            "other users only to its admin token, even to users with the admin role. You are "
+            f"signed in as {operator.label}, so you can view your own account and change your "
+            "own password; sign in with the admin token for the rest."
+        )
+    return (
+        f"needs the admin role. You are signed in as {operator.label} without it, so you can "
+        "view your own account and change your own password."
+    )
+
+
 def not_authorized(request: HttpRequest, name: str) -> HttpResponse:
     """The server's AuthorizationFailure, in words."""
     operator = get_operator(request)
+    capabilities = caps()
+    why = "Without the admin role you may act only on your own account."
+    if capabilities.only_admin_token_acts_on_others:
+        why += (
+            f" On this server ({capabilities.label}) only its admin token may act on other "
+            "users, even users with the admin role."
+        )
     return render_error(
         request,
         403,
-        f"The mail server refused to let {operator.label} act on the user {name!r}. "
-        "Without the admin role you may act only on your own account.",
+        f"The mail server refused to let {operator.label} act on the user {name!r}. {why}",
     )
 
 
@@ -117,14 +138,15 @@ def not_found(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
-def get_user_or_page(request: HttpRequest, name: str) -> service.UserRecord | HttpResponse:
-    """GetUser, or the 404 page (a 403 comes from :func:`with_target_name`)."""
-    try:
-        return service.get_user(server(), get_operator(request).token, name)
-    except Refused as exc:
-        if exc.is_(RefusalKey.USER_NOT_FOUND):
-            return not_found(request, name)
-        raise
+def read_user(request: HttpRequest, name: str) -> service.UserRecord:
+    """The user's own record (see records.read); UserNotFound and
+    AuthorizationFailure become pages in :func:`with_target_name`."""
+    return records.read(server(), get_operator(request), name)
+
+
+def caps() -> Capabilities:
+    """What the server's backend does (adminpanel/pymap/backends.py)."""
+    return knowledge.capabilities(server())
 
 
 def add_failure(form: forms.Form, exc: PymapError) -> int:
@@ -147,33 +169,32 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
     return exc.http_status
 
 
-@contextmanager
-def audited(
-    request: HttpRequest, action: Action, name: str, changed_fields: Iterable[str] = ()
-) -> Iterator[None]:
-    """Record ``action`` on ``name`` as ok, or with the failure's key, and re-raise."""
-    fields = list(changed_fields)
-    try:
-        yield
-    except PymapError as exc:
-        record(request, action, target=name, outcome=exc.outcome, changed_fields=fields)
-        raise
-    record(request, action, target=name, outcome=OK, changed_fields=fields)
+def saved_message(request: HttpRequest, saved: actions.Saved, headline: str) -> None:
+    """Say that the write was made, and what the server did not keep as sent."""
+    if not saved.differences:
+        messages.success(request, headline)
+        return
+    messages.warning(
+        request,
+        f"{headline} The server did not keep everything as sent: {'; '.join(saved.differences)}.",
+    )
 
 
-def renew_own_token(
-    request: HttpRequest, operator: Operator, password: str, *, is_admin: bool | None = None
-) -> HttpResponse | None:
+def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> HttpResponse | None:
     """After operators changed their own record, sign the session in again.
 
     Some backends (redis) give a user a new token key on every SetUser, which
     kills the session's token. A Login with the password just stored gives a
-    fresh one, narrowed to the same session end. If that fails, the operator
-    is signed out with a message: the redirect to return.
+    fresh one, narrowed to the same session end, and the server is asked again
+    what it may do (the operator's own roles may have changed). If that fails,
+    the operator is signed out with a message: the redirect to return.
     """
     assert operator.name is not None
     try:
-        token = service.login(server(), operator.name, password=password)
+        token = attenuate_until(
+            service.login(server(), operator.name, password=password), operator.expires
+        )
+        is_admin = service.may_act_on_others(server(), token)
     except PymapError:
         request.session.flush()
         messages.warning(
@@ -182,8 +203,16 @@ def renew_own_token(
             "Please sign in again with the password you just set.",
         )
         return HttpResponseRedirect(reverse("accounts:sign-in"))
-    narrowed = attenuate_until(token, operator.expires)
     request.operator = session.replace_token(  # type: ignore[attr-defined]
-        request, operator, narrowed, is_admin=is_admin
+        request, operator, token, is_admin=is_admin
     )
     return None
+
+
+def refresh_own_rights(request: HttpRequest, operator: Operator) -> None:
+    """After operators changed their own roles without a password to sign in
+    again: ask the server what the session's token may do now."""
+    is_admin = service.may_act_on_others(server(), operator.token)
+    request.operator = session.replace_token(  # type: ignore[attr-defined]
+        request, operator, operator.token, is_admin=is_admin
+    )

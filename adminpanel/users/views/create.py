@@ -1,24 +1,19 @@
-"""Creating a user: SetUser with overwrite off, so an existing name is never replaced."""
+"""Creating a user: never over an existing one (users.actions.create_user)."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts.middleware import get_operator
-from adminpanel.audit.record import Action
-from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
-from .. import recent
+from .. import actions
 from ..forms import PARAMS_PREFIX, BaseParamFormSet, CreateUserForm, ParamFormSet
 from ..links import user_url
-from ..merge import UserValues, changed_fields
-from ..models import LastAction
-from .common import add_failure, admin_only, audited, not_authorized, server
+from ..merge import UserValues
+from .common import add_failure, admin_only, caps, not_authorized, saved_message
 from .rows import MORE_ROWS, with_more_rows
 
 PASSWORD_FIELDS = ("password1", "password2")
@@ -35,7 +30,13 @@ def _render(
     return render(
         request,
         "users/create.html",
-        {"form": form, "formset": formset, "existing": existing, "more_rows": MORE_ROWS},
+        {
+            "form": form,
+            "formset": formset,
+            "existing": existing,
+            "more_rows": MORE_ROWS,
+            "caps": form.caps,
+        },
         status=status,
     )
 
@@ -44,50 +45,38 @@ def _render(
 @admin_only("Creating users")
 @sensitive_post_parameters(*PASSWORD_FIELDS)
 def create(request: HttpRequest) -> HttpResponse:
+    backend = caps()
     if request.method == "GET":
         # "?name=" comes from the unknown-user page's "create it" link.
-        form = CreateUserForm(initial={"name": request.GET.get("name", "")})
-        return _render(request, form, ParamFormSet(prefix=PARAMS_PREFIX))
+        form = CreateUserForm(initial={"name": request.GET.get("name", "")}, caps=backend)
+        return _render(request, form, ParamFormSet(prefix=PARAMS_PREFIX, caps=backend))
     if MORE_ROWS in request.POST:
-        initial, formset = with_more_rows(request.POST, exclude=PASSWORD_FIELDS)
-        return _render(request, CreateUserForm(initial=initial), formset)
+        initial, formset = with_more_rows(request.POST, exclude=PASSWORD_FIELDS, caps=backend)
+        return _render(request, CreateUserForm(initial=initial, caps=backend), formset)
 
-    form = CreateUserForm(request.POST)
-    formset = ParamFormSet(request.POST, prefix=PARAMS_PREFIX)
+    form = CreateUserForm(request.POST, caps=backend)
+    formset = ParamFormSet(request.POST, prefix=PARAMS_PREFIX, caps=backend)
     if not (form.is_valid() and formset.is_valid()):
         return _render(request, form, formset, status=400)
-
     name: str = form.cleaned_data["name"]
-    password: str | None = form.cleaned_data["password"]
-    roles = form.roles()
-    params = formset.params()
-    changed = (["password"] if password is not None else []) + changed_fields(
-        UserValues(), UserValues.of(roles, params)
-    )
+    if not form.confirm_mailbox_path_of(name, formset.params(), None):
+        return _render(request, form, formset, status=400)
     try:
-        with audited(request, Action.USER_CREATE, name, changed):
-            service.set_user(
-                server(),
-                get_operator(request).token,
-                name,
-                password=password,
-                roles=roles,
-                params=params,
-                previous_entity_tag=None,  # overwrite off: never replace a user
-            )
+        saved = actions.create_user(
+            actions.Acting.of(request),
+            name,
+            password=form.cleaned_data["password"],
+            wanted=UserValues.of(form.roles(), formset.params()),
+        )
+    except actions.AlreadyExists as exc:
+        form.add_error("name", exc.message)
+        return _render(request, form, formset, status=409, existing=name)
     except Refused as exc:
-        if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
-            form.add_error("name", "A user with this name already exists. Nothing was changed.")
-            return _render(request, form, formset, status=409, existing=name)
         if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
             return not_authorized(request, name)
         return _render(request, form, formset, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, form, formset, status=add_failure(form, exc))
-
-    recent.note(name, LastAction.CREATED)
-    if password is None:
-        messages.success(request, f"User {name} was created without a password.")
-    else:
-        messages.success(request, f"User {name} was created.")
+    without = "" if form.cleaned_data["password"] is not None else " without a password"
+    saved_message(request, saved, f"User {name} was created{without}.")
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -9,20 +9,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from adminpanel.accounts.middleware import get_operator
-from adminpanel.audit.record import Action
-from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
-from .. import recent
-from ..models import LastAction
-from .common import (
-    admin_only,
-    audited,
-    get_user_or_page,
-    is_self,
-    server,
-    with_target_name,
-)
+from .. import actions, records
+from .common import admin_only, is_self, not_found, server, with_target_name
 
 
 def _confirm(
@@ -42,14 +32,12 @@ def _confirm(
 def delete(request: HttpRequest, name: str) -> HttpResponse:
     operator = get_operator(request)
     if request.method == "GET":
-        found = get_user_or_page(request, name)
-        if isinstance(found, HttpResponse):
-            return found
+        if not records.exists(server(), operator, name):
+            return not_found(request, name)
         return _confirm(request, name)
 
     try:
-        with audited(request, Action.USER_DELETE, name):
-            service.delete_user(server(), operator.token, name)
+        actions.delete_user(actions.Acting.of(request), name)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             messages.warning(
@@ -70,7 +58,6 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
             status=exc.http_status,
         )
 
-    recent.note(name, LastAction.DELETED)
     if is_self(operator, name):
         # pymap deleted the user's login tokens too: this session is over.
         request.session.flush()

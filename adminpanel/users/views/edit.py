@@ -1,12 +1,10 @@
-"""Editing roles and params against one entity tag, and the conflict page.
+"""Editing roles and params, and the conflict page.
 
-pymap replaces the whole record on SetUser and hashes whatever password it is
-given (none at all when omitted), so every edit says what to do with the
-password: keep it (the operator types it; a Login checks it first), set a new
-one, or remove it. The form carries the entity tag it was rendered from; if
-the user changed meanwhile the operator gets a conflict page (409) with both
-versions and a form that re-applies their changes on top of the current
-values. Nothing is ever overwritten silently.
+The form carries the version of the record it was made from (entity tag and
+signed values); users.actions.edit_user refuses to save over a newer version,
+and the operator then gets a conflict page (409) with both versions and a form
+that re-applies their changes on top of the current values. Nothing is ever
+overwritten silently.
 """
 
 from __future__ import annotations
@@ -19,37 +17,35 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import session
 from adminpanel.accounts.middleware import get_operator
-from adminpanel.audit.record import Action, record
-from adminpanel.pymap import service
+from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.pymap.service import ADMIN_ROLE
+from adminpanel.pymap.service import UserRecord
 
-from .. import recent
+from .. import actions
+from ..editable import not_editable
 from ..forms import (
     PARAMS_PREFIX,
     BaseParamFormSet,
     EditUserForm,
     ParamFormSet,
-    PasswordAction,
-    not_editable,
     params_initial,
     roles_initial,
     sign_base,
     unsign_base,
 )
 from ..links import user_url
-from ..merge import UserValues, changed_fields, compare, keep_line_breaks, rebase
-from ..models import LastAction
+from ..merge import UserValues, compare, keep_line_breaks, rebase
 from .common import (
     add_failure,
     admin_only,
-    audited,
-    get_user_or_page,
+    caps,
     is_self,
+    read_user,
+    refresh_own_rights,
     renew_own_token,
-    server,
+    saved_message,
     with_target_name,
 )
 from .rows import MORE_ROWS, with_more_rows
@@ -60,33 +56,37 @@ NOT_ALLOWED_ROLES = (
     "The mail server refused: your identity may not assign roles. Only a session with "
     "the admin role can save a user's roles, even roles the user already has."
 )
-KEEP_REFUSED = (
-    "This is not the user's current password (the mail server did not accept it), so "
-    "nothing was saved. Enter the current password, or choose to set a new one."
-)
 
 
-def _values(record: service.UserRecord) -> UserValues:
+def _values(record: UserRecord) -> UserValues:
     return UserValues.of(record.roles, record.params)
 
 
 def _form_for(
-    record: service.UserRecord,
+    record: UserRecord,
     values: UserValues,
+    backend: Capabilities,
     *,
     is_self: bool,
     password_action: str | None = None,
 ) -> tuple[EditUserForm, BaseParamFormSet]:
-    """An unbound form showing ``values`` against ``record``'s entity tag."""
+    """An unbound form showing ``values`` against ``record``'s version."""
     initial: dict[str, Any] = {
         **roles_initial(values.roles),
         "entity_tag": record.entity_tag,
-        "base": sign_base(record.roles, record.params, record.has_password),
+        "base": sign_base(
+            record.roles, record.params, record.has_password, record.password_fingerprint
+        ),
     }
-    form = EditUserForm(initial=initial, has_password=record.has_password, is_self=is_self)
+    form = EditUserForm(
+        initial=initial, has_password=record.has_password, is_self=is_self, caps=backend
+    )
     if password_action is not None and form.offers(password_action):
         form.initial["password_action"] = password_action
-    return form, ParamFormSet(initial=params_initial(values.params), prefix=PARAMS_PREFIX)
+    formset = ParamFormSet(
+        initial=params_initial(values.params), prefix=PARAMS_PREFIX, caps=backend
+    )
+    return form, formset
 
 
 def _render(
@@ -100,7 +100,13 @@ def _render(
     return render(
         request,
         "users/edit.html",
-        {"name": name, "form": form, "formset": formset, "more_rows": MORE_ROWS},
+        {
+            "name": name,
+            "form": form,
+            "formset": formset,
+            "more_rows": MORE_ROWS,
+            "caps": form.caps,
+        },
         status=status,
     )
 
@@ -112,41 +118,19 @@ def _cannot_edit(request: HttpRequest, name: str, problems: list[str]) -> HttpRe
     )
 
 
-def _record_conflict(request: HttpRequest, name: str, changed: list[str], outcome: str) -> None:
-    """Audit an edit that found the user changed or gone (SetUser was not sent)."""
-    record(request, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=changed)
-
-
 def _conflict(
-    request: HttpRequest,
-    name: str,
-    form: EditUserForm,
-    formset: BaseParamFormSet,
-    base: UserValues,
-    yours: UserValues,
-    current: service.UserRecord | None = None,
+    request: HttpRequest, name: str, edit: actions.Edit, current: UserRecord
 ) -> HttpResponse:
-    """409: the user changed (or went) since the form was rendered. ``current``
-    is the user as just read (and found editable); without it, read it again."""
-    action = form.cleaned_data["password_action"]
-    operator = get_operator(request)
-    if current is None:
-        try:
-            current = service.get_user(server(), operator.token, name)
-        except Refused as exc:
-            if exc.is_(RefusalKey.USER_NOT_FOUND):
-                return _deleted(request, name, yours, action)
-            return _render(request, name, form, formset, status=_reread_failed(form, exc))
-        except PymapError as exc:
-            return _render(request, name, form, formset, status=_reread_failed(form, exc))
-        if problems := not_editable(current.roles, current.params):
-            return _cannot_edit(request, name, problems)
-    current_values = _values(current)
+    """409: the user changed since the form was made; re-apply the edit on top."""
+    if problems := not_editable(current.roles, current.params):
+        return _cannot_edit(request, name, problems)
+    backend = caps()
     new_form, new_formset = _form_for(
         current,
-        rebase(base, yours, current_values),
-        is_self=is_self(operator, name),
-        password_action=action,
+        rebase(edit.base, edit.yours, _values(current)),
+        backend,
+        is_self=is_self(get_operator(request), name),
+        password_action=edit.password_action,
     )
     return render(
         request,
@@ -154,50 +138,31 @@ def _conflict(
         {
             "name": name,
             "deleted": False,
-            "rows": compare(base, yours, current_values),
+            "rows": compare(edit.base, edit.yours, _values(current)),
             "current": current,
-            "password_action": action,
+            "password_action": edit.password_action,
             "form": new_form,
             "formset": new_formset,
             "more_rows": MORE_ROWS,
+            "caps": backend,
         },
         status=409,
     )
 
 
-def _deleted(request: HttpRequest, name: str, yours: UserValues, action: str) -> HttpResponse:
-    """409: the user was deleted since the form was rendered."""
+def _deleted(request: HttpRequest, name: str, edit: actions.Edit) -> HttpResponse:
+    """409: the user was deleted since the form was made."""
     return render(
         request,
         "users/conflict.html",
-        {"name": name, "deleted": True, "yours": yours, "password_action": action},
+        {
+            "name": name,
+            "deleted": True,
+            "yours": edit.yours,
+            "password_action": edit.password_action,
+        },
         status=409,
     )
-
-
-def _reread_failed(form: EditUserForm, exc: PymapError) -> int:
-    """The conflict page could not read the current values: keep the operator's form."""
-    if isinstance(exc, Refused) and (
-        exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE)
-    ):
-        raise exc
-    form.add_error(
-        None,
-        "Someone changed this user after you opened the form, so nothing was saved, and "
-        f"reading the current values failed: {exc.message} Open the edit page again.",
-    )
-    return exc.http_status
-
-
-def _password_is_current(name: str, password: str) -> bool:
-    """A Login with the typed password, so that "keep" cannot store a typo."""
-    try:
-        service.login(server(), name, password=password)
-    except Refused as exc:
-        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.USER_NOT_FOUND):
-            return False
-        raise
-    return True
 
 
 @require_http_methods(["GET", "POST"])
@@ -205,118 +170,97 @@ def _password_is_current(name: str, password: str) -> bool:
 @sensitive_post_parameters(*PASSWORD_FIELDS)
 @with_target_name
 def edit(request: HttpRequest, name: str) -> HttpResponse:
-    operator = get_operator(request)
-    editing_self = is_self(operator, name)
+    editing_self = is_self(get_operator(request), name)
+    backend = caps()
     if request.method == "GET":
-        found = get_user_or_page(request, name)
-        if isinstance(found, HttpResponse):
-            return found
+        found = read_user(request, name)
         if problems := not_editable(found.roles, found.params):
             return _cannot_edit(request, name, problems)
-        form, formset = _form_for(found, _values(found), is_self=editing_self)
+        form, formset = _form_for(found, _values(found), backend, is_self=editing_self)
         return _render(request, name, form, formset)
 
     base_data = unsign_base(request.POST.get("base", ""))
     has_password = bool(base_data["has_password"]) if base_data else True
     if MORE_ROWS in request.POST:
-        initial, formset = with_more_rows(request.POST, exclude=PASSWORD_FIELDS)
-        form = EditUserForm(initial=initial, has_password=has_password, is_self=editing_self)
+        initial, formset = with_more_rows(request.POST, exclude=PASSWORD_FIELDS, caps=backend)
+        form = EditUserForm(
+            initial=initial, has_password=has_password, is_self=editing_self, caps=backend
+        )
         return _render(request, name, form, formset)
 
-    form = EditUserForm(request.POST, has_password=has_password, is_self=editing_self)
-    formset = ParamFormSet(request.POST, prefix=PARAMS_PREFIX)
+    form = EditUserForm(request.POST, has_password=has_password, is_self=editing_self, caps=backend)
+    formset = ParamFormSet(request.POST, prefix=PARAMS_PREFIX, caps=backend)
     if not (form.is_valid() and formset.is_valid()):
         return _render(request, name, form, formset, status=400)
+    base = form.cleaned_data["base"]
+    if not form.confirm_mailbox_path_of(name, formset.params(), base["params"]):
+        return _render(request, name, form, formset, status=400)
     return _save(request, name, form, formset)
+
+
+def _edit_of(form: EditUserForm, formset: BaseParamFormSet) -> actions.Edit:
+    data = form.cleaned_data
+    base = UserValues.of(data["base"]["roles"], data["base"]["params"])
+    return actions.Edit(
+        base=base,
+        entity_tag=data["entity_tag"],
+        password_fingerprint=data["base"]["password_fingerprint"],
+        yours=keep_line_breaks(base, UserValues.of(form.roles(), formset.params())),
+        password_action=data["password_action"],
+        password=data["password"],
+    )
 
 
 def _save(
     request: HttpRequest, name: str, form: EditUserForm, formset: BaseParamFormSet
 ) -> HttpResponse:
-    operator = get_operator(request)
-    data = form.cleaned_data
-    base = UserValues.of(data["base"]["roles"], data["base"]["params"])
-    yours = keep_line_breaks(base, UserValues.of(form.roles(), formset.params()))
-    action: str = data["password_action"]
-    password: str | None = data["password"]
-    tag: int = data["entity_tag"]
-
-    # Read the user again: the changes are computed against what is stored,
-    # and a stale tag is a conflict before any password is checked.
+    edit = _edit_of(form, formset)
     try:
-        current = service.get_user(server(), operator.token, name)
-    except Refused as exc:
-        if exc.is_(RefusalKey.USER_NOT_FOUND):
-            _record_conflict(request, name, changed_fields(base, yours), exc.key)
-            return _deleted(request, name, yours, action)
-        return _render(request, name, form, formset, status=add_failure(form, exc))
-    except PymapError as exc:
-        return _render(request, name, form, formset, status=add_failure(form, exc))
-    if problems := not_editable(current.roles, current.params):
-        return _cannot_edit(request, name, problems)
-    if current.entity_tag != tag:
-        # SetUser would answer CannotReplaceUser; do not even try.
-        _record_conflict(request, name, changed_fields(base, yours), RefusalKey.CANNOT_REPLACE_USER)
-        return _conflict(request, name, form, formset, base, yours, current)
-
-    changed = changed_fields(_values(current), yours)
-    if action == PasswordAction.NEW or (action == PasswordAction.REMOVE and current.has_password):
-        changed.append("password")
-    if not changed:
-        messages.info(request, f"Nothing to save: {name} already has these roles and parameters.")
+        saved = actions.edit_user(actions.Acting.of(request), name, edit)
+    except actions.DeletedMeanwhile:
+        return _deleted(request, name, edit)
+    except actions.ChangedMeanwhile as exc:
+        return _conflict(request, name, edit, exc.current)
+    except actions.ChangedButUnreadable as exc:
+        form.add_error(None, exc.message)
+        return _render(request, name, form, formset, status=exc.error.http_status)
+    except actions.NotEditable as exc:
+        return _cannot_edit(request, name, exc.problems)
+    except actions.NothingToSave as exc:
+        messages.info(request, f"{exc.message} ({name})")
         return HttpResponseRedirect(user_url("users:detail", name))
-
-    try:
-        wrong_password = action == PasswordAction.KEEP and not _password_is_current(
-            name, password or ""
+    except actions.WrongPassword as exc:
+        form.add_error(
+            "current_password", f"{exc.message} Enter the current password, or set a new one."
         )
-    except PymapError as exc:
-        return _render(request, name, form, formset, status=add_failure(form, exc))
-    if wrong_password:
-        record(
-            request,
-            Action.USER_EDIT,
-            target=name,
-            outcome=RefusalKey.INVALID_AUTH,
-            changed_fields=changed,
-            detail="current password not accepted",
-        )
-        form.add_error("current_password", KEEP_REFUSED)
         return _render(request, name, form, formset, status=400)
-
-    try:
-        with audited(request, Action.USER_EDIT, name, changed):
-            service.set_user(
-                server(),
-                operator.token,
-                name,
-                password=password,
-                roles=yours.roles,
-                params=yours.params,
-                previous_entity_tag=tag,
-            )
+    except SignInThrottled as exc:
+        form.add_error("current_password", exc.message)
+        response = _render(request, name, form, formset, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except Refused as exc:
-        if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
-            # Changed between the re-read and SetUser; audited() recorded it.
-            return _conflict(request, name, form, formset, base, yours)
-        if exc.is_(RefusalKey.NOT_ALLOWED):
-            form.add_error(None, NOT_ALLOWED_ROLES)
-            return _render(request, name, form, formset, status=403)
-        return _render(request, name, form, formset, status=add_failure(form, exc))
+        if not exc.is_(RefusalKey.NOT_ALLOWED):
+            return _render(request, name, form, formset, status=add_failure(form, exc))
+        form.add_error(None, NOT_ALLOWED_ROLES)
+        return _render(request, name, form, formset, status=403)
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))
+    return _after_save(request, name, edit, saved)
 
-    recent.note(name, LastAction.EDITED)
-    if is_self(operator, name) and password is not None:
-        signed_out = renew_own_token(
-            request, operator, password, is_admin=ADMIN_ROLE in yours.roles
-        )
-        if signed_out is not None:
-            return signed_out
-    elif is_self(operator, name):
-        # No password to sign in with again; keep the header's role badge true.
-        request.operator = session.replace_token(  # type: ignore[attr-defined]
-            request, operator, operator.token, is_admin=ADMIN_ROLE in yours.roles
-        )
-    messages.success(request, f"Saved {name}: changed {', '.join(changed)}.")
+
+def _after_save(
+    request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
+) -> HttpResponse:
+    operator = get_operator(request)
+    if is_self(operator, name):
+        # Own roles may have changed, and on some backends the session's token
+        # died with the save: sign in again with the password just stored.
+        if edit.password is not None:
+            signed_out = renew_own_token(request, operator, edit.password)
+            if signed_out is not None:
+                return signed_out
+        else:
+            refresh_own_rights(request, operator)
+    saved_message(request, saved, f"Saved {name}: changed {', '.join(saved.changed)}.")
     return HttpResponseRedirect(user_url("users:detail", name))

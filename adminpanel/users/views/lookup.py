@@ -13,7 +13,7 @@ from ..forms import LookupForm
 from ..links import user_url
 from ..merge import sorted_roles
 from ..models import LastAction
-from .common import get_user_or_page, is_self, with_target_name
+from .common import caps, is_self, read_user, with_target_name
 
 
 def _index(request: HttpRequest, form: LookupForm, *, status: int = 200) -> HttpResponse:
@@ -47,9 +47,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 @require_GET
 @with_target_name
 def detail(request: HttpRequest, name: str) -> HttpResponse:
-    found = get_user_or_page(request, name)
-    if isinstance(found, HttpResponse):
-        return found
+    found = read_user(request, name)
     recent.note(found.name, LastAction.VIEWED)
     operator = get_operator(request)
     return render(
@@ -60,5 +58,6 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
             "roles": sorted_roles(found.roles),
             "params": sorted(found.params.items()),
             "is_self": is_self(operator, found.name),
+            "caps": caps(),
         },
     )

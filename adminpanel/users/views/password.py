@@ -1,37 +1,38 @@
-"""Changing a password: any user's with the admin role, otherwise one's own.
+"""Changing a password: any user's with rights over them, otherwise one's own.
 
-service.change_password reads the user (GetUser) and writes it back with the
-new password and the same roles and params, against the entity tag it read.
-pymap lets only the admin role assign roles, and SetUser always re-sends
-them, so a user without the admin role whose record has roles cannot change
-their own password: the page says so instead of failing silently.
+users.actions.change_password writes the new password with the user's own
+roles and params as stored. pymap lets only the admin role assign roles, and
+SetUser always re-sends them, so on most backends a user without the admin
+role whose record has roles cannot change their own password: the page says
+so before anyone types. Operators changing their own password give the
+current one first, checked with a (throttled) sign-in.
 """
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts import password_check
 from adminpanel.accounts.middleware import get_operator
-from adminpanel.audit.record import Action
-from adminpanel.pymap import service
+from adminpanel.accounts.session import Operator
+from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.service import UserRecord
 
-from .. import recent
+from .. import actions
 from ..forms import ChangePasswordForm
 from ..links import user_url
 from ..merge import sorted_roles
-from ..models import LastAction
 from .common import (
     add_failure,
-    audited,
-    get_user_or_page,
+    caps,
     is_self,
-    not_found,
+    read_user,
     renew_own_token,
+    saved_message,
     server,
     with_target_name,
 )
@@ -45,17 +46,24 @@ CHANGED_MEANWHILE = (
     "The user was changed by someone else while the password was being saved, so "
     "nothing was changed. Please submit again."
 )
+WRONG_CURRENT = "This is not your current password. Nothing was changed."
+
+
+def _asks_current(operator: Operator, name: str) -> bool:
+    """Own password, signed in as oneself: the current password is asked."""
+    return is_self(operator, name) and operator.signed_in_as is None
 
 
 def _render(
     request: HttpRequest,
     name: str,
     form: ChangePasswordForm,
-    user: service.UserRecord | None = None,
+    user: UserRecord | None = None,
     *,
     status: int = 200,
 ) -> HttpResponse:
     operator = get_operator(request)
+    backend = caps()
     return render(
         request,
         "users/password.html",
@@ -66,30 +74,41 @@ def _render(
             "roles": sorted_roles(user.roles) if user else (),
             "is_self": is_self(operator, name),
             # Foretell NotAllowedError: the server will refuse to re-send roles.
-            "roles_block_change": bool(user and user.roles and not operator.is_admin),
+            "roles_block_change": bool(
+                user and user.roles and not operator.is_admin and not backend.resends_own_roles
+            ),
+            "caps": backend,
         },
         status=status,
     )
 
 
 @require_http_methods(["GET", "POST"])
-@sensitive_post_parameters("new_password1", "new_password2")
+@sensitive_post_parameters("current_password", "new_password1", "new_password2")
 @with_target_name
 def change_password(request: HttpRequest, name: str) -> HttpResponse:
     operator = get_operator(request)
+    asks_current = _asks_current(operator, name)
     if request.method == "GET":
-        found = get_user_or_page(request, name)
-        if isinstance(found, HttpResponse):
-            return found
-        return _render(request, name, ChangePasswordForm(), found)
+        found = read_user(request, name)
+        return _render(request, name, ChangePasswordForm(asks_current=asks_current), found)
 
-    form = ChangePasswordForm(request.POST)
+    form = ChangePasswordForm(request.POST, asks_current=asks_current)
     if not form.is_valid():
         return _render(request, name, form, status=400)
-    password: str = form.cleaned_data["password"]
+    new_password: str = form.cleaned_data["password"]
     try:
-        with audited(request, Action.PASSWORD_CHANGE, name, ["password"]):
-            service.change_password(server(), operator.token, name, password)
+        if asks_current and not password_check.is_current(
+            request, server(), name, form.cleaned_data["current_password"]
+        ):
+            form.add_error("current_password", WRONG_CURRENT)
+            return _render(request, name, form, status=400)
+        saved = actions.change_password(actions.Acting.of(request), name, new_password)
+    except SignInThrottled as exc:
+        form.add_error("current_password" if asks_current else None, exc.message)
+        response = _render(request, name, form, status=429)
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     except Refused as exc:
         if exc.is_(RefusalKey.NOT_ALLOWED):
             form.add_error(None, NOT_ALLOWED)
@@ -98,17 +117,15 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
             form.add_error(None, CHANGED_MEANWHILE)
             return _render(request, name, form, status=409)
         if exc.is_(RefusalKey.USER_NOT_FOUND):
-            return not_found(request, name)
+            raise  # the "no such user" page
         return _render(request, name, form, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, status=add_failure(form, exc))
-
-    recent.note(name, LastAction.PASSWORD_CHANGED)
     if is_self(operator, name):
-        signed_out = renew_own_token(request, operator, password)
+        signed_out = renew_own_token(request, operator, new_password)
         if signed_out is not None:
             return signed_out
-        messages.success(request, "Your password was changed. You stay signed in.")
+        saved_message(request, saved, "Your password was changed. You stay signed in.")
     else:
-        messages.success(request, f"The password of {name} was changed.")
+        saved_message(request, saved, f"The password of {name} was changed.")
     return HttpResponseRedirect(user_url("users:detail", name))

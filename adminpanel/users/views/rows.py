@@ -7,6 +7,8 @@ from typing import Any
 
 from django.http import QueryDict
 
+from adminpanel.pymap.backends import Capabilities
+
 from ..forms import MAX_PARAMS, PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
 
 #: Name of the submit button that asks for more rows instead of saving.
@@ -23,7 +25,7 @@ def _row_count(data: QueryDict) -> int:
 
 
 def with_more_rows(
-    data: QueryDict, *, exclude: Iterable[str]
+    data: QueryDict, *, exclude: Iterable[str], caps: Capabilities
 ) -> tuple[dict[str, Any], BaseParamFormSet]:
     """The submitted form again, with more empty parameter rows and nothing saved.
 
@@ -45,6 +47,6 @@ def with_more_rows(
         if data.get(f"{PARAMS_PREFIX}-{index}-DELETE") or not (key or value):
             continue
         rows.append({"key": key, "value": value})
-    formset = ParamFormSet(initial=rows, prefix=PARAMS_PREFIX)
+    formset = ParamFormSet(initial=rows, prefix=PARAMS_PREFIX, caps=caps)
     formset.extra = max(0, min(count - len(rows) + ROWS_PER_CLICK, MAX_PARAMS - len(rows)))
     return initial, formset

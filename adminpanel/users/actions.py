@@ -1,0 +1,425 @@
+"""The writes of the user pages: create, edit, change a password, delete.
+
+Each action does one write the way the server's backend needs it (the checks
+the server does not make itself, the write, then a re-read of what was
+stored), records the audit event, and returns what was stored or raises one
+of the outcome exceptions below. Views validate, call one action and map its
+outcome to a page. pymap's own failures (``PymapError``) pass through,
+audited.
+
+Per backend (adminpanel/pymap/backends.py): where SetUser does not refuse an
+existing name, create asks first; where entity tags are not checked, an
+edit compares the stored values with those its form was made from; records
+are read with the user's own token where the caller's roles would be merged
+in; and after every write the record is read again, so the page and the
+audit say what the server kept, not what the panel sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
+
+from adminpanel.accounts import password_check
+from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.session import Operator
+from adminpanel.audit.record import OK, Action, record
+from adminpanel.pymap import service
+from adminpanel.pymap.backends import Capabilities
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.servers import PymapServer
+from adminpanel.pymap.service import UserRecord
+from adminpanel.servers import issued_tokens, knowledge
+
+from . import recent, records
+from .editable import PasswordAction, not_editable
+from .merge import UserValues, changed_fields
+from .models import LastAction
+
+# --- who acts, and the outcomes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acting:
+    """The request an action serves (for its audit record), its server and operator."""
+
+    request: HttpRequest
+    server: PymapServer
+    operator: Operator
+
+    @classmethod
+    def of(cls, request: HttpRequest) -> Acting:
+        return cls(request, settings.PYMAP_SERVER, get_operator(request))
+
+    @property
+    def caps(self) -> Capabilities:
+        return knowledge.capabilities(self.server)
+
+
+@dataclass(frozen=True)
+class Saved:
+    """A write the server took: the record as read back afterwards."""
+
+    name: str
+    #: The record as stored (None if reading it back failed; see ``differences``).
+    stored: UserRecord | None
+    #: What changed, as field names ("roles", "params.quota", "password").
+    changed: tuple[str, ...]
+    #: What the server did not keep as sent, in words (empty: all of it).
+    differences: tuple[str, ...] = ()
+
+
+class ActionRefused(Exception):
+    """Base of the outcomes that are not a write; ``message`` is for the page."""
+
+    message = ""
+
+
+class AlreadyExists(ActionRefused):
+    message = "A user with this name already exists. Nothing was changed."
+
+
+class DeletedMeanwhile(ActionRefused):
+    message = "The user was deleted since the form was opened. Nothing was saved."
+
+
+class ChangedMeanwhile(ActionRefused):
+    """The user changed since the form was made; ``current`` is how it is now."""
+
+    message = "Someone changed this user since the form was opened. Nothing was saved."
+
+    def __init__(self, current: UserRecord) -> None:
+        super().__init__(self.message)
+        self.current = current
+
+
+class ChangedButUnreadable(ActionRefused):
+    """The user changed since the form was made, and reading it again failed."""
+
+    def __init__(self, error: PymapError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.message = (
+            "Someone changed this user after you opened the form, so nothing was saved, and "
+            f"reading the current values failed: {error.message} Open the edit page again."
+        )
+
+
+class NotEditable(ActionRefused):
+    """The stored record holds values a form would change on the way back."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class NothingToSave(ActionRefused):
+    message = "Nothing to save: the user already has these roles and parameters."
+
+
+class WrongPassword(ActionRefused):
+    message = (
+        "This is not the user's current password (the mail server did not accept it), so "
+        "nothing was saved."
+    )
+
+
+# --- reading back what was stored ---------------------------------------------------
+
+
+def _differences(
+    sent: UserValues, password_sent: bool, stored: UserRecord, caps: Capabilities
+) -> tuple[str, ...]:
+    """What the server did not keep as sent, in words."""
+    why = f" (this server runs {caps.label})"
+    found: list[str] = []
+    for role in sorted(set(sent.roles) - set(stored.roles)):
+        found.append(f"the role {role!r} was not stored{why}")
+    for role in sorted(set(stored.roles) - set(sent.roles)):
+        found.append(f"the server added the role {role!r}{why}")
+    for key, value in sorted(sent.params.items()):
+        if key not in stored.params:
+            found.append(f"the parameter {key!r} was not stored{why}")
+        elif stored.params[key] != value:
+            found.append(f"the parameter {key!r} was stored as {stored.params[key]!r}{why}")
+    for key in sorted(stored.params.keys() - sent.params.keys()):
+        found.append(f"the server added the parameter {key!r} = {stored.params[key]!r}{why}")
+    if password_sent and not stored.has_password:
+        found.append(f"no password was stored{why}")
+    if not password_sent and stored.has_password:
+        found.append(f"a password is stored although none was sent{why}")
+    return tuple(found)
+
+
+def _read_back(
+    acting: Acting,
+    name: str,
+    before: UserValues,
+    sent: UserValues,
+    *,
+    password_sent: bool,
+    password_changed: bool,
+) -> Saved:
+    """Read the record just written: what changed and what was not kept."""
+    changed = ["password"] if password_changed else []
+    try:
+        stored = records.read(acting.server, acting.operator, name)
+    except PymapError as exc:
+        changed += changed_fields(before, sent)
+        return Saved(
+            name,
+            None,
+            tuple(changed),
+            (f"the panel could not read the user back to check what was stored: {exc.message}",),
+        )
+    changed += changed_fields(before, UserValues.of(stored.roles, stored.params))
+    differences = _differences(sent, password_sent, stored, acting.caps)
+    return Saved(name, stored, tuple(changed), differences)
+
+
+@contextmanager
+def _audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) -> Iterator[None]:
+    """Record a failure of the write (with its key) and re-raise it."""
+    try:
+        yield
+    except PymapError as exc:
+        record(acting.request, action, target=name, outcome=exc.outcome, changed_fields=fields)
+        raise
+
+
+def _record_saved(acting: Acting, action: Action, saved: Saved) -> None:
+    detail = "; ".join(saved.differences)
+    record(
+        acting.request,
+        action,
+        target=saved.name,
+        outcome=OK,
+        changed_fields=saved.changed,
+        detail=f"as stored: {detail}" if detail else "",
+    )
+
+
+# --- create ----------------------------------------------------------------------
+
+
+@sensitive_variables("password")
+def create_user(acting: Acting, name: str, *, password: str | None, wanted: UserValues) -> Saved:
+    """SetUser with overwrite off; never replaces an existing user.
+
+    Where the backend replaces users silently (maildir), the name is looked up
+    first; a user created by someone else in the instant between cannot be
+    detected there.
+    """
+    fields = (["password"] if password is not None else []) + changed_fields(UserValues(), wanted)
+    with _audited(acting, Action.USER_CREATE, name, fields):
+        if not acting.caps.refuses_existing_on_create and records.exists(
+            acting.server, acting.operator, name
+        ):
+            record(
+                acting.request,
+                Action.USER_CREATE,
+                target=name,
+                outcome=RefusalKey.CANNOT_REPLACE_USER,
+                changed_fields=fields,
+                detail="the name is taken (checked before writing)",
+            )
+            raise AlreadyExists
+        try:
+            service.set_user(
+                acting.server,
+                acting.operator.token,
+                name,
+                password=password,
+                roles=wanted.roles,
+                params=wanted.params,
+                previous_entity_tag=None,
+            )
+        except Refused as exc:
+            if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
+                record(
+                    acting.request,
+                    Action.USER_CREATE,
+                    target=name,
+                    outcome=exc.outcome,
+                    changed_fields=fields,
+                )
+                raise AlreadyExists from exc
+            raise
+    saved = _read_back(
+        acting,
+        name,
+        UserValues(),
+        wanted,
+        password_sent=password is not None,
+        password_changed=password is not None,
+    )
+    _record_saved(acting, Action.USER_CREATE, saved)
+    recent.note(name, LastAction.CREATED)
+    return saved
+
+
+# --- edit --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An edit as the form sent it: the version it was made from and the changes."""
+
+    #: The values the form showed, its entity tag and the stored hash's fingerprint.
+    base: UserValues
+    entity_tag: int
+    password_fingerprint: str
+    #: The values to store.
+    yours: UserValues
+    password_action: str
+    password: str | None = field(default=None, repr=False)
+
+
+def _unchanged_since(edit: Edit, current: UserRecord, caps: Capabilities) -> bool:
+    """Whether ``current`` is still the version the form was made from."""
+    if caps.checks_entity_tags:
+        return current.entity_tag == edit.entity_tag
+    # No entity tags to trust (maildir): compare what the form was made from.
+    return (
+        set(current.roles) == set(edit.base.roles)
+        and dict(current.params) == dict(edit.base.params)
+        and current.password_fingerprint == edit.password_fingerprint
+    )
+
+
+def _read_current(acting: Acting, name: str, edit: Edit, fields: list[str]) -> UserRecord:
+    try:
+        return records.read(acting.server, acting.operator, name)
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            _record_conflict(acting, name, fields, exc.key)
+            raise DeletedMeanwhile from exc
+        raise
+
+
+def _record_conflict(acting: Acting, name: str, fields: list[str], outcome: str) -> None:
+    record(acting.request, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=fields)
+
+
+@sensitive_variables("edit")
+def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
+    """Store ``edit.yours`` and the password the edit asks for, unless the user
+    changed since the form was made (:class:`ChangedMeanwhile`).
+
+    Raises :class:`DeletedMeanwhile`, :class:`NotEditable`,
+    :class:`NothingToSave`, :class:`WrongPassword` (the password to keep was
+    not accepted), ``throttle.SignInThrottled`` (too many wrong ones) and
+    pymap's errors (NotAllowedError: the identity may not assign roles).
+    """
+    caps = acting.caps
+    fields = changed_fields(edit.base, edit.yours)
+    current = _read_current(acting, name, edit, fields)
+    if problems := not_editable(current.roles, current.params):
+        raise NotEditable(problems)
+    if not _unchanged_since(edit, current, caps):
+        _record_conflict(acting, name, fields, RefusalKey.CANNOT_REPLACE_USER)
+        raise ChangedMeanwhile(current)
+    fields = changed_fields(UserValues.of(current.roles, current.params), edit.yours)
+    if edit.password_action == PasswordAction.NEW or (
+        edit.password_action == PasswordAction.REMOVE and current.has_password
+    ):
+        fields.append("password")
+    if not fields:
+        raise NothingToSave
+    with _audited(acting, Action.USER_EDIT, name, fields):
+        if edit.password_action == PasswordAction.KEEP and not password_check.is_current(
+            acting.request, acting.server, name, edit.password or ""
+        ):
+            record(
+                acting.request,
+                Action.USER_EDIT,
+                target=name,
+                outcome=RefusalKey.INVALID_AUTH,
+                changed_fields=fields,
+                detail="current password not accepted",
+            )
+            raise WrongPassword
+        try:
+            service.set_user(
+                acting.server,
+                acting.operator.token,
+                name,
+                password=edit.password,
+                roles=edit.yours.roles,
+                params=edit.yours.params,
+                previous_entity_tag=current.entity_tag,
+            )
+        except Refused as exc:
+            if not exc.is_(RefusalKey.CANNOT_REPLACE_USER):
+                raise
+            # Changed between the re-read and SetUser.
+            _record_conflict(acting, name, fields, exc.key)
+            try:
+                now = _read_current(acting, name, edit, [])
+            except PymapError as unreadable:
+                if isinstance(unreadable, Refused) and (
+                    unreadable.is_(RefusalKey.INVALID_AUTH)
+                    or unreadable.is_(RefusalKey.AUTHORIZATION_FAILURE)
+                ):
+                    raise
+                raise ChangedButUnreadable(unreadable) from exc
+            raise ChangedMeanwhile(now) from exc
+    saved = _read_back(
+        acting,
+        name,
+        UserValues.of(current.roles, current.params),
+        edit.yours,
+        password_sent=edit.password is not None,
+        password_changed="password" in fields,
+    )
+    _record_saved(acting, Action.USER_EDIT, saved)
+    recent.note(name, LastAction.EDITED)
+    return saved
+
+
+# --- password ----------------------------------------------------------------------
+
+
+@sensitive_variables("new_password")
+def change_password(acting: Acting, name: str, new_password: str) -> Saved:
+    """Store a new password with the user's own roles and params, as stored.
+
+    The record is read so that the caller's roles are not merged in
+    (records.read): writing merged roles back would make the user an admin on
+    maildir. Raises pymap's errors: NotAllowedError (the identity may not
+    re-send the user's roles), CannotReplaceUser (changed meanwhile),
+    UserNotFound.
+    """
+    with _audited(acting, Action.PASSWORD_CHANGE, name, ["password"]):
+        current = records.read(acting.server, acting.operator, name)
+        values = UserValues.of(current.roles, current.params)
+        service.set_user(
+            acting.server,
+            acting.operator.token,
+            name,
+            password=new_password,
+            roles=values.roles,
+            params=values.params,
+            previous_entity_tag=current.entity_tag,
+        )
+    saved = _read_back(acting, name, values, values, password_sent=True, password_changed=True)
+    _record_saved(acting, Action.PASSWORD_CHANGE, saved)
+    recent.note(name, LastAction.PASSWORD_CHANGED)
+    return saved
+
+
+# --- delete ------------------------------------------------------------------------
+
+
+def delete_user(acting: Acting, name: str) -> None:
+    """DeleteUser; with the user go its mail and its login tokens."""
+    with _audited(acting, Action.USER_DELETE, name, []):
+        service.delete_user(acting.server, acting.operator.token, name)
+    record(acting.request, Action.USER_DELETE, target=name, outcome=OK)
+    issued_tokens.forget(acting.server, name)
+    recent.note(name, LastAction.DELETED)

@@ -1,0 +1,68 @@
+"""Reading a user's record as it is stored, whatever the backend.
+
+GetUser does not always answer with the user's own record: on maildir the
+caller's roles are merged in, so with pymap's admin token every user reads as
+``admin`` (PYMAP.md), and writing such a record back makes the user an admin.
+Where that happens the record is read again with a login token of the user
+(``servers.issued_tokens``), which has no roles to merge. Every answer also
+teaches the panel which backend the server runs (``servers.knowledge``).
+"""
+
+from __future__ import annotations
+
+from django.views.decorators.debug import sensitive_variables
+
+from adminpanel.accounts.session import Operator
+from adminpanel.pymap import backends, service
+from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.pymap.servers import PymapServer
+from adminpanel.pymap.service import UserRecord
+from adminpanel.servers import issued_tokens, knowledge
+
+
+def token_carries_roles(operator: Operator) -> bool:
+    """Whether the session's token brings roles of its own to every call: only
+    pymap's admin token does (``role = admin``); login tokens carry none."""
+    return operator.name is None
+
+
+@sensitive_variables("token")
+def read(server: PymapServer, operator: Operator, name: str) -> UserRecord:
+    """The user's own record. Raises ``Refused`` (UserNotFound,
+    AuthorizationFailure...) and the transport errors as GetUser does."""
+    caps = knowledge.capabilities(server)
+    if not (caps.merges_caller_roles and caps.known and token_carries_roles(operator)):
+        record = service.get_user(server, operator.token, name)
+        caps = knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
+        if not (caps.merges_caller_roles and token_carries_roles(operator)):
+            return record
+    # Straight to the user's own token once the backend is known to merge:
+    # GetUser with the admin token costs ~300 ms and says nothing more.
+    # Only pymap's admin token gets here; it may act on every user.
+    token = issued_tokens.for_user(server, caps, operator.token, name, reuse=True)
+    try:
+        return service.get_user(server, token, name)
+    except Refused as exc:
+        if not exc.is_(RefusalKey.INVALID_AUTH):
+            raise
+    # The kept token died (the user was deleted, perhaps made again): a new one.
+    try:
+        token = issued_tokens.for_user(server, caps, operator.token, name, reuse=True, fresh=True)
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            issued_tokens.forget(server, name)
+        raise
+    return service.get_user(server, token, name)
+
+
+def exists(server: PymapServer, operator: Operator, name: str) -> bool:
+    """Whether the server has a user of that name (a plain GetUser: merged
+    roles do not matter here)."""
+    try:
+        record = service.get_user(server, operator.token, name)
+    except Refused as exc:
+        if exc.is_(RefusalKey.USER_NOT_FOUND):
+            return False
+        raise
+    knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
+    return True
