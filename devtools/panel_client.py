@@ -89,3 +89,6 @@ class PanelClient:
         return self.post(
             "/accounts/sign-in/", {"method": "password", "username": name, "password": password}
         )
+
+    def sign_in_with_token(self, token: str) -> Response:
+        return self.post("/accounts/sign-in/", {"method": "token", "token": token})

@@ -29,7 +29,9 @@ from django.utils import timezone
 from django_tasks import task
 
 from adminpanel.pymap import service
+from adminpanel.pymap.errors import RefusalKey
 from adminpanel.pymap.service import AppendError, AppendItem, AppendOutcome
+from adminpanel.servers import knowledge
 
 from . import jobs, outcomes, parsing, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
@@ -96,6 +98,11 @@ class ImportRun:
         self.job_id = job_id
         self.lease = uuid.uuid4().hex
         self.concurrency: int = settings.PANEL_IMPORT_CONCURRENCY
+        if not knowledge.capabilities(settings.PYMAP_SERVER).keeps_order_of_parallel_appends:
+            # The backend (redis) numbers parallel Appends in the order they
+            # finish, not the order they were sent: one at a time keeps the
+            # archive's order.
+            self.concurrency = 1
         self.chunk_messages = max(32, self.concurrency * CHUNK_ROUNDS)
 
     # -- life cycle -------------------------------------------------------------------
@@ -354,11 +361,17 @@ class ImportRun:
             self._record(job, chunk, results)
         if stops:
             first = stops[0]
+            reason = outcomes.error_reason(first.error, user=job.user, mailbox=job.mailbox)
+            caps = knowledge.capabilities(settings.PYMAP_SERVER)
+            if first.error.outcome == RefusalKey.INVALID_AUTH and caps.set_user_ends_tokens:
+                reason = (
+                    f"The import's token was refused: on this server ({caps.label}) every "
+                    f"change to the user (an edit, a password change) ends the user's tokens."
+                )
             raise _Stopped(
                 JobState.FAILED,
-                outcomes.error_reason(first.error, user=job.user, mailbox=job.mailbox)
-                + " The import stopped; the messages not yet delivered are kept, so it can "
-                "be resumed.",
+                reason + " The import stopped; the messages not yet delivered are kept, so "
+                "resuming it (with a new token) sends only those.",
                 first.error.outcome,
             )
 

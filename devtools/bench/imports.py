@@ -1,9 +1,10 @@
 """Benchmark: importing an mbox through the panel against two baselines.
 
-Run by hand (it is not a test): ``python -m devtools.bench.imports``. In one run,
-against one real pymap (dict backend, unix socket), it appends the same
-1,000 messages three ways, each into a fresh user's INBOX, all with the same
-kind of token (a login token for that user):
+Run by hand (it is not a test): ``python -m devtools.bench.imports
+[--backend maildir]``. In one run, against one real pymap (dict backend by
+default, unix socket), it appends the same 1,000 messages three ways, each
+into a fresh user's INBOX, all with the same kind of token (a login token for
+that user):
 
 (a) a loop of ``pymap-admin append`` (one process per message), timed on a
     sample and extrapolated to the whole set;
@@ -12,6 +13,10 @@ kind of token (a login token for that user):
 (c) the panel: the real web process (uvicorn) and task worker
     (``manage.py db_worker``), with the mbox uploaded over HTTP and the import
     followed through ``progress.json`` until it ends.
+
+On a backend that numbers parallel Appends in the order they finish (redis),
+the panel sends one message at a time to keep the archive's order; the plain
+client is then also timed one at a time, (b1), to show what the order costs.
 
 It then uploads an mbox of about 100 MB to fresh panel processes and reports
 the peak resident memory (VmHWM) of the web process that took the upload and
@@ -43,7 +48,7 @@ from pathlib import Path
 from devtools.bench.web import peak_rss_mb
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
-from devtools.pymap_process import LOCALHOST, PymapProcess, default_venv_dir
+from devtools.pymap_process import BACKENDS, LOCALHOST, PymapProcess, default_venv_dir
 
 # --- the messages ------------------------------------------------------------------
 
@@ -198,9 +203,13 @@ def upload(panel: PanelProcess, client: PanelClient, user: str, mbox: Path) -> i
     return int(match[1])
 
 
-def signed_in(panel: PanelProcess, name: str, password: str) -> PanelClient:
+def signed_in(panel: PanelProcess, operator: tuple[str, str] | str) -> PanelClient:
+    """A client signed in as (name, password), or with a token."""
     client = PanelClient(panel.url, timeout=600)
-    assert client.sign_in(name, password).status == 302
+    if isinstance(operator, str):
+        assert client.sign_in_with_token(operator).status == 302
+    else:
+        assert client.sign_in(*operator).status == 302
     return client
 
 
@@ -261,21 +270,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="turns of (b) and (c)")
     parser.add_argument("--big-mb", type=int, default=100, help="size of the memory run's mbox")
     parser.add_argument("--skip-big", action="store_true", help="skip the memory run")
+    parser.add_argument("--backend", choices=BACKENDS, default="dict", help="pymap's backend")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
     os.environ.setdefault("DJANGO_DEBUG", "1")  # this process's own imports only
-    from adminpanel.pymap import service
+    from adminpanel.pymap import backends, service
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-import-"))
     try:
-        with PymapProcess(imap=False) as pymap:
+        with PymapProcess(backend=args.backend, imap=False) as pymap:
             server = pymap.server(timeout=30)
-            admin = ("bench-admin", secrets.token_urlsafe(12))
-            service.set_user(
-                server, pymap.admin_token, admin[0], password=admin[1], roles=["admin"]
-            )
-            admin_token = service.login(server, admin[0], password=admin[1])
+            caps = backends.capabilities({backends.Backend(args.backend)})
+            admin: tuple[str, str] | str
+            if caps.only_admin_token_acts_on_others:
+                # maildir: only the admin token may act on other users.
+                admin = admin_token = pymap.admin_token
+            else:
+                admin = ("bench-admin", secrets.token_urlsafe(12))
+                service.set_user(
+                    server, pymap.admin_token, admin[0], password=admin[1], roles=["admin"]
+                )
+                admin_token = service.login(server, admin[0], password=admin[1])
 
             def fresh_user(name: str) -> tuple[str, str]:
                 service.set_user(server, admin_token, name, password=secrets.token_urlsafe(12))
@@ -286,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             mbox_size = write_mbox(mbox, messages)
             report(
                 f"{len(messages)} messages, {mbox_size / 1e6:.1f} MB mbox, "
-                f"concurrency {args.concurrency}, pymap {pymap.socket_path}"
+                f"concurrency {args.concurrency}, pymap {args.backend} {pymap.socket_path}"
             )
 
             user, token = fresh_user("bench-cli")
@@ -300,13 +316,17 @@ def main(argv: list[str] | None = None) -> int:
             # The plain client and the panel take turns, several times, and the
             # medians are compared: this machine's speed varies from run to run.
             plain_runs: list[float] = []
+            ordered_runs: list[float] = []
             panel_runs: list[PanelRun] = []
             panel = start_panel(pymap, args.concurrency)
             try:
-                client = signed_in(panel, *admin)
+                client = signed_in(panel, admin)
                 for turn in range(args.repeat):
                     user, token = fresh_user(f"bench-plain-{turn}")
                     plain_runs.append(plain_client(pymap, token, user, messages, args.concurrency))
+                    if not caps.keeps_order_of_parallel_appends:
+                        user, token = fresh_user(f"bench-ordered-{turn}")
+                        ordered_runs.append(plain_client(pymap, token, user, messages, 1))
                     user, _ = fresh_user(f"bench-panel-{turn}")
                     panel_runs.append(panel_import(panel, client, user, mbox))
                     report(
@@ -324,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"(b) plain grpclib client: {len(messages) / plain_seconds:8.1f} msg/s "
                 f"(median {plain_seconds:.2f} s of {args.repeat})"
             )
+            if ordered_runs:
+                ordered = statistics.median(ordered_runs)
+                report(
+                    f"(b1) plain client, one at a time: {len(messages) / ordered:8.1f} msg/s "
+                    f"(median {ordered:.2f} s); the order costs "
+                    f"{ordered / plain_seconds:.2f}x the parallel time"
+                )
             report(
                 f"(c) panel import: {len(messages) / run_seconds:8.1f} msg/s (median worker "
                 f"run {run_seconds:.2f} s: split, appends, bookkeeping); upload to done "
@@ -351,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 # Fresh processes, so that their peak is this upload's alone.
                 panel = start_panel(pymap, args.concurrency)
                 try:
-                    big_run = panel_import(panel, signed_in(panel, *admin), user, big)
+                    big_run = panel_import(panel, signed_in(panel, admin), user, big)
                 finally:
                     panel.stop()
                 report(

@@ -23,8 +23,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.pymap import service
+from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
+from adminpanel.servers import knowledge
+from adminpanel.users import records
 
 from .. import outcomes, parsing, spool
 from ..forms import SYSTEM_FLAGS, DeliverForm
@@ -162,7 +165,12 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
         "flags": pending["flags"],
     }
     audit_outcome = OK
+    server = settings.PYMAP_SERVER
+    caps = knowledge.capabilities(server)
     try:
+        if not caps.append_refuses_unknown_user and not records.exists(server, operator, user):
+            # This backend (redis) would store it in a mailbox nobody owns.
+            raise Refused(RefusalKey.USER_NOT_FOUND, "")
         outcome = service.append(
             settings.PYMAP_SERVER,
             operator.token,
@@ -194,11 +202,16 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
         )
     else:
         if outcome.delivered:
+            kept, unconfirmed = stored_flags(pending["flags"], caps)
             result.update(
                 status="delivered",
                 mailbox=outcome.mailbox or mailbox,
                 uid_validity=outcome.uid_validity,
                 uid=outcome.uid,
+                flags=kept,
+                flags_unconfirmed=unconfirmed,
+                backend=caps.label,
+                line_endings_rewritten=not caps.keeps_line_endings and b"\r" in data,
             )
         else:
             audit_outcome = "discarded"
@@ -209,6 +222,22 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
     record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail)
     request.session[RESULT_KEY] = result
     return HttpResponseRedirect(reverse("mail:deliver-result"))
+
+
+def stored_flags(flags: list[str], caps: Capabilities) -> tuple[list[str], list[str]]:
+    """The flags the server keeps, and those it may have dropped.
+
+    Append answers with no flags, so they cannot be read back: what the
+    backend does with them decides. maildir keeps system flags, and keywords
+    only where the mailbox's dovecot-keywords file lists them (the panel
+    cannot read it), so those are reported as not confirmed.
+    """
+    if caps.keeps_keywords:
+        return list(flags), []
+    return (
+        [flag for flag in flags if flag in SYSTEM_FLAGS],
+        [flag for flag in flags if flag not in SYSTEM_FLAGS],
+    )
 
 
 @never_cache
