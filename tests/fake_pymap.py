@@ -101,5 +101,12 @@ def install(monkeypatch: Any, recorder: Recorder) -> PymapServer:
         return await ChannelFor(services).__aenter__()
 
     monkeypatch.setattr(channels, "open_channel", fake_channel)
-    # A name of its own keeps this fake's channel apart in the pool.
-    return PymapServer(name=f"fake-{uuid.uuid4().hex}", path="/nonexistent/fake.sock", timeout=0.3)
+    # A name of its own keeps this fake's channel apart in the pool. It answers
+    # like the dict backend, declared so that the panel makes no calls to find
+    # out (tests script every answer).
+    return PymapServer(
+        name=f"fake-{uuid.uuid4().hex}",
+        path="/nonexistent/fake.sock",
+        timeout=0.3,
+        backend="dict",
+    )

@@ -14,6 +14,9 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from adminpanel.mail import tasks
 from adminpanel.mail.models import ImportJob
+from adminpanel.pymap import backends
+from adminpanel.pymap.backends import Capabilities
+from devtools.pymap_process import PymapProcess
 
 from .panel_client import SIGN_IN as SIGN_IN  # re-exported for the mail tests
 from .panel_client import sign_in as sign_in
@@ -105,6 +108,26 @@ def upload(client: Client, user: str, files: Sequence[tuple[str, bytes]], **fiel
     }
     data["upload"] = [SimpleUploadedFile(name, content) for name, content in files]
     return client.post(IMPORT, data)
+
+
+def caps_of(pymap: PymapProcess) -> Capabilities:
+    """What the panel believes the session server's backend does; tests compare
+    it with what the server really kept (over IMAP), so a wrong belief fails."""
+    return backends.capabilities({backends.Backend(pymap.backend)})
+
+
+def as_stored(pymap: PymapProcess, data: bytes) -> bytes:
+    """``data`` as the backend stores it: maildir rewrites CRLF and CR as LF."""
+    if caps_of(pymap).keeps_line_endings:
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def flags_kept(pymap: PymapProcess, flags: Iterable[str]) -> frozenset[str]:
+    """The flags the backend keeps: maildir drops keywords (no dovecot-keywords)."""
+    if caps_of(pymap).keeps_keywords:
+        return frozenset(flags)
+    return frozenset(flag for flag in flags if flag.startswith("\\"))
 
 
 def run(job: ImportJob) -> ImportJob:

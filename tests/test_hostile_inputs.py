@@ -28,7 +28,6 @@ from adminpanel.users.links import user_url
 from devtools.html_forms import FormField, HtmlForm, forms_in
 
 from .conftest import MakeUser, PymapUser
-from .panel_client import sign_in
 from .panel_urls import PanelUrl, panel_urls
 from .users_support import params_post, signed_in_admin
 
@@ -163,7 +162,7 @@ def test_hostile_input_through_every_form_never_breaks_the_panel(
     for signed_in in (False, True):
         page_client = Client()
         if signed_in:
-            sign_in(page_client, operator)
+            signed_in_admin(page_client, pymap_user, as_user=operator)
         page = page_client.get(url)
         if page.status_code != 200 or not page["Content-Type"].startswith("text/html"):
             continue
@@ -175,7 +174,7 @@ def test_hostile_input_through_every_form_never_breaks_the_panel(
             # the operator must not spoil the next.
             form_client = Client()
             if signed_in:
-                sign_in(form_client, operator)
+                signed_in_admin(form_client, pymap_user, as_user=operator)
             _sweep_form(form_client, form, sample)
 
 

@@ -17,6 +17,7 @@ from adminpanel.mail.models import ImportJob, JobState, MessageState
 
 from .conftest import MakeUser, PymapUser
 from .mail_support import IMPORT, mbox_bytes, message, run, sign_in, upload
+from .users_support import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
@@ -328,7 +329,7 @@ def test_another_operator_gets_404_on_the_confirmation_pages(
         assert stranger.post(f"{IMPORT}{job.pk}/{action}/").status_code == 404
     assert snapshot(job) == before
     admin = Client()
-    sign_in(admin, pymap_user("admin", roles=["admin"]))
+    signed_in_admin(admin, pymap_user)
     assert admin.get(f"{IMPORT}{job.pk}/cancel/").status_code == 200
     assert admin.get(f"{IMPORT}{job.pk}/discard/").status_code == 200
 

@@ -38,6 +38,7 @@ def test_pymap_server_fixture_sets_settings(pymap_server: PymapServer) -> None:
     assert not pymap_server.uses_tcp
 
 
+@pytest.mark.backends("dict")  # the demo data
 def test_admin_token_reads_demo_user(pymap_server: PymapServer, admin_token: str) -> None:
     user = service.get_user(pymap_server, admin_token, DEMO_USER)
     assert user.name == DEMO_USER
@@ -59,6 +60,7 @@ def test_tls_is_really_verified(tls_pymap: PymapProcess) -> None:
         service.ping(untrusted)
 
 
+@pytest.mark.backends("dict")  # the demo data
 def test_demo_login_over_imap(imap_client: Callable[..., imaplib.IMAP4]) -> None:
     client = imap_client(DEMO_USER, DEMO_PASSWORD)
     typ, data = client.select("INBOX", readonly=True)

@@ -178,7 +178,7 @@ def test_threads_busy_at_close_or_taken_after_it_end() -> None:
 def test_the_panel_reuses_threads_and_database_connections_across_requests(
     pymap: PymapProcess, pymap_user: MakeUser
 ) -> None:
-    user = pymap_user("threads", roles=["admin"])
+    user = pymap_user("threads")
     with PanelProcess(pymap.socket_path) as panel:
         client = PanelClient(panel.url)
         assert client.sign_in(user.name, user.password).status == 302

@@ -176,8 +176,8 @@ def test_a_crash_during_sign_in_reports_no_password(
     real = signin.with_password
 
     def crash_after_login(server: PymapServer, username: str, password: str, act_as: Any) -> Any:
-        operator = real(server, username, password, act_as)
-        raise PanelBug(f"crashed after signing in {operator.name}")
+        signed_in = real(server, username, password, act_as)
+        raise PanelBug(f"crashed after signing in {signed_in.operator.name}")
 
     monkeypatch.setattr(signin, "with_password", crash_after_login)
     client.raise_request_exception = False

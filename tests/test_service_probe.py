@@ -16,12 +16,23 @@ def test_the_admin_token_may_act_on_others(pymap_server: PymapServer, admin_toke
     assert service.may_act_on_others(pymap_server, admin_token)
 
 
+@pytest.mark.backends("dict", "redis")
 def test_an_admin_role_users_login_token_may_act_on_others(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
     admin = pymap_user("admin", roles=["admin"])
     token = service.login(pymap_server, admin.name, password=admin.password)
     assert service.may_act_on_others(pymap_server, token)
+
+
+@pytest.mark.backends("maildir")
+def test_on_maildir_an_admin_role_users_login_token_may_not(
+    pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """maildir freezes a token's roles before it reads the group file (PYMAP.md)."""
+    admin = pymap_user("admin", roles=["admin"])
+    token = service.login(pymap_server, admin.name, password=admin.password)
+    assert not service.may_act_on_others(pymap_server, token)
 
 
 def test_a_plain_users_login_token_may_not(pymap_server: PymapServer, pymap_user: MakeUser) -> None:

@@ -64,6 +64,7 @@ def test_sign_in_with_password_shows_the_dashboard(
     assert session_operator(client)["token"] not in html
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: test_backends.py
 def test_admin_role_user_is_shown_as_admin(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -125,6 +126,7 @@ def test_failed_sign_ins_all_get_the_same_message(
     assert SESSION_KEY not in client.session
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: test_backends.py
 def test_act_as_another_user_with_the_admin_role(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:

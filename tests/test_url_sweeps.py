@@ -22,6 +22,7 @@ from .conftest import MakeUser, PymapUser
 from .fake_pymap import Recorder
 from .panel_client import SIGN_IN, sign_in
 from .panel_urls import PanelUrl, panel_urls
+from .users_support import signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -92,7 +93,7 @@ def sample_user(pymap_server: PymapServer, pymap_user: MakeUser) -> PymapUser:
 
 @pytest.fixture
 def admin_client(client: Client, pymap_server: PymapServer, pymap_user: MakeUser) -> Client:
-    sign_in(client, pymap_user(prefix="operator", roles=["admin"]))
+    signed_in_admin(client, pymap_user)
     return client
 
 

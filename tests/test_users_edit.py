@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from pytest_django.fixtures import Settings as DjangoSettings
 
+from adminpanel.accounts.models import FailedSignIn
 from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
@@ -14,7 +16,7 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
 from .conftest import MakeUser, PymapUser
-from .users_support import edit_post, page, sign_in, signed_in_admin, user_url
+from .users_support import edit_post, page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +25,7 @@ def stored(server: PymapServer, token: str, user: PymapUser) -> service.UserReco
     return service.get_user(server, token, user.name)
 
 
+@pytest.mark.backends("dict")  # two roles, a free param: test_backends.py
 def test_edit_roles_and_params_then_log_in_with_the_kept_password(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -88,13 +91,13 @@ def test_set_a_new_password_while_editing(
     signed_in_admin(client, pymap_user)
     target = pymap_user("newpw")
     url = user_url("users:edit", target.name)
-    data = edit_post(page(client.get(url)), params={"a": "b"}, action="new", new="brand new secret")
+    data = edit_post(page(client.get(url)), roles=("a",), action="new", new="brand new secret")
     assert client.post(url, data).status_code == 302
     assert service.login(pymap_server, target.name, password="brand new secret")
     with pytest.raises(Refused):
         service.login(pymap_server, target.name, password=target.password)
     event = AuditEvent.objects.get(action="user-edit", target=target.name)
-    assert event.changed_fields == ["params.a", "password"]
+    assert event.changed_fields == ["password", "roles"]
 
 
 def test_remove_the_password_is_explicit_and_audited(
@@ -122,6 +125,7 @@ def test_an_edit_that_changes_nothing_sends_nothing(
     assert not AuditEvent.objects.filter(action="user-edit").exists()
 
 
+@pytest.mark.backends("dict")  # two roles, a free param: test_backends.py
 def test_two_operators_racing_the_second_gets_a_conflict_and_the_first_change_survives(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -175,6 +179,7 @@ def client_post_ok(client: Client, url: str, data: dict[str, str]) -> bool:
     return True
 
 
+@pytest.mark.backends("dict", "redis")  # maildir checks no tags
 def test_a_stale_entity_tag_is_refused_by_the_server_too(
     client: Client,
     pymap_server: PymapServer,
@@ -216,7 +221,7 @@ def test_a_user_deleted_meanwhile_gives_a_conflict_with_a_way_to_create_it_again
     url = user_url("users:edit", target.name)
     form_page = page(client.get(url))
     service.delete_user(pymap_server, admin_login_token, target.name)
-    response = client.post(url, edit_post(form_page, params={"kept": "mine"}, current="x"))
+    response = client.post(url, edit_post(form_page, roles=("mine",), current="x"))
     assert response.status_code == 409
     html = page(response)
     assert "someone deleted this user" in html
@@ -224,6 +229,7 @@ def test_a_user_deleted_meanwhile_gives_a_conflict_with_a_way_to_create_it_again
     assert f'href="{user_url("users:create", target.name)}"' in html
 
 
+@pytest.mark.backends("dict", "redis")  # maildir keeps no free params
 def test_line_breaks_in_a_stored_value_survive_an_edit_of_something_else(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
@@ -249,6 +255,7 @@ def test_line_breaks_in_a_stored_value_survive_an_edit_of_something_else(
     assert AuditEvent.objects.get(action="user-edit").changed_fields == ["roles"]
 
 
+@pytest.mark.backends("dict", "redis")  # a line break would corrupt maildir"s group file
 def test_a_user_with_values_a_form_cannot_carry_is_not_edited_here(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
@@ -280,10 +287,11 @@ def test_a_tampered_base_field_is_refused(
     assert "damaged in transit" in page(response)
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: an admin-role user has no rights over others
 def test_editing_yourself_keeps_the_session_working(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
-    admin = signed_in_admin(client, pymap_user)
+    admin = signed_in_admin_user(client, pymap_user)
     old_token = client.session[SESSION_KEY]["token"]
     url = user_url("users:edit", admin.name)
     data = edit_post(page(client.get(url)), roles=("admin",), params={"me": "1"},
@@ -295,20 +303,22 @@ def test_editing_yourself_keeps_the_session_working(
     assert client.get(user_url("users:detail", admin.name)).status_code == 200
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: an admin-role user has no rights over others
 def test_you_cannot_remove_your_own_password(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
-    admin = signed_in_admin(client, pymap_user)
+    admin = signed_in_admin_user(client, pymap_user)
     url = user_url("users:edit", admin.name)
     response = client.post(url, edit_post(page(client.get(url)), roles=("admin",), action="remove"))
     assert response.status_code == 400
     assert "cannot remove your own password" in page(response)
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: an admin-role user has no rights over others
 def test_removing_your_own_admin_role_updates_the_session(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
-    admin = signed_in_admin(client, pymap_user)
+    admin = signed_in_admin_user(client, pymap_user)
     url = user_url("users:edit", admin.name)
     data = edit_post(page(client.get(url)), roles=(), current=admin.password)
     assert client.post(url, data).status_code == 302
@@ -337,3 +347,23 @@ def test_edit_of_an_unknown_user_is_a_404(
     with pytest.raises(Refused) as caught:
         service.get_user(pymap_server, admin_login_token, "no-such-user-for-edit")
     assert caught.value.is_(RefusalKey.USER_NOT_FOUND)
+
+
+def test_keep_password_checks_count_toward_the_sign_in_limits(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, settings: DjangoSettings
+) -> None:
+    """Each "keep the current password" check is a guess: without the limits
+    it would be an unthrottled password oracle for the user's password."""
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER = 3
+    signed_in_admin(client, pymap_user)
+    target = pymap_user("oracle")
+    url = user_url("users:edit", target.name)
+    for guess in ("one", "two", "three"):
+        data = edit_post(page(client.get(url)), roles=("editor",), current=guess)
+        assert client.post(url, data).status_code == 400
+    data = edit_post(page(client.get(url)), roles=("editor",), current=target.password)
+    throttled = client.post(url, data)
+    assert throttled.status_code == 429
+    assert throttled["Retry-After"]
+    assert "Too many failed sign-ins" in page(throttled)
+    assert FailedSignIn.objects.filter(user_name=target.name).count() == 3

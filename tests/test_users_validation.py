@@ -134,7 +134,9 @@ def test_the_recorder_does_see_a_valid_create(fake_admin: Client, recorder: Reco
     recorder.behaviour["SetUser"] = set_user
     response = fake_admin.post(CREATE, create_post("good-name"))
     assert response.status_code == 302
-    [(method, request, metadata)] = recorder.requests
+    # The write, then the read-back of what was stored (the fake has no record).
+    assert [name for name, _, _ in recorder.requests] == ["SetUser", "GetUser"]
+    method, request, metadata = recorder.requests[0]
     assert method == "SetUser"
     assert request.user == "good-name"
     assert request.overwrite is False

@@ -20,6 +20,7 @@ from adminpanel.pymap.service import CLIENT_VERSION
 from adminpanel.users.links import user_url
 
 from .conftest import MakeUser, PymapUser
+from .panel_client import SIGN_IN
 from .panel_client import sign_in as sign_in  # re-exported for the user tests
 
 __all__ = [
@@ -31,11 +32,34 @@ __all__ = [
     "raw_password_hash",
     "sign_in",
     "signed_in_admin",
+    "signed_in_admin_user",
     "user_url",
 ]
 
 
-def signed_in_admin(client: Client, pymap_user: MakeUser) -> PymapUser:
+def signed_in_admin(
+    client: Client, pymap_user: MakeUser, *, as_user: PymapUser | None = None
+) -> str:
+    """Sign ``client`` in as an operator who may act on every user; the name
+    the audit log gives it.
+
+    That is a user with the admin role signed in with a password (``as_user``,
+    or a new one), except on maildir, where only pymap's admin token may act
+    on other users.
+    """
+    if pymap_user.backend == "maildir":
+        response = client.post(SIGN_IN, {"method": "token", "token": pymap_user.pymap.admin_token})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        return "admin token"
+    if as_user is not None:
+        sign_in(client, as_user)
+        return as_user.name
+    return signed_in_admin_user(client, pymap_user).name
+
+
+def signed_in_admin_user(client: Client, pymap_user: MakeUser) -> PymapUser:
+    """Sign in as a user with the admin role, with a password (which on
+    maildir gives no rights over other users)."""
     admin = pymap_user("operator", roles=["admin"])
     sign_in(client, admin)
     return admin
@@ -87,6 +111,19 @@ def params_post(params: Mapping[str, str], *, extra_rows: int = 0) -> dict[str, 
     return data
 
 
+def shown_params(form_page: str) -> dict[str, str]:
+    """The params rows an edit form comes with, as a browser would send them
+    back untouched (a textarea's value drops the newline after its tag)."""
+    keys = re.findall(r'name="params-(\d+)-key" value="([^"]*)"', form_page)
+    values = dict(
+        re.findall(r'<textarea name="params-(\d+)-value"[^>]*>\n?(.*?)</textarea>', form_page, re.S)
+    )
+    return {
+        html.unescape(key): html.unescape(values.get(index, "")).replace("\n", "\r\n")
+        for index, key in keys
+    }
+
+
 def edit_post(
     form_page: str,
     *,
@@ -96,7 +133,8 @@ def edit_post(
     current: str = "",
     new: str = "",
 ) -> dict[str, str]:
-    """The edit form of ``form_page`` (its entity tag and base), filled in."""
+    """The edit form of ``form_page`` (its entity tag and base), filled in;
+    ``params`` replaces the rows the form shows (None: sent back as shown)."""
     data = {
         "entity_tag": hidden(form_page, "entity_tag"),
         "base": hidden(form_page, "base"),
@@ -105,7 +143,7 @@ def edit_post(
         "current_password": current,
         "new_password1": new,
         "new_password2": new,
-        **params_post(params or {}),
+        **params_post(shown_params(form_page) if params is None else params),
     }
     if "admin" in roles:
         data["is_admin"] = "on"

@@ -68,6 +68,10 @@ _ERROR_LINKS = """() => {
   return {invalid, orphans};
 }"""
 
+# The pages look and behave alike on every backend; these journeys run on
+# dict, and test_journeys_backends.py runs what differs on all three.
+pytestmark = pytest.mark.backends("dict")
+
 
 def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[tuple[str, str]]:
     """(name, URL) of every page an operator with the admin role reaches

@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from devtools.panel_process import PanelProcess
@@ -29,6 +30,10 @@ from .conftest import (
 
 Imap = Callable[..., imaplib.IMAP4]
 IMPORTED_MESSAGES = 20
+
+# The pages look and behave alike on every backend; these journeys run on
+# dict, and test_journeys_backends.py runs what differs on all three.
+pytestmark = pytest.mark.backends("dict")
 
 
 def test_deliver_a_message_with_flags_and_read_it_back_over_imap(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from devtools.panel_process import PanelProcess
@@ -9,6 +10,10 @@ from devtools.pymap_process import PymapProcess
 
 from ..conftest import MakeUser
 from .conftest import assert_accessible, screenshot, sign_in
+
+# The pages look and behave alike on every backend; these journeys run on
+# dict, and test_journeys_backends.py runs what differs on all three.
+pytestmark = pytest.mark.backends("dict")
 
 
 def test_sign_in_with_password_shows_dashboard_then_sign_out(

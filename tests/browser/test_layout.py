@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from devtools.panel_process import PanelProcess
@@ -24,6 +25,10 @@ from .conftest import (
 )
 
 WIDE = {"width": 1920, "height": 1000}
+
+# The pages look and behave alike on every backend; these journeys run on
+# dict, and test_journeys_backends.py runs what differs on all three.
+pytestmark = pytest.mark.backends("dict")
 
 
 def test_pages_follow_the_light_or_dark_preference(new_page: NewPage, panel: PanelProcess) -> None:
