@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol, TypeVar
 
 import h2.exceptions
+from django.utils.crypto import salted_hmac
 from django.views.decorators.debug import sensitive_variables
 from grpclib.client import Channel
 from grpclib.const import Status
@@ -108,6 +109,9 @@ class UserRecord:
     params: Mapping[str, str] = field(default_factory=dict)
     has_password: bool = False
     password_scheme: str | None = None
+    #: A keyed digest of the stored hash (see :func:`password_fingerprint`),
+    #: to tell whether the password changed between two reads.
+    password_fingerprint: str = ""
 
     @property
     def is_admin(self) -> bool:
@@ -156,6 +160,15 @@ class AppendError:
     def outcome_known(self) -> bool:
         """False when the message may or may not have been stored."""
         return isinstance(self.error, Refused) or not self.sent
+
+
+def password_fingerprint(stored: str) -> str:
+    """A digest of a stored password hash, keyed with ``SECRET_KEY``: equal for
+    equal hashes, useless for guessing the password or the hash, so it may sit
+    in a signed form field. Empty when there is no password."""
+    if not stored:
+        return ""
+    return salted_hmac("adminpanel.pymap.password-fingerprint", stored).hexdigest()[:32]
 
 
 def password_scheme(stored: str) -> str | None:
@@ -292,6 +305,7 @@ async def _get_user(server: PymapServer, token: str, name: str) -> UserRecord:
         params=dict(data.params),
         has_password=bool(stored),
         password_scheme=password_scheme(stored) if stored else None,
+        password_fingerprint=password_fingerprint(stored),
     )
 
 
