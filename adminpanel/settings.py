@@ -166,10 +166,17 @@ PANEL_MAX_REQUEST_BYTES = max(PANEL_MAX_IMPORT_BYTES, PANEL_MAX_MESSAGE_BYTES) +
 
 # --- sessions: server-side only, never signed cookies ------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_NAME = "pymap_panel_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# Over HTTPS the cookies carry the __Host- prefix: browsers then accept them
+# only when Secure, for path / and without a Domain, so no other host of the
+# domain and no plain-HTTP page can set or shadow them. The panel sets no
+# cookie path or domain (it is served at the root); without Secure cookies
+# (plain HTTP on loopback) a browser would drop prefixed ones.
+_COOKIE_PREFIX = "__Host-" if SESSION_COOKIE_SECURE else ""
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}pymap_panel_session"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -118,6 +118,33 @@ def test_limits_follow_the_settings(
     assert "signed out after 2 minutes without activity" in response.content.decode()
 
 
+def test_with_a_short_idle_limit_an_active_operator_stays_signed_in(
+    client: Client, settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """Activity is written back at least every tenth of the idle limit: with
+    a one-minute limit, a request every 50 s keeps the session."""
+    settings.PANEL_SESSION_IDLE_SECONDS = 60
+    sign_in(client, pymap_user())
+    _age_session(client, last_seen=time.time() - 50)
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+        last_seen = _stored(client)["last_seen"]
+        assert time.time() - last_seen < 5  # this request was recorded
+        _age_session(client, last_seen=last_seen - 50)  # 50 s pass
+
+
+def test_activity_is_written_back_at_most_every_minute(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """With the default 30-minute limit a page view within a minute of the
+    last recorded one costs no session write."""
+    sign_in(client, pymap_user())
+    recent = time.time() - 30
+    _age_session(client, last_seen=recent)
+    assert client.get("/").status_code == 200
+    assert _stored(client)["last_seen"] == recent
+
+
 def _cookie(response: Any, name: str) -> Morsel[str]:
     morsel: Morsel[str] = response.cookies[name]
     return morsel

@@ -185,6 +185,25 @@ def test_session_key_changes_at_sign_in(
     assert client.session.session_key != before
 
 
+def test_the_csrf_token_changes_at_sign_in(pymap_server: PymapServer, pymap_user: MakeUser) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get(SIGN_IN)
+    before = client.cookies["csrftoken"].value
+    name, password = _credentials(pymap_user())
+    response = client.post(
+        SIGN_IN,
+        {"method": "password", "username": name, "password": password},
+        HTTP_X_CSRFTOKEN=before,
+    )
+    assert response.status_code == 302
+    after = response.cookies["csrftoken"].value
+    assert after != before
+    # The page after sign-in works with the new token, and the old one is refused.
+    assert client.get("/").status_code == 200
+    assert client.post("/accounts/sign-out/", HTTP_X_CSRFTOKEN=before).status_code == 403
+    assert client.post("/accounts/sign-out/", HTTP_X_CSRFTOKEN=after).status_code == 302
+
+
 def test_sign_out_is_a_post_and_the_old_cookie_is_refused(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:

@@ -12,11 +12,20 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.middleware.csrf import rotate_token
 
 SESSION_KEY = "operator"
 #: last_seen is written back at most this often, so that a page view does not
-#: cost a session write every time; the idle limit is minutes, not seconds.
+#: cost a session write every time...
 ACTIVITY_GRANULARITY_SECONDS = 60
+
+
+def activity_granularity() -> float:
+    """...and at least every tenth of the idle limit, so that a short limit
+    cannot sign out an operator who is active (a request every 50 s against a
+    one-minute limit)."""
+    idle: int = settings.PANEL_SESSION_IDLE_SECONDS
+    return min(ACTIVITY_GRANULARITY_SECONDS, idle / 10)
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,10 @@ def absolute_expiry(now: float) -> datetime:
 
 
 def start(request: HttpRequest, operator: Operator) -> None:
-    """Sign in: a new session key (no fixation), then store the operator."""
+    """Sign in: a new session key and CSRF token (no fixation of either), then
+    store the operator."""
     request.session.cycle_key()
+    rotate_token(request)
     request.session[SESSION_KEY] = asdict(operator)
 
 
@@ -83,5 +94,5 @@ def replace_token(
 
 
 def touch(request: HttpRequest, operator: Operator, now: float) -> None:
-    if now - operator.last_seen >= ACTIVITY_GRANULARITY_SECONDS:
+    if now - operator.last_seen >= activity_granularity():
         request.session[SESSION_KEY] = {**asdict(operator), "last_seen": now}
