@@ -21,9 +21,9 @@ from pytest_django.fixtures import Settings
 from adminpanel.audit.models import AuditEvent
 from adminpanel.mail import tasks
 from adminpanel.mail.models import ImportJob, JobState, MessageState
-from adminpanel.mail.sealing import unseal
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.sealing import Purpose, unseal
 
 from . import fake_pymap
 from .conftest import MakeUser, PymapUser
@@ -37,6 +37,7 @@ from .mail_support import (
     sign_in,
     upload,
 )
+from .panel_client import session_operator
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
@@ -401,9 +402,9 @@ def test_the_jobs_token_is_sealed_narrowed_and_for_the_user_alone(
     job = start(client, owner.name, [("a.eml", message(1))])
     assert job.sealed_token is not None
     sealed = bytes(job.sealed_token)
-    token = unseal(sealed)
+    token = unseal(sealed, Purpose.IMPORT_JOB)
     assert token.encode() not in sealed
-    assert token != client.session["operator"]["token"]
+    assert token != session_operator(client).token
     assert "time < " in str(__import__("pymacaroons").Macaroon.deserialize(token).inspect())
     assert token not in detail(client, job)
     assert service.get_user(pymap_server, token, owner.name).name == owner.name

@@ -8,7 +8,6 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused
@@ -16,6 +15,7 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
 from .conftest import MakeUser
+from .panel_client import session_operator
 from .users_support import page, sign_in, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
@@ -56,16 +56,16 @@ def test_a_user_without_roles_changes_their_own_password_and_stays_signed_in(
 ) -> None:
     user = pymap_user("self")
     sign_in(client, user)
-    old_token = client.session[SESSION_KEY]["token"]
-    old_expiry = client.session[SESSION_KEY]["expires_at"]
+    old_token = session_operator(client).token
+    old_expiry = session_operator(client).expires_at
     form_page = page(client.get(user_url("users:password", user.name)))
     assert "Change your password" in form_page
     response = change(client, user.name)
     assert response.status_code == 302
-    operator = client.session[SESSION_KEY]
-    assert operator["token"] != old_token
-    assert operator["expires_at"] == old_expiry
-    assert service.get_user(pymap_server, operator["token"], user.name).name == user.name
+    operator = session_operator(client)
+    assert operator.token != old_token
+    assert operator.expires_at == old_expiry
+    assert service.get_user(pymap_server, operator.token, user.name).name == user.name
     followed = client.get(user_url("users:detail", user.name))
     assert followed.status_code == 200
     assert "You stay signed in" in page(followed)
@@ -110,11 +110,11 @@ def test_an_admin_changing_their_own_password_stays_signed_in(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
     admin = signed_in_admin(client, pymap_user)
-    old_token = client.session[SESSION_KEY]["token"]
+    old_token = session_operator(client).token
     assert change(client, admin.name).status_code == 302
-    new_token = client.session[SESSION_KEY]["token"]
+    new_token = session_operator(client).token
     assert new_token != old_token
-    assert client.session[SESSION_KEY]["is_admin"] is True
+    assert session_operator(client).is_admin is True
     assert service.get_user(pymap_server, new_token, admin.name).is_admin
     assert client.get("/users/").status_code == 200
 

@@ -1,18 +1,25 @@
 """The signed-in operator, as kept in the server-side session.
 
-The macaroon never leaves the session store: templates get an
-:class:`Operator` whose ``token`` is excluded from its repr, and the cookie
-holds only Django's random session key.
+The macaroon never leaves the session store, and is sealed in it (see
+:mod:`adminpanel.sealing`): whoever reads the database reads no usable token.
+Templates get an :class:`Operator` whose ``token`` is excluded from its repr,
+and the cookie holds only Django's random session key.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
+
+from adminpanel.sealing import Purpose, UnsealError, seal, unseal
 
 SESSION_KEY = "operator"
 #: last_seen is written back at most this often, so that a page view does not
@@ -63,36 +70,62 @@ def absolute_expiry(now: float) -> datetime:
     return datetime.fromtimestamp(now + settings.PANEL_SESSION_ABSOLUTE_SECONDS, UTC)
 
 
+#: The stored form's name for the sealed token (base64 text: sessions are JSON).
+SEALED_TOKEN = "sealed_token"  # noqa: S105  (a key name, not a secret)
+
+
+def to_stored(operator: Operator) -> dict[str, Any]:
+    """What the session keeps: the operator's fields, the token sealed."""
+    stored = asdict(operator)
+    token = stored.pop("token")
+    stored[SEALED_TOKEN] = base64.b64encode(seal(token, Purpose.SESSION)).decode("ascii")
+    return stored
+
+
+def from_stored(data: object) -> Operator | None:
+    """The operator of a stored session; None if there is none, if it was
+    written by an older panel version, or if its token cannot be opened
+    (``SECRET_KEY`` changed): that session is over."""
+    if not isinstance(data, Mapping):
+        return None
+    fields = dict(data)
+    sealed = fields.pop(SEALED_TOKEN, None)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        token = unseal(base64.b64decode(sealed, validate=True), Purpose.SESSION)
+        return Operator(token=token, **fields)
+    except (UnsealError, binascii.Error, TypeError):
+        return None
+
+
+def _store(request: HttpRequest, operator: Operator) -> None:
+    request.session[SESSION_KEY] = to_stored(operator)
+
+
 def start(request: HttpRequest, operator: Operator) -> None:
     """Sign in: a new session key and CSRF token (no fixation of either), then
     store the operator."""
     request.session.cycle_key()
     rotate_token(request)
-    request.session[SESSION_KEY] = asdict(operator)
+    _store(request, operator)
 
 
 def load(request: HttpRequest) -> Operator | None:
-    data = request.session.get(SESSION_KEY)
-    if not isinstance(data, dict):
-        return None
-    try:
-        return Operator(**data)
-    except TypeError:
-        return None  # a session written by an older panel version
+    return from_stored(request.session.get(SESSION_KEY))
 
 
 def replace_token(
     request: HttpRequest, operator: Operator, token: str, *, is_admin: bool | None = None
 ) -> Operator:
     """Store a renewed token (and, after a change of own roles, the admin flag)."""
-    changes: dict[str, object] = {"token": token}
+    updated = replace(operator, token=token)
     if is_admin is not None:
-        changes["is_admin"] = is_admin
-    updated = Operator(**{**asdict(operator), **changes})
-    request.session[SESSION_KEY] = asdict(updated)
+        updated = replace(updated, is_admin=is_admin)
+    _store(request, updated)
     return updated
 
 
 def touch(request: HttpRequest, operator: Operator, now: float) -> None:
     if now - operator.last_seen >= activity_granularity():
-        request.session[SESSION_KEY] = {**asdict(operator), "last_seen": now}
+        _store(request, replace(operator, last_seen=now))

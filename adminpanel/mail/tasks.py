@@ -30,10 +30,10 @@ from django_tasks import task
 
 from adminpanel.pymap import service
 from adminpanel.pymap.service import AppendError, AppendItem, AppendOutcome
+from adminpanel.sealing import Purpose, UnsealError, unseal
 
 from . import jobs, outcomes, parsing, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
-from .sealing import UnsealError, unseal
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ class ImportRun:
                 JobState.FAILED, "The import has no token; resume it to give it one.", "NoToken"
             )
         try:
-            return unseal(bytes(job.sealed_token))
+            return unseal(bytes(job.sealed_token), Purpose.IMPORT_JOB)
         except UnsealError as exc:
             raise _Stopped(
                 JobState.FAILED,

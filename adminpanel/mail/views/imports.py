@@ -36,12 +36,12 @@ from adminpanel.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
+from adminpanel.sealing import Purpose, seal
 
 from .. import jobs, outcomes
 from ..forms import ImportForm
 from ..intake import JobSpec, UploadRefused, create_job
 from ..models import ImportJob, ImportMessage, MessageState
-from ..sealing import seal
 from ..tasks import run_import
 
 REPORT_PAGE_SIZE = 200
@@ -83,7 +83,7 @@ def job_token(operator: Operator, user: str) -> bytes:
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise Refused(RefusalKey.USER_NOT_FOUND, exc.response) from exc
         raise
-    return seal(token)
+    return seal(token, Purpose.IMPORT_JOB)
 
 
 @never_cache
