@@ -21,6 +21,8 @@ from django.middleware.csrf import rotate_token
 
 from adminpanel.sealing import Purpose, UnsealError, seal, unseal
 
+from .identity import Identity, IdentityKind
+
 SESSION_KEY = "operator"
 #: last_seen is written back at most this often, so that a page view does not
 #: cost a session write every time...
@@ -40,8 +42,9 @@ class Operator:
     """Who is signed in and with what rights.
 
     ``name`` is the pymap user whose rights the token carries (None for the
-    server's admin token); ``signed_in_as`` is the identity that authenticated
-    when it differs (sign-in with "act as").
+    server's admin token); ``signed_in_as`` is the user who authenticated
+    when it differs (sign-in with "act as"), and ``admin_token`` says that the
+    server's admin token did (alone, or acting as ``name``).
     """
 
     token: str = field(repr=False)
@@ -52,14 +55,22 @@ class Operator:
     expires_at: float
     last_seen: float
     signed_in_as: str | None = None
+    admin_token: bool = False
+
+    @property
+    def identity(self) -> Identity:
+        """Who authenticated and as whom they act, for the audit log and for
+        every rule about who sees what."""
+        if self.admin_token or self.name is None:
+            return Identity(IdentityKind.ADMIN_TOKEN, "", self.name or "")
+        if self.signed_in_as is not None and self.signed_in_as != self.name:
+            return Identity(IdentityKind.USER, self.signed_in_as, self.name)
+        return Identity(IdentityKind.USER, self.name)
 
     @property
     def label(self) -> str:
         """How the header names this identity."""
-        who = self.name if self.name is not None else "admin token"
-        if self.signed_in_as is not None and self.signed_in_as != self.name:
-            return f"{who} (signed in as {self.signed_in_as})"
-        return who
+        return self.identity.label
 
     @property
     def expires(self) -> datetime:

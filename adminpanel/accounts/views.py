@@ -65,7 +65,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
             client_address(request), signin.claimed_user(is_token, data["username"], data["token"])
         )
     except throttle.SignInThrottled as exc:
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, operator=claimed)
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed)
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
@@ -78,7 +78,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
             operator = signin.with_password(server, data["username"], data["password"], act_as)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, operator=claimed)
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
         form.add_error(None, exc.message)
         return _sign_in_page(request, form)
     except (ServerUnavailable, ServerTimeout):
