@@ -51,6 +51,7 @@ def fake_session(client: Client, server: PymapServer, *, name: str | None, admin
         signed_in_at=now,
         expires_at=now + 3600,
         last_seen=now,
+        powers_checked_at=now,  # as a sign-in leaves it
     )
     session = client.session
     session[SESSION_KEY] = to_stored(operator)

@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
-from . import session
+from . import powers, session
 from .session import Operator
 
-ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
 
 def public_view(view: ViewT) -> ViewT:
@@ -34,6 +34,18 @@ def passive_view(view: ViewT) -> ViewT:
     unattended tab still reaches the idle limit."""
     view.panel_passive = True  # type: ignore[attr-defined]
     return view
+
+
+def others_data_view(view: ViewT) -> ViewT:
+    """Mark a view that shows or changes other operators' data (the audit
+    log, others' imports, the recent-users list): pymap confirms the session's
+    admin flag before it runs (see :mod:`adminpanel.accounts.powers`)."""
+    view.panel_others_data = True  # type: ignore[attr-defined]
+    return view
+
+
+#: What a session whose token pymap refuses is told.
+TOKEN_REFUSED = "The mail server no longer accepts your session. Please sign in again."  # noqa: S105
 
 
 def get_operator(request: HttpRequest) -> Operator:
@@ -80,12 +92,22 @@ class OperatorSessionMiddleware:
         view_kwargs: Any,
     ) -> HttpResponse | None:
         operator: Operator | None = getattr(request, "operator", None)
+        now = time.time()
         if operator is not None and not getattr(view_func, "panel_passive", False):
-            session.touch(request, operator, time.time())
+            operator = session.touch(request, operator, now)
         if getattr(view_func, "panel_public", False):
             return None
         if operator is None:
             return redirect_to_sign_in(request)
+        confirmed = powers.confirm(
+            request, operator, now, others_data=getattr(view_func, "panel_others_data", False)
+        )
+        if confirmed is None:
+            # The user was deleted or its tokens revoked: the session is over.
+            request.session.flush()
+            messages.warning(request, TOKEN_REFUSED)
+            return redirect_to_sign_in(request)
+        request.operator = confirmed  # type: ignore[attr-defined]
         return None
 
 

@@ -56,6 +56,8 @@ class Operator:
     last_seen: float
     signed_in_as: str | None = None
     admin_token: bool = False
+    #: When pymap last confirmed ``is_admin`` (see powers.py).
+    powers_checked_at: float = 0.0
 
     @property
     def identity(self) -> Identity:
@@ -110,7 +112,7 @@ def from_stored(data: object) -> Operator | None:
         return None
 
 
-def _store(request: HttpRequest, operator: Operator) -> None:
+def store(request: HttpRequest, operator: Operator) -> None:
     request.session[SESSION_KEY] = to_stored(operator)
 
 
@@ -119,7 +121,8 @@ def start(request: HttpRequest, operator: Operator) -> None:
     store the operator."""
     request.session.cycle_key()
     rotate_token(request)
-    _store(request, operator)
+    # Signing in has just established the admin flag.
+    store(request, replace(operator, powers_checked_at=operator.signed_in_at))
 
 
 def load(request: HttpRequest) -> Operator | None:
@@ -133,10 +136,15 @@ def replace_token(
     updated = replace(operator, token=token)
     if is_admin is not None:
         updated = replace(updated, is_admin=is_admin)
-    _store(request, updated)
+    store(request, updated)
     return updated
 
 
-def touch(request: HttpRequest, operator: Operator, now: float) -> None:
-    if now - operator.last_seen >= activity_granularity():
-        _store(request, replace(operator, last_seen=now))
+def touch(request: HttpRequest, operator: Operator, now: float) -> Operator:
+    """The operator with this request as its last activity (written back
+    only every :func:`activity_granularity` seconds)."""
+    if now - operator.last_seen < activity_granularity():
+        return operator
+    touched = replace(operator, last_seen=now)
+    store(request, touched)
+    return touched

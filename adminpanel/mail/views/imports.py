@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminpanel.accounts.middleware import get_operator, passive_view
+from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.tokens import attenuate_until
 from adminpanel.audit.export import csv_safe
@@ -92,6 +92,7 @@ def job_token(operator: Operator, user: str) -> bytes:
     return seal(token, Purpose.IMPORT_JOB)
 
 
+@others_data_view
 @never_cache
 @max_body_size("PANEL_MAX_IMPORT_BYTES")
 @require_http_methods(["GET", "POST"])
@@ -167,6 +168,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
     return _to_detail(job.pk)
 
 
+@others_data_view
 @never_cache
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -194,6 +196,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@others_data_view
 @passive_view
 @never_cache
 @require_GET
@@ -219,6 +222,7 @@ def _confirm(request: HttpRequest, job: ImportJob, action: str) -> HttpResponse:
     )
 
 
+@others_data_view
 @never_cache
 @require_http_methods(["GET", "POST"])
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -280,16 +284,19 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
     return _to_detail(pk)
 
 
+@others_data_view
 @require_POST
 def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return _requeue(request, pk, include_unknown=False)
 
 
+@others_data_view
 @require_POST
 def import_retry_unknown(request: HttpRequest, pk: int) -> HttpResponse:
     return _requeue(request, pk, include_unknown=True)
 
 
+@others_data_view
 @never_cache
 @require_http_methods(["GET", "POST"])
 def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
@@ -330,6 +337,7 @@ CSV_COLUMNS = [
 ]
 
 
+@others_data_view
 @never_cache
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
