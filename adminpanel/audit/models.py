@@ -12,6 +12,7 @@ from adminpanel.accounts.identity import Identity, IdentityKind
 class Action(models.TextChoices):
     SIGN_IN = "sign-in", "Sign-in"
     SIGN_OUT = "sign-out", "Sign-out"
+    SESSIONS_END = "sessions-end", "End sessions"
     USER_CREATE = "user-create", "Create user"
     USER_EDIT = "user-edit", "Edit user"
     PASSWORD_CHANGE = "password-change", "Change password"

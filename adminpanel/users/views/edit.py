@@ -19,7 +19,7 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import session
+from adminpanel.accounts import everywhere, session
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import Action, record
 from adminpanel.pymap import service
@@ -307,6 +307,8 @@ def _save(
         return _render(request, name, form, formset, status=add_failure(form, exc))
 
     recent.note(name, LastAction.EDITED)
+    if "password" in changed:
+        everywhere.end_after_password_change(request, name)
     if is_self(operator, name) and password is not None:
         signed_out = renew_own_token(
             request, operator, password, is_admin=ADMIN_ROLE in yours.roles

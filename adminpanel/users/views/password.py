@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts import everywhere
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import Action
 from adminpanel.pymap import service
@@ -104,6 +105,7 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         return _render(request, name, form, status=add_failure(form, exc))
 
     recent.note(name, LastAction.PASSWORD_CHANGED)
+    everywhere.end_after_password_change(request, name)
     if is_self(operator, name):
         signed_out = renew_own_token(request, operator, password)
         if signed_out is not None:
