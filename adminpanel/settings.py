@@ -189,8 +189,12 @@ PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
 
 # --- sign-in throttling (see adminpanel/accounts/throttle.py) -------------------
-#: Failed sign-ins allowed per user name, and per client address, in the window.
-PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 10, minimum=1)
+#: Failed sign-ins allowed in the window per user name from one address, per
+#: user name from anywhere (the ceiling), and per client address.
+PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = env_int(
+    "PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS", 10, minimum=1
+)
+PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 100, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
 
