@@ -141,6 +141,9 @@ PYMAP_SERVER = server_from_env()
 PANEL_MAX_MESSAGE_BYTES = env_int("PANEL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
 #: Largest import upload (all files of one request; a .gz also uncompressed).
 PANEL_MAX_IMPORT_BYTES = env_int("PANEL_MAX_IMPORT_BYTES", 1024 * 1024 * 1024, minimum=1024)
+#: A .gz upload that expands more than this many times is refused as soon as
+#: that shows (mail compresses 2 to 10 times; a compression bomb 1,000).
+PANEL_MAX_GZIP_RATIO = env_int("PANEL_MAX_GZIP_RATIO", 100, minimum=2)
 #: Appends an import keeps in flight at once over its one channel.
 PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
 #: Where uploads, pending deliveries and import files live; the web process

@@ -7,6 +7,7 @@ import csv
 import gzip
 import imaplib
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -339,6 +340,22 @@ def test_not_an_mbox_and_mixed_uploads_are_refused(client: Client, owner: PymapU
     assert "does not hold an mbox archive" in job.stop_reason
     assert not job.upload_kept
     assert "Resume the import" not in detail(client, job)
+
+
+def test_a_compression_bomb_is_refused_before_it_fills_the_disk(
+    client: Client, owner: PymapUser
+) -> None:
+    """2.2 MB of .mbox.gz used to expand to nearly the 1 GiB limit before it was
+    refused; a ratio past PANEL_MAX_GZIP_RATIO (100) now stops it early."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = packer.compress(b"From bomb@example.invalid Mon Jan  1 00:00:00 2024\n\n")
+    bomb += b"".join(packer.compress(b"\0" * 1024 * 1024) for _ in range(64))
+    bomb += packer.flush()
+    job = run(start(client, owner.name, [("bomb.mbox.gz", bomb)]))
+    assert job.state == JobState.FAILED
+    assert "expands more than 100 times" in job.stop_reason
+    assert not job.upload_kept  # nothing of it is left on disk
+    assert job.messages.count() == 0
 
 
 def test_messages_over_the_size_limit_are_listed_not_sent(

@@ -271,7 +271,12 @@ class ImportRun:
                 return  # uncompressed by an earlier run
             raise parsing.ArchiveError("The uploaded file is missing from the spool.")
         if parsing.is_gzip(upload):
-            parsing.gunzip(upload, target, settings.PANEL_MAX_IMPORT_BYTES)
+            parsing.gunzip(
+                upload,
+                target,
+                settings.PANEL_MAX_IMPORT_BYTES,
+                max_ratio=settings.PANEL_MAX_GZIP_RATIO,
+            )
             upload.unlink()
             if not parsing.is_mbox(target):
                 raise parsing.ArchiveError("The .gz file does not hold an mbox archive.")
