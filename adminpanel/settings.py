@@ -158,14 +158,17 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # import moves them into place with a rename); form fields may hold one
 # message typed into the deliver form (multipart, so not inflated by
 # percent-encoding). adminpanel.request_limits answers 413 for a body larger
-# than its view allows before any of it is parsed.
+# than its view allows before any of it is parsed (under ASGI before Django
+# reads it: adminpanel.asgi_body_guard).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(PANEL_MAIL_SPOOL_DIR / "uploads")
 DATA_UPLOAD_MAX_MEMORY_SIZE = PANEL_MAX_MESSAGE_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("PANEL_MAX_IMPORT_FILES", 1000, minimum=1)
-#: The largest body any view accepts; the ASGI entry point refuses larger
-#: ones before Django reads them.
-PANEL_MAX_REQUEST_BYTES = max(PANEL_MAX_IMPORT_BYTES, PANEL_MAX_MESSAGE_BYTES) + 1024 * 1024
+#: A request body must arrive within this many seconds plus its size at the
+#: rate below, or the request is cut off (408): a client that announces a body
+#: and sends nothing cannot hold a connection open.
+PANEL_REQUEST_BODY_SECONDS = env_int("PANEL_REQUEST_BODY_SECONDS", 30, minimum=1)
+PANEL_REQUEST_BODY_MIN_RATE = env_int("PANEL_REQUEST_BODY_MIN_RATE", 64 * 1024, minimum=1)
 
 # --- sessions: server-side only, never signed cookies ------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import reverse
 
 from . import powers, session
-from .session import Operator
+from .session import Operator, from_stored
 
 ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
@@ -56,7 +56,7 @@ def get_operator(request: HttpRequest) -> Operator:
     return operator
 
 
-def _expiry_reason(operator: Operator, now: float) -> str | None:
+def expiry_reason(operator: Operator, now: float) -> str | None:
     if now >= operator.expires_at:
         hours = settings.PANEL_SESSION_ABSOLUTE_SECONDS / 3600
         return f"Your session reached its {hours:g}-hour limit. Please sign in again."
@@ -64,6 +64,13 @@ def _expiry_reason(operator: Operator, now: float) -> str | None:
         minutes = settings.PANEL_SESSION_IDLE_SECONDS / 60
         return f"You were signed out after {minutes:g} minutes without activity."
     return None
+
+
+def holds_current_operator(stored: object, now: float) -> bool:
+    """Whether a stored session's data is a signed-in operator within the
+    session limits (read without a request: see asgi_body_guard.py)."""
+    operator = from_stored(stored)
+    return operator is not None and expiry_reason(operator, now) is None
 
 
 class OperatorSessionMiddleware:
@@ -74,7 +81,7 @@ class OperatorSessionMiddleware:
         operator = session.load(request)
         if operator is not None:
             now = time.time()
-            reason = _expiry_reason(operator, now)
+            reason = expiry_reason(operator, now)
             if reason is not None:
                 # flush() deletes the stored session, so the old cookie is
                 # useless even if someone kept a copy.
