@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 
@@ -66,6 +65,13 @@ class Ended:
     def sessions(self) -> str:
         return f"{self.count} panel session{'s' if self.count != 1 else ''}"
 
+    def note(self, name: str) -> str:
+        """For the result page of a password change: "" when none ended."""
+        if not self.count:
+            return ""
+        were = "was" if self.count == 1 else "were"
+        return f" {self.sessions} of {name} elsewhere {were} signed out."
+
 
 def end_sessions(
     request: HttpRequest, server: str, name: str, *, keep_current: bool, why: str
@@ -92,17 +98,12 @@ def end_sessions(
     return ended
 
 
-def end_after_password_change(request: HttpRequest, name: str) -> Ended:
+def end_after_password_change(request: HttpRequest, name: str) -> str:
     """After the panel changed ``name``'s password: end that user's other
     sessions (the old password, or a token got with it, may be in other
-    hands) and say so on the result page."""
+    hands). What to add to the result page's message."""
     operator = get_operator(request)
     ended = end_sessions(
         request, operator.server, name, keep_current=True, why="password changed in the panel"
     )
-    if ended.count:
-        were = "was" if ended.count == 1 else "were"
-        messages.info(request, f"{ended.sessions} of {name} elsewhere {were} signed out.")
-    else:
-        messages.info(request, f"No other panel session of {name} was open.")
-    return ended
+    return ended.note(name)

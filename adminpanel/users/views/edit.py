@@ -307,8 +307,7 @@ def _save(
         return _render(request, name, form, formset, status=add_failure(form, exc))
 
     recent.note(name, LastAction.EDITED)
-    if "password" in changed:
-        everywhere.end_after_password_change(request, name)
+    ended = everywhere.end_after_password_change(request, name) if "password" in changed else ""
     if is_self(operator, name) and password is not None:
         signed_out = renew_own_token(
             request, operator, password, is_admin=ADMIN_ROLE in yours.roles
@@ -320,5 +319,5 @@ def _save(
         request.operator = session.replace_token(  # type: ignore[attr-defined]
             request, operator, operator.token, is_admin=ADMIN_ROLE in yours.roles
         )
-    messages.success(request, f"Saved {name}: changed {', '.join(changed)}.")
+    messages.success(request, f"Saved {name}: changed {', '.join(changed)}.{ended}")
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -105,12 +105,12 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         return _render(request, name, form, status=add_failure(form, exc))
 
     recent.note(name, LastAction.PASSWORD_CHANGED)
-    everywhere.end_after_password_change(request, name)
+    ended = everywhere.end_after_password_change(request, name)
     if is_self(operator, name):
         signed_out = renew_own_token(request, operator, password)
         if signed_out is not None:
             return signed_out
-        messages.success(request, "Your password was changed. You stay signed in.")
+        messages.success(request, f"Your password was changed. You stay signed in.{ended}")
     else:
-        messages.success(request, f"The password of {name} was changed.")
+        messages.success(request, f"The password of {name} was changed.{ended}")
     return HttpResponseRedirect(user_url("users:detail", name))
