@@ -19,16 +19,17 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
+from adminpanel.asgi_body_guard import Receive, Scope, Send, guard_asgi_body  # noqa: E402
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
-from adminpanel.request_limits import Receive, Scope, Send, limit_asgi_body  # noqa: E402
 from adminpanel.request_threads import (  # noqa: E402
     DatabaseConnectionStats,
     RequestThreadPool,
     count_database_connections,
 )
 
-# Oversized uploads get 413 before Django spools them to disk.
-guarded_application = limit_asgi_body(django_application)
+# Bodies over their URL's limit, or too slow, are refused before Django
+# spools them to disk.
+guarded_application = guard_asgi_body(django_application)
 request_threads = RequestThreadPool(max_idle=settings.PANEL_IDLE_REQUEST_THREADS)
 count_database_connections()
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from adminpanel.accounts.middleware import redirect_to_sign_in
+from adminpanel.accounts.middleware import TOKEN_REFUSED, redirect_to_sign_in
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ class PymapErrorMiddleware:
             # The session's token no longer works (its user was deleted or the
             # server restarted with a new key): sign in again.
             request.session.flush()
-            messages.warning(
-                request, "The mail server no longer accepts your session. Please sign in again."
-            )
+            messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         log.warning(
             "%s %s: %s (%s)",

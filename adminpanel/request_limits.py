@@ -1,28 +1,32 @@
 """Request body limits: 413 for a body larger than its view allows, before any
 of it is parsed.
 
-A view raises its own limit with :func:`max_body_size`; every other view keeps
-Django's usual 2.5 MB. Two layers apply the limits:
+A view raises its own limit with :func:`max_body_size` (the upload views);
+every other view keeps Django's usual 2.5 MB, and so does an upload view for
+a request without a signed-in session: nobody can make the panel read a
+large body without signing in first (:func:`body_limit`). Two layers apply
+the limits:
 
 * :class:`RequestSizeLimitMiddleware` compares ``Content-Length`` with the
   resolved view's limit in ``process_view``, before CSRF reads ``request.POST``.
   Under WSGI nothing of the body has been read at that point.
-* :func:`limit_asgi_body` wraps the ASGI application. Django's ASGI handler
-  reads the whole body into a temporary file before any middleware runs, so
-  this wrapper refuses a body over ``PANEL_MAX_REQUEST_BYTES`` (the largest
-  any view accepts) before Django reads it, counting bytes when there is no
-  ``Content-Length``.
+* :mod:`adminpanel.asgi_body_guard` wraps the ASGI application: Django's ASGI
+  handler reads the whole body into a temporary file before any middleware
+  runs, so the guard resolves the URL and applies the same limit first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 
+from adminpanel.accounts.middleware import holds_current_operator
+from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.errors import render_error
 
 #: Django's own DATA_UPLOAD_MAX_MEMORY_SIZE default, for views without a limit.
@@ -61,7 +65,8 @@ def too_large(
     )
 
 
-def _content_length(raw: str | bytes | None) -> int | None:
+def content_length(raw: str | bytes | None) -> int | None:
+    """The declared body length, or None when absent or not a number."""
     if raw is None:
         return None
     try:
@@ -69,6 +74,16 @@ def _content_length(raw: str | bytes | None) -> int | None:
     except ValueError:
         return None
     return value if value >= 0 else None
+
+
+def body_limit(view_func: Callable[..., HttpResponseBase], *, signed_in: bool) -> int:
+    """The largest body ``view_func`` accepts: its own limit, but no more than
+    the default without a signed-in session."""
+    limit_of: Callable[[], int] | None = getattr(view_func, "max_body_size", None)
+    if limit_of is None:
+        return DEFAULT_MAX_BODY_SIZE
+    own = limit_of()
+    return own if signed_in else min(own, DEFAULT_MAX_BODY_SIZE)
 
 
 class RequestSizeLimitMiddleware:
@@ -85,69 +100,9 @@ class RequestSizeLimitMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponse | None:
-        limit_of: Callable[[], int] | None = getattr(view_func, "max_body_size", None)
-        limit = limit_of() if limit_of is not None else DEFAULT_MAX_BODY_SIZE
-        length = _content_length(request.META.get("CONTENT_LENGTH"))
+        signed_in = holds_current_operator(request.session.get(SESSION_KEY), time.time())
+        limit = body_limit(view_func, signed_in=signed_in)
+        length = content_length(request.META.get("CONTENT_LENGTH"))
         if length is not None and length > limit:
             return too_large(request, length, limit)
         return None
-
-
-# --- ASGI ----------------------------------------------------------------------
-
-Scope = dict[str, Any]
-Message = Mapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-async def _send_413(send: Send) -> None:
-    body = b"Request body too large.\n"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def limit_asgi_body(app: ASGIApp) -> ASGIApp:
-    """Refuse HTTP bodies over ``settings.PANEL_MAX_REQUEST_BYTES`` unread."""
-
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        limit: int = settings.PANEL_MAX_REQUEST_BYTES
-        headers = dict(scope.get("headers") or [])
-        length = _content_length(headers.get(b"content-length"))
-        if length is not None and length > limit:
-            await _send_413(send)
-            return
-        received = 0
-        exceeded = False
-
-        async def counting_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    # Django treats a disconnect as an aborted request and
-                    # sends nothing; the 413 is sent below.
-                    exceeded = True
-                    return {"type": "http.disconnect"}
-            return message
-
-        await app(scope, counting_receive, send)
-        if exceeded:
-            await _send_413(send)
-
-    return guarded

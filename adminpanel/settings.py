@@ -57,6 +57,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise (static files may be cached), before everything that
+    # renders a page or an error: nothing else is ever stored.
+    "adminpanel.no_store.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF, which reads the body: an oversized request gets 413 unread.
@@ -139,6 +142,9 @@ PYMAP_SERVER = server_from_env()
 PANEL_MAX_MESSAGE_BYTES = env_int("PANEL_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
 #: Largest import upload (all files of one request; a .gz also uncompressed).
 PANEL_MAX_IMPORT_BYTES = env_int("PANEL_MAX_IMPORT_BYTES", 1024 * 1024 * 1024, minimum=1024)
+#: A .gz upload that expands more than this many times is refused as soon as
+#: that shows (mail compresses 2 to 10 times; a compression bomb 1,000).
+PANEL_MAX_GZIP_RATIO = env_int("PANEL_MAX_GZIP_RATIO", 100, minimum=2)
 #: Appends an import keeps in flight at once over its one channel.
 PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
 #: Where uploads, pending deliveries and import files live; the web process
@@ -153,21 +159,31 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # import moves them into place with a rename); form fields may hold one
 # message typed into the deliver form (multipart, so not inflated by
 # percent-encoding). adminpanel.request_limits answers 413 for a body larger
-# than its view allows before any of it is parsed.
+# than its view allows before any of it is parsed (under ASGI before Django
+# reads it: adminpanel.asgi_body_guard).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(PANEL_MAIL_SPOOL_DIR / "uploads")
 DATA_UPLOAD_MAX_MEMORY_SIZE = PANEL_MAX_MESSAGE_BYTES + 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env_int("PANEL_MAX_IMPORT_FILES", 1000, minimum=1)
-#: The largest body any view accepts; the ASGI entry point refuses larger
-#: ones before Django reads them.
-PANEL_MAX_REQUEST_BYTES = max(PANEL_MAX_IMPORT_BYTES, PANEL_MAX_MESSAGE_BYTES) + 1024 * 1024
+#: A request body must arrive within this many seconds plus its size at the
+#: rate below, or the request is cut off (408): a client that announces a body
+#: and sends nothing cannot hold a connection open.
+PANEL_REQUEST_BODY_SECONDS = env_int("PANEL_REQUEST_BODY_SECONDS", 30, minimum=1)
+PANEL_REQUEST_BODY_MIN_RATE = env_int("PANEL_REQUEST_BODY_MIN_RATE", 64 * 1024, minimum=1)
 
 # --- sessions: server-side only, never signed cookies ------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_NAME = "pymap_panel_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# Over HTTPS the cookies carry the __Host- prefix: browsers then accept them
+# only when Secure, for path / and without a Domain, so no other host of the
+# domain and no plain-HTTP page can set or shadow them. The panel sets no
+# cookie path or domain (it is served at the root); without Secure cookies
+# (plain HTTP on loopback) a browser would drop prefixed ones.
+_COOKIE_PREFIX = "__Host-" if SESSION_COOKIE_SECURE else ""
+SESSION_COOKIE_NAME = f"{_COOKIE_PREFIX}pymap_panel_session"
+CSRF_COOKIE_NAME = f"{_COOKIE_PREFIX}csrftoken"
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -180,8 +196,12 @@ PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 
 SESSION_COOKIE_AGE = PANEL_SESSION_ABSOLUTE_SECONDS
 
 # --- sign-in throttling (see adminpanel/accounts/throttle.py) -------------------
-#: Failed sign-ins allowed per user name, and per client address, in the window.
-PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 10, minimum=1)
+#: Failed sign-ins allowed in the window per user name from one address, per
+#: user name from anywhere (the ceiling), and per client address.
+PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = env_int(
+    "PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS", 10, minimum=1
+)
+PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 100, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.test import Client
 
+from adminpanel.accounts.session import SESSION_KEY, Operator, from_stored
+
 from .conftest import PymapUser
 
 SIGN_IN = "/accounts/sign-in/"
@@ -20,3 +22,10 @@ def sign_in(client: Client, user: PymapUser, *, secure: bool = False, **extra: s
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     return response
+
+
+def session_operator(client: Client) -> Operator:
+    """The operator ``client``'s session holds, its token unsealed."""
+    operator = from_stored(client.session[SESSION_KEY])
+    assert operator is not None, "no signed-in operator in this session"
+    return operator

@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.test import AsyncClient, Client
 
+from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.audit.export import csv_safe
 from adminpanel.audit.models import Action, AuditEvent, ImmutableRecord
 from adminpanel.pymap.servers import PymapServer
@@ -30,10 +31,15 @@ pytestmark = pytest.mark.django_db
 AUDIT = "/audit/"
 
 
-def event(operator: str, action: Action = Action.USER_EDIT, **fields: Any) -> AuditEvent:
+def event(operator: str | Identity, action: Action = Action.USER_EDIT, **fields: Any) -> AuditEvent:
+    """An event by ``operator``: an identity, or a user signed in as themselves."""
+    identity = operator if isinstance(operator, Identity) else Identity(IdentityKind.USER, operator)
     created_at = fields.pop("created_at", None)
     made = AuditEvent.objects.create(
-        operator=operator,
+        operator=identity.label,
+        identity_kind=identity.kind,
+        identity_name=identity.name,
+        identity_act_as=identity.act_as,
         action=action,
         server="test",
         outcome=fields.pop("outcome", "ok"),
@@ -89,7 +95,7 @@ def test_admin_sees_every_event_newest_first(client: Client, admin: str) -> None
 def test_others_see_only_their_own_actions(client: Client, ordinary: PymapUser) -> None:
     event("alice", target="not-mine")
     event(ordinary.name, target="mine")
-    event(f"{ordinary.name} (signed in as someone)", target="as-me-by-someone")
+    event(Identity(IdentityKind.USER, "someone", ordinary.name), target="as-me-by-someone")
     event(f"x{ordinary.name}", target="lookalike")
     response = client.get(AUDIT)
     targets = {row[3] for row in rows(response)}

@@ -29,6 +29,7 @@ from devtools.pymap_process import PymapProcess
 
 from .conftest import MakeUser
 from .mail_support import IMPORT, fetch_all, mbox_bytes, message, run, upload
+from .panel_client import session_operator
 from .stored import maildir_group_roles, maildir_token_lines, stored_user
 from .test_users_create import CREATE, PASSWORD, create_post
 from .users_support import edit_post, page, sign_in, signed_in_admin, user_url
@@ -171,7 +172,7 @@ def test_an_admin_role_user_with_a_password_is_told_that_only_the_admin_token_ac
     )
     html = page(response)
     assert "lets only its admin token act on other users" in html
-    assert client.session["operator"]["is_admin"] is False
+    assert session_operator(client).is_admin is False
     # Pages that could only end in a 403 are not offered, and say why.
     assert "Create a user" not in html
     refused = client.get(user_url("users:edit", other.name))

@@ -67,6 +67,8 @@ def test_production_cookie_and_header_settings() -> None:
         "X_FRAME_OPTIONS",
         "PANEL_SESSION_IDLE_SECONDS",
         "PANEL_SESSION_ABSOLUTE_SECONDS",
+        "SESSION_COOKIE_NAME",
+        "CSRF_COOKIE_NAME",
     ]
     script = (
         "import json, adminpanel.settings as s; "
@@ -92,4 +94,16 @@ def test_production_cookie_and_header_settings() -> None:
         "X_FRAME_OPTIONS": "DENY",
         "PANEL_SESSION_IDLE_SECONDS": 1800,
         "PANEL_SESSION_ABSOLUTE_SECONDS": 43200,
+        # Over HTTPS the __Host- prefix: browsers then refuse the cookies
+        # unless Secure, for path / and with no Domain.
+        "SESSION_COOKIE_NAME": "__Host-pymap_panel_session",
+        "CSRF_COOKIE_NAME": "__Host-csrftoken",
     }
+
+
+def test_without_secure_cookies_the_names_have_no_prefix() -> None:
+    """Browsers drop a __Host- cookie that is not Secure (plain HTTP on loopback)."""
+    script = "import adminpanel.settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME)"
+    result = _run(["-c", script], {**PRODUCTION_ENV, "DJANGO_SECURE_COOKIES": "0"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["pymap_panel_session", "csrftoken"]

@@ -24,6 +24,7 @@ from devtools.pymap_process import PymapProcess
 from . import fake_pymap
 from .conftest import DEMO_USER, MakeUser, PymapUser
 from .mail_support import DELIVER, IMPORT, as_stored, fetch_all, flags_kept, message, sign_in
+from .panel_client import session_operator
 from .users_support import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
@@ -381,7 +382,7 @@ def test_the_internal_date_is_sent_in_epoch_seconds(
     assert request.when == int(datetime(2000, 1, 2, 3, 4, 5, tzinfo=UTC).timestamp())
     assert request.user == owner.name
     assert not request.HasField("sender")
-    assert metadata["auth-token"] == client.session["operator"]["token"]
+    assert metadata["auth-token"] == session_operator(client).token
 
 
 def test_long_values_are_refused_with_a_reason_never_cut_by_the_browser(

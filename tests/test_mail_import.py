@@ -7,6 +7,7 @@ import csv
 import gzip
 import imaplib
 import io
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,9 +23,9 @@ from pytest_django.fixtures import Settings
 from adminpanel.audit.models import AuditEvent
 from adminpanel.mail import tasks
 from adminpanel.mail.models import ImportJob, JobState, MessageState
-from adminpanel.mail.sealing import unseal
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.sealing import Purpose, unseal
 from devtools.pymap_process import PymapProcess
 
 from . import fake_pymap
@@ -41,6 +42,7 @@ from .mail_support import (
     sign_in,
     upload,
 )
+from .panel_client import session_operator
 from .users_support import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
@@ -352,6 +354,22 @@ def test_not_an_mbox_and_mixed_uploads_are_refused(client: Client, owner: PymapU
     assert "Resume the import" not in detail(client, job)
 
 
+def test_a_compression_bomb_is_refused_before_it_fills_the_disk(
+    client: Client, owner: PymapUser
+) -> None:
+    """2.2 MB of .mbox.gz used to expand to nearly the 1 GiB limit before it was
+    refused; a ratio past PANEL_MAX_GZIP_RATIO (100) now stops it early."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = packer.compress(b"From bomb@example.invalid Mon Jan  1 00:00:00 2024\n\n")
+    bomb += b"".join(packer.compress(b"\0" * 1024 * 1024) for _ in range(64))
+    bomb += packer.flush()
+    job = run(start(client, owner.name, [("bomb.mbox.gz", bomb)]))
+    assert job.state == JobState.FAILED
+    assert "expands more than 100 times" in job.stop_reason
+    assert not job.upload_kept  # nothing of it is left on disk
+    assert job.messages.count() == 0
+
+
 def test_messages_over_the_size_limit_are_listed_not_sent(
     client: Client, owner: PymapUser, imap_client: Imap, settings: Settings, pymap: PymapProcess
 ) -> None:
@@ -414,11 +432,11 @@ def test_the_jobs_token_is_sealed_narrowed_and_for_the_user_alone(
     job = start(client, owner.name, [("a.eml", message(1))])
     assert job.sealed_token is not None
     sealed = bytes(job.sealed_token)
-    token = unseal(sealed)
+    token = unseal(sealed, Purpose.IMPORT_JOB)
     assert token.encode() not in sealed
     # redis hands out the same login token for a user on every Login (named
     # after the user, signed with the user's key): there it is the session's.
-    assert token != client.session["operator"]["token"] or pymap.backend == "redis"
+    assert token != session_operator(client).token or pymap.backend == "redis"
     macaroon = Macaroon.deserialize(token)
     assert f"authcid = {owner.name}" in [c.caveat_id for c in macaroon.first_party_caveats()]
     assert "time < " in str(macaroon.inspect())

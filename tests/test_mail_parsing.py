@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import zlib
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,34 @@ def test_keywords_are_atoms_and_system_flags_are_normalised() -> None:
         parse_keywords("\\Recent")
     with pytest.raises(ValidationError):
         parse_keywords("\\Custom")
+
+
+def _bomb(path: Path, size: int) -> None:
+    """An mbox of one message of ``size`` zero bytes, gzipped (about 1,000 to 1)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: a gzip header and trailer
+    block = b"\0" * (1024 * 1024)
+    with path.open("wb") as out:
+        out.write(packer.compress(b"From bomb@example.invalid Mon Jan  1 00:00:00 2024\n\n"))
+        for _ in range(size // len(block)):
+            out.write(packer.compress(block))
+        out.write(packer.flush())
+
+
+def test_gunzip_refuses_a_compression_bomb_early(tmp_path: Path) -> None:
+    source, target = tmp_path / "bomb.mbox.gz", tmp_path / "out"
+    _bomb(source, 256 * 1024 * 1024)
+    assert source.stat().st_size < 1024 * 1024
+    with pytest.raises(parsing.ArchiveError, match="expands more than 100 times"):
+        parsing.gunzip(source, target, limit=1024**3, max_ratio=100)
+    # Refused after the floor and one chunk, not at the 1 GiB limit.
+    assert target.stat().st_size <= parsing.RATIO_FLOOR + parsing.COPY_CHUNK
+
+
+def test_gunzip_lets_ordinary_mail_through_the_ratio(tmp_path: Path) -> None:
+    lines = b"".join(
+        b"Line %d of a message that repeats itself a little.\n" % i for i in range(400_000)
+    )
+    source = tmp_path / "a.gz"
+    source.write_bytes(gzip.compress(b"From x\n" + lines))
+    written = parsing.gunzip(source, tmp_path / "out", limit=1024**3, max_ratio=100)
+    assert written > parsing.RATIO_FLOOR

@@ -17,14 +17,13 @@ from django.views.debug import ExceptionReporter
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts import signin
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 
 from .conftest import MakeUser, PymapUser
 from .error_urls import FAILING_PATH, PanelBug
-from .panel_client import SIGN_IN, sign_in
+from .panel_client import SIGN_IN, session_operator, sign_in
 from .users_support import raw_password_hash
 
 pytestmark = pytest.mark.django_db
@@ -73,7 +72,7 @@ def test_sign_ins_log_and_audit_no_secret(
     client.post(SIGN_IN, {"method": "password", "username": user.name, "password": wrong_password})
     client.post(SIGN_IN, {"method": "token", "token": bad_token})
     sign_in(client, user)
-    session_token = client.session[SESSION_KEY]["token"]
+    session_token = session_operator(client).token
     pages = [client.get(url) for url in ("/", "/audit/")]
     Client().post(SIGN_IN, {"method": "token", "token": admin_token})
     stored_hash = raw_password_hash(pymap_server, admin_token, user.name)
@@ -144,7 +143,7 @@ def test_a_panel_error_reports_no_token_or_password(
 ) -> None:
     user = pymap_user()
     sign_in(client, user)
-    session_token = client.session[SESSION_KEY]["token"]
+    session_token = session_operator(client).token
     cookie = client.cookies[COOKIE].value
     posted_password = "Posted-Password-93kd"
     record, response = _failing_request(

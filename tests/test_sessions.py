@@ -8,6 +8,8 @@ and the cookie's flags.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from http.cookies import Morsel
 from typing import Any
@@ -17,11 +19,11 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
-from adminpanel.accounts.session import SESSION_KEY
+from adminpanel.accounts.session import SEALED_TOKEN, SESSION_KEY, from_stored
 from adminpanel.pymap.servers import PymapServer
 
 from .conftest import MakeUser
-from .panel_client import SIGN_IN, sign_in
+from .panel_client import SIGN_IN, session_operator, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,53 @@ def test_limits_follow_the_settings(
     assert "signed out after 2 minutes without activity" in response.content.decode()
 
 
+def test_with_a_short_idle_limit_an_active_operator_stays_signed_in(
+    client: Client, settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """Activity is written back at least every tenth of the idle limit: with
+    a one-minute limit, a request every 50 s keeps the session."""
+    settings.PANEL_SESSION_IDLE_SECONDS = 60
+    sign_in(client, pymap_user())
+    _age_session(client, last_seen=time.time() - 50)
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+        last_seen = _stored(client)["last_seen"]
+        assert time.time() - last_seen < 5  # this request was recorded
+        _age_session(client, last_seen=last_seen - 50)  # 50 s pass
+
+
+def test_activity_is_written_back_at_most_every_minute(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """With the default 30-minute limit a page view within a minute of the
+    last recorded one costs no session write."""
+    sign_in(client, pymap_user())
+    recent = time.time() - 30
+    _age_session(client, last_seen=recent)
+    assert client.get("/").status_code == 200
+    assert _stored(client)["last_seen"] == recent
+
+
+def test_the_session_store_holds_the_token_sealed(
+    client: Client, settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    """Whoever reads the panel's database finds no usable bearer token."""
+    sign_in(client, pymap_user())
+    token = session_operator(client).token
+    row = Session.objects.get(session_key=client.session.session_key)
+    stored = json.dumps(row.get_decoded())
+    assert token not in stored
+    assert token.encode() not in base64.b64decode(_stored(client)[SEALED_TOKEN])
+    assert "token" not in {key for key in _stored(client) if key != SEALED_TOKEN}
+    assert client.get("/").status_code == 200  # the panel itself opens it
+    # Another SECRET_KEY (a copy of the database elsewhere) opens nothing: the
+    # session is over rather than carrying a token nobody can read.
+    kept = _stored(client)
+    assert from_stored(kept) is not None
+    settings.SECRET_KEY = "another-key-" + "x" * 50
+    assert from_stored(kept) is None
+
+
 def _cookie(response: Any, name: str) -> Morsel[str]:
     morsel: Morsel[str] = response.cookies[name]
     return morsel
@@ -152,4 +201,4 @@ def test_session_cookie_holds_only_a_random_key(
     value = client.cookies[COOKIE].value
     assert len(value) == 32
     assert value.isalnum()
-    assert _stored(client)["token"] not in value
+    assert session_operator(client).token not in value

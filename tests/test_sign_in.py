@@ -15,6 +15,7 @@ from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 
 from .conftest import MakeUser, PymapUser
+from .panel_client import session_operator as unsealed
 
 SIGN_IN = "/accounts/sign-in/"
 GENERIC = "the user name, password or token was not accepted"
@@ -61,7 +62,7 @@ def test_sign_in_with_password_shows_the_dashboard(
     assert "0.12.1" in html  # pymap-admin version
     assert "SERVING" in html
     assert "admin role" not in html
-    assert session_operator(client)["token"] not in html
+    assert unsealed(client).token not in html
 
 
 @pytest.mark.backends("dict", "redis")  # maildir: test_backends.py
@@ -167,7 +168,9 @@ def test_session_token_is_narrowed_to_the_session_end(
     name, password = _credentials(pymap_user())
     sign_in_with_password(client, name, password)
     operator = session_operator(client)
-    caveats = [c.caveat_id for c in Macaroon.deserialize(operator["token"]).first_party_caveats()]
+    caveats = [
+        c.caveat_id for c in Macaroon.deserialize(unsealed(client).token).first_party_caveats()
+    ]
     time_caveats = [c for c in caveats if c.startswith("time < ")]
     assert len(time_caveats) == 1
     assert time_caveats[0].endswith("+00:00")
@@ -185,6 +188,25 @@ def test_session_key_changes_at_sign_in(
     name, password = _credentials(pymap_user())
     sign_in_with_password(client, name, password)
     assert client.session.session_key != before
+
+
+def test_the_csrf_token_changes_at_sign_in(pymap_server: PymapServer, pymap_user: MakeUser) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get(SIGN_IN)
+    before = client.cookies["csrftoken"].value
+    name, password = _credentials(pymap_user())
+    response = client.post(
+        SIGN_IN,
+        {"method": "password", "username": name, "password": password},
+        HTTP_X_CSRFTOKEN=before,
+    )
+    assert response.status_code == 302
+    after = response.cookies["csrftoken"].value
+    assert after != before
+    # The page after sign-in works with the new token, and the old one is refused.
+    assert client.get("/").status_code == 200
+    assert client.post("/accounts/sign-out/", HTTP_X_CSRFTOKEN=before).status_code == 403
+    assert client.post("/accounts/sign-out/", HTTP_X_CSRFTOKEN=after).status_code == 302
 
 
 def test_sign_out_is_a_post_and_the_old_cookie_is_refused(

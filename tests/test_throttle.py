@@ -39,6 +39,7 @@ OTHER_ADDRESS = "203.0.113.8"
 
 @pytest.fixture
 def limits(settings: DjangoSettings) -> None:
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = 3
     settings.PANEL_SIGN_IN_LIMIT_PER_USER = 3
     settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS = 5
     settings.PANEL_SIGN_IN_WINDOW_SECONDS = 900
@@ -127,6 +128,39 @@ def test_the_user_limit_holds_from_any_address(
     assert_throttled(attempt(client, "alice", "guess", OTHER_ADDRESS))
     # Other users from the same address still get in.
     assert attempt(client, "bob", RIGHT_PASSWORD, OTHER_ADDRESS).status_code == 302
+
+
+def test_failures_from_one_address_do_not_lock_the_user_out_elsewhere(
+    client: Client, fake: Recorder
+) -> None:
+    """With the default limits: ten wrong passwords from one address, which
+    anyone who knows an operator's name can send, block only that address."""
+    for _ in range(10):
+        assert attempt(client, "alice", "guess").status_code == 200
+    assert_throttled(attempt(client, "alice", RIGHT_PASSWORD))
+    assert attempt(client, "alice", RIGHT_PASSWORD, OTHER_ADDRESS).status_code == 302
+    # Other users from the blocked address are not affected either.
+    assert attempt(Client(), "bob", RIGHT_PASSWORD).status_code == 302
+
+
+@pytest.fixture
+def ceiling(settings: DjangoSettings) -> None:
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = 2
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER = 6
+    settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS = 50
+
+
+def test_the_per_user_ceiling_holds_across_addresses(
+    client: Client, ceiling: None, fake: Recorder
+) -> None:
+    """Guessing from many addresses still meets a limit for the user name."""
+    for number in range(3):
+        for _ in range(2):
+            attempt(client, "alice", "guess", f"198.51.100.{number + 1}")
+        assert_throttled(attempt(client, "alice", "guess", f"198.51.100.{number + 1}"))
+    assert len(rpcs(fake)) == 6
+    assert_throttled(attempt(client, "alice", RIGHT_PASSWORD, OTHER_ADDRESS))
+    assert len(rpcs(fake)) == 6
 
 
 def test_a_forged_x_forwarded_for_neither_resets_nor_evades_the_limit(
@@ -283,6 +317,16 @@ def test_throttled_attempts_are_audited(client: Client, limits: None, fake: Reco
     assert throttled.operator == "alice"
     assert throttled.client_address == ADDRESS
     assert "guess-" not in repr(throttled.__dict__)
+
+
+def test_on_real_pymap_a_blocked_address_does_not_block_the_operator(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    user = pymap_user()
+    for _ in range(10):
+        assert "was not accepted" in attempt(client, user.name, "wrong").content.decode()
+    assert_throttled(attempt(client, user.name, user.password))
+    assert attempt(Client(), user.name, user.password, OTHER_ADDRESS).status_code == 302
 
 
 def test_real_pymap_is_not_asked_past_the_limit(

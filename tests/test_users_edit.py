@@ -8,7 +8,6 @@ from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.models import FailedSignIn
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
@@ -16,6 +15,7 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
 from .conftest import MakeUser, PymapUser
+from .panel_client import session_operator
 from .users_support import edit_post, page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
 pytestmark = pytest.mark.django_db
@@ -292,12 +292,12 @@ def test_editing_yourself_keeps_the_session_working(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
     admin = signed_in_admin_user(client, pymap_user)
-    old_token = client.session[SESSION_KEY]["token"]
+    old_token = session_operator(client).token
     url = user_url("users:edit", admin.name)
     data = edit_post(page(client.get(url)), roles=("admin",), params={"me": "1"},
                      current=admin.password)  # fmt: skip
     assert client.post(url, data).status_code == 302
-    new_token = client.session[SESSION_KEY]["token"]
+    new_token = session_operator(client).token
     assert new_token != old_token
     assert service.get_user(pymap_server, new_token, admin.name).params == {"me": "1"}
     assert client.get(user_url("users:detail", admin.name)).status_code == 200
@@ -322,7 +322,7 @@ def test_removing_your_own_admin_role_updates_the_session(
     url = user_url("users:edit", admin.name)
     data = edit_post(page(client.get(url)), roles=(), current=admin.password)
     assert client.post(url, data).status_code == 302
-    assert client.session[SESSION_KEY]["is_admin"] is False
+    assert session_operator(client).is_admin is False
     assert "admin role" not in page(client.get(user_url("users:detail", admin.name)))
 
 

@@ -9,7 +9,6 @@ from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.models import FailedSignIn
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused
@@ -18,6 +17,7 @@ from adminpanel.users.models import LastAction, RecentUser
 from devtools.pymap_process import PymapProcess
 
 from .conftest import MakeUser
+from .panel_client import session_operator
 from .stored import stored_user
 from .users_support import page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
@@ -72,16 +72,16 @@ def test_a_user_without_roles_changes_their_own_password_and_stays_signed_in(
 ) -> None:
     user = pymap_user("self")
     sign_in(client, user)
-    old_token = client.session[SESSION_KEY]["token"]
-    old_expiry = client.session[SESSION_KEY]["expires_at"]
+    old_token = session_operator(client).token
+    old_expiry = session_operator(client).expires_at
     form_page = page(client.get(user_url("users:password", user.name)))
     assert "Change your password" in form_page
     response = change(client, user.name, current=user.password)
     assert response.status_code == 302
-    operator = client.session[SESSION_KEY]
-    assert operator["token"] != old_token
-    assert operator["expires_at"] == old_expiry
-    assert service.get_user(pymap_server, operator["token"], user.name).name == user.name
+    operator = session_operator(client)
+    assert operator.token != old_token
+    assert operator.expires_at == old_expiry
+    assert service.get_user(pymap_server, operator.token, user.name).name == user.name
     followed = client.get(user_url("users:detail", user.name))
     assert followed.status_code == 200
     assert "You stay signed in" in page(followed)
@@ -128,11 +128,11 @@ def test_an_admin_changing_their_own_password_stays_signed_in(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
     admin = signed_in_admin_user(client, pymap_user)
-    old_token = client.session[SESSION_KEY]["token"]
+    old_token = session_operator(client).token
     assert change(client, admin.name, current=admin.password).status_code == 302
-    new_token = client.session[SESSION_KEY]["token"]
+    new_token = session_operator(client).token
     assert new_token != old_token
-    assert client.session[SESSION_KEY]["is_admin"] is True
+    assert session_operator(client).is_admin is True
     assert service.get_user(pymap_server, new_token, admin.name).is_admin
     assert client.get("/users/").status_code == 200
 

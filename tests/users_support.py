@@ -6,12 +6,11 @@ import html
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from typing import Any
 
 from django.test import Client
 
-from adminpanel.accounts.session import SESSION_KEY, Operator
+from adminpanel.accounts.session import SESSION_KEY, Operator, to_stored
 from adminpanel.pymap import channels
 from adminpanel.pymap.generated.admin_grpc import UserStub
 from adminpanel.pymap.generated.admin_pb2 import GetUserRequest
@@ -76,9 +75,10 @@ def fake_session(client: Client, server: PymapServer, *, name: str | None, admin
         signed_in_at=now,
         expires_at=now + 3600,
         last_seen=now,
+        powers_checked_at=now,  # as a sign-in leaves it
     )
     session = client.session
-    session[SESSION_KEY] = asdict(operator)
+    session[SESSION_KEY] = to_stored(operator)
     session.save()
 
 

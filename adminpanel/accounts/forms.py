@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 
 from adminpanel.form_fields import VisibleTextField
 from adminpanel.saslprep import validate_login_name, validate_saslprep
@@ -31,13 +32,15 @@ class SignInForm(forms.Form):
         label="Password",
         required=False,
         strip=False,
-        max_length=1024,
+        # Validators, not max_length: no maxlength for a browser to cut a
+        # pasted secret at silently.
+        validators=[MaxLengthValidator(1024)],
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     token = forms.CharField(
         label="Token",
         required=False,
-        max_length=8192,
+        validators=[MaxLengthValidator(8192)],
         help_text="The PYMAP_ADMIN_TOKEN pymap prints at start-up, or a token from "
         "`pymap-admin login`.",
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),

@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
-from . import session
-from .session import Operator
+from . import powers, session
+from .session import Operator, from_stored
 
-ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
+ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
 
 def public_view(view: ViewT) -> ViewT:
@@ -36,6 +36,18 @@ def passive_view(view: ViewT) -> ViewT:
     return view
 
 
+def others_data_view(view: ViewT) -> ViewT:
+    """Mark a view that shows or changes other operators' data (the audit
+    log, others' imports, the recent-users list): pymap confirms the session's
+    admin flag before it runs (see :mod:`adminpanel.accounts.powers`)."""
+    view.panel_others_data = True  # type: ignore[attr-defined]
+    return view
+
+
+#: What a session whose token pymap refuses is told.
+TOKEN_REFUSED = "The mail server no longer accepts your session. Please sign in again."  # noqa: S105
+
+
 def get_operator(request: HttpRequest) -> Operator:
     """The signed-in operator; protected views can rely on there being one."""
     operator: Operator | None = getattr(request, "operator", None)
@@ -44,7 +56,7 @@ def get_operator(request: HttpRequest) -> Operator:
     return operator
 
 
-def _expiry_reason(operator: Operator, now: float) -> str | None:
+def expiry_reason(operator: Operator, now: float) -> str | None:
     if now >= operator.expires_at:
         hours = settings.PANEL_SESSION_ABSOLUTE_SECONDS / 3600
         return f"Your session reached its {hours:g}-hour limit. Please sign in again."
@@ -52,6 +64,13 @@ def _expiry_reason(operator: Operator, now: float) -> str | None:
         minutes = settings.PANEL_SESSION_IDLE_SECONDS / 60
         return f"You were signed out after {minutes:g} minutes without activity."
     return None
+
+
+def holds_current_operator(stored: object, now: float) -> bool:
+    """Whether a stored session's data is a signed-in operator within the
+    session limits (read without a request: see asgi_body_guard.py)."""
+    operator = from_stored(stored)
+    return operator is not None and expiry_reason(operator, now) is None
 
 
 class OperatorSessionMiddleware:
@@ -62,7 +81,7 @@ class OperatorSessionMiddleware:
         operator = session.load(request)
         if operator is not None:
             now = time.time()
-            reason = _expiry_reason(operator, now)
+            reason = expiry_reason(operator, now)
             if reason is not None:
                 # flush() deletes the stored session, so the old cookie is
                 # useless even if someone kept a copy.
@@ -80,12 +99,22 @@ class OperatorSessionMiddleware:
         view_kwargs: Any,
     ) -> HttpResponse | None:
         operator: Operator | None = getattr(request, "operator", None)
+        now = time.time()
         if operator is not None and not getattr(view_func, "panel_passive", False):
-            session.touch(request, operator, time.time())
+            operator = session.touch(request, operator, now)
         if getattr(view_func, "panel_public", False):
             return None
         if operator is None:
             return redirect_to_sign_in(request)
+        confirmed = powers.confirm(
+            request, operator, now, others_data=getattr(view_func, "panel_others_data", False)
+        )
+        if confirmed is None:
+            # The user was deleted or its tokens revoked: the session is over.
+            request.session.flush()
+            messages.warning(request, TOKEN_REFUSED)
+            return redirect_to_sign_in(request)
+        request.operator = confirmed  # type: ignore[attr-defined]
         return None
 
 

@@ -1,9 +1,13 @@
-"""Failed sign-ins, counted in the database so every panel instance sees them."""
+"""What the panel keeps about sign-ins in its database, so every instance sees
+it: failed attempts (for the throttle) and whose each panel session is."""
 
 from __future__ import annotations
 
+from django.contrib.sessions.models import Session
 from django.db import models
 from django.utils import timezone
+
+from .identity import IdentityKind
 
 
 class FailedSignIn(models.Model):
@@ -28,3 +32,31 @@ class FailedSignIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.client_address} {self.user_name}"
+
+
+class OperatorSession(models.Model):
+    """Which identity a stored panel session belongs to, on which server.
+
+    Django keeps sessions as opaque signed blobs; this index finds the
+    sessions of one identity, so that they can be ended together (after a
+    password change, or "sign out everywhere"). A row goes with its session:
+    sign-out, expiry clean-up and ending a session all delete it.
+    """
+
+    session = models.OneToOneField(
+        Session, primary_key=True, on_delete=models.CASCADE, related_name="operator_session"
+    )
+    server = models.CharField(max_length=200)
+    identity_kind = models.CharField(max_length=16, choices=IdentityKind.choices)
+    identity_name = models.CharField(max_length=300, blank=True)
+    identity_act_as = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["server", "identity_kind", "identity_name"], name="operator_session_who"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.identity_kind} {self.identity_name} on {self.server}"

@@ -17,6 +17,7 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.pymap.service import ADMIN_ROLE
 from adminpanel.servers import detect
 
+from .identity import ADMIN_TOKEN, Identity, IdentityKind
 from .session import Operator, absolute_expiry
 from .tokens import MalformedToken, attenuate_until, inspect_token
 
@@ -64,15 +65,17 @@ def with_password(
 
 
 @sensitive_variables("pasted")
-def attempted_identity(method_is_token: bool, username: str, pasted: str) -> str:
+def attempted_identity(method_is_token: bool, username: str, pasted: str) -> Identity:
     """Who a sign-in attempt claimed to be, for the audit log (never the secret)."""
     if not method_is_token:
-        return username
+        return Identity(IdentityKind.USER, username)
     try:
         info = inspect_token(pasted)
     except MalformedToken:
-        return "token (malformed)"
-    return "admin token" if info.is_admin_token else f"token for {info.authcid}"
+        return Identity(IdentityKind.MALFORMED_TOKEN)
+    if info.is_admin_token:
+        return ADMIN_TOKEN
+    return Identity(IdentityKind.LOGIN_TOKEN, info.authcid or "")
 
 
 @sensitive_variables("pasted")
@@ -95,16 +98,19 @@ def with_token(server: PymapServer, pasted: str, act_as: str | None) -> SignedIn
     except MalformedToken as exc:
         raise SignInRefused(GENERIC_FAILURE, "MalformedToken") from exc
     token = pasted.strip()
-    holder = "admin token" if info.is_admin_token else info.authcid
+    # The admin token is a flag, never a name: any text can be a user's name.
+    holder = None if info.is_admin_token else info.authcid
     try:
         if act_as:
             # pymap issues a login token for act_as if the pasted token may act
             # as that user; the session then carries act_as's own rights.
             token = service.login(server, act_as, token=token)
-            return _finish(server, token, name=act_as, signed_in_as=holder)
+            return _finish(
+                server, token, name=act_as, signed_in_as=holder, admin_token=info.is_admin_token
+            )
         if info.is_admin_token:
-            return _finish(server, token, name=None, signed_in_as=None)
-        return _finish(server, token, name=info.authzid or info.authcid, signed_in_as=None)
+            return _finish(server, token, name=None, signed_in_as=None, admin_token=True)
+        return _finish(server, token, name=info.authzid or info.authcid, signed_in_as=info.authcid)
     except Refused as exc:
         raise SignInRefused(_refusal_message(exc), exc.key) from exc
 
@@ -118,7 +124,12 @@ ROLE_WITHOUT_RIGHTS = (
 
 @sensitive_variables("token", "narrowed")
 def _finish(
-    server: PymapServer, token: str, *, name: str | None, signed_in_as: str | None
+    server: PymapServer,
+    token: str,
+    *,
+    name: str | None,
+    signed_in_as: str | None,
+    admin_token: bool = False,
 ) -> SignedIn:
     """Narrow the token to the session's end, ask the server what it may do,
     and learn the server's backend from what the sign-in saw."""
@@ -145,5 +156,6 @@ def _finish(
         expires_at=expires.timestamp(),
         last_seen=now,
         signed_in_as=signed_in_as if signed_in_as != name else None,
+        admin_token=admin_token,
     )
     return SignedIn(operator, notice)

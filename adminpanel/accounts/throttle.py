@@ -1,9 +1,20 @@
-"""Limits on failed sign-ins, per client address and per user name.
+"""Limits on failed sign-ins: per user name from one address, per user name
+from anywhere (a higher ceiling), and per client address.
 
 Each attempt is written to the database *before* pymap is asked (so a burst of
 parallel attempts is counted as it happens) and removed again when it did not
 fail. An attempt is refused, without asking pymap, while the attempts in the
-last window from its address, or for its user name, would exceed the limit.
+last window would exceed any of the three limits.
+
+The trade-off: anyone who knows an operator's name can send wrong passwords
+for it, so a low limit per user name alone lets any address block that
+operator. The low limit therefore counts a user name *from one address*
+(10 by default): an attacker blocks only their own address. The ceiling per
+user name from anywhere is higher (100) and still stops guessing spread over
+many addresses; reaching it takes a distributed attack, which then does block
+the operator's password sign-in until the window has passed. A second factor
+would let the right password through even then; neither pymap nor the panel
+has one to enrol today.
 
 The window slides: an old failure stops counting once it is older than the
 window, so nobody can lock a user out for longer than an attack lasts plus
@@ -77,10 +88,12 @@ def begin(address: str | None, user_name: str | None, *, now: datetime | None = 
         )
     ]
     if row.user_name:
+        per_user = FailedSignIn.objects.filter(user_name=row.user_name)
+        waits.append(_wait(per_user, settings.PANEL_SIGN_IN_LIMIT_PER_USER, since, now))
         waits.append(
             _wait(
-                FailedSignIn.objects.filter(user_name=row.user_name),
-                settings.PANEL_SIGN_IN_LIMIT_PER_USER,
+                per_user.filter(client_address=row.client_address),
+                settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS,
                 since,
                 now,
             )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -13,11 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from adminpanel.audit.record import THROTTLED, Action, record
 from adminpanel.client_address import client_address
+from adminpanel.errors import render_error
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
+from adminpanel.users.links import user_url
+from adminpanel.validators import validate_user_name
 
-from . import session, signin, throttle
+from . import everywhere, session, signin, throttle
 from .forms import SignInForm
-from .middleware import get_operator, public_view
+from .middleware import get_operator, others_data_view, public_view
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -65,7 +69,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
             client_address(request), signin.claimed_user(is_token, data["username"], data["token"])
         )
     except throttle.SignInThrottled as exc:
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, operator=claimed)
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed)
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
@@ -78,7 +82,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
             signed_in = signin.with_password(server, data["username"], data["password"], act_as)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, operator=claimed)
+        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
         form.add_error(None, exc.message)
         return _sign_in_page(request, form)
     except (ServerUnavailable, ServerTimeout):
@@ -89,6 +93,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     attempt.release()
     operator = signed_in.operator
     session.start(request, operator)
+    everywhere.register(request, operator)
     request.operator = operator  # type: ignore[attr-defined]
     record(request, Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
@@ -102,3 +107,29 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     request.session.flush()
     messages.info(request, "You have signed out.")
     return HttpResponseRedirect(reverse("accounts:sign-in"))
+
+
+@others_data_view  # with the admin role, anyone's sessions: confirmed first
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every panel session of the user named in the form (``name``)."""
+    operator = get_operator(request)
+    name = request.POST.get("name", "")
+    try:
+        validate_user_name(name)
+    except ValidationError as exc:
+        return render_error(request, 400, exc.messages[0], title="Not a valid user name")
+    if not everywhere.may_end_sessions_of(operator, name):
+        return render_error(
+            request,
+            403,
+            f"Ending the sessions of {name} needs the admin role; you can end your own.",
+        )
+    ended = everywhere.end_sessions(
+        request, operator.server, name, keep_current=False, why="sign out everywhere"
+    )
+    if ended.current:
+        messages.info(request, f"You signed out everywhere: {ended.sessions} of {name} ended.")
+        return HttpResponseRedirect(reverse("accounts:sign-in"))
+    messages.success(request, f"Signed {name} out everywhere: {ended.sessions} ended.")
+    return HttpResponseRedirect(user_url("users:detail", name))

@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -16,14 +17,14 @@ class AuditFilterForm(forms.Form):
     operator = forms.CharField(
         label="Operator",
         required=False,
-        max_length=600,
+        validators=[MaxLengthValidator(600)],
         help_text="Part of the operator's name.",
         widget=forms.TextInput(attrs={"type": "search", "autocapitalize": "none"}),
     )
     target = forms.CharField(
         label="Target user",
         required=False,
-        max_length=300,
+        validators=[MaxLengthValidator(300)],
         help_text="Part of the target user's name.",
         widget=forms.TextInput(attrs={"type": "search", "autocapitalize": "none"}),
     )
@@ -33,7 +34,7 @@ class AuditFilterForm(forms.Form):
     outcome = forms.CharField(
         label="Outcome",
         required=False,
-        max_length=100,
+        validators=[MaxLengthValidator(100)],
         help_text="ok, Throttled, or a result key such as InvalidAuth.",
         widget=forms.TextInput(attrs={"autocapitalize": "none"}),
     )

@@ -6,10 +6,13 @@ from typing import Any
 
 from django.db import models
 
+from adminpanel.accounts.identity import Identity, IdentityKind
+
 
 class Action(models.TextChoices):
     SIGN_IN = "sign-in", "Sign-in"
     SIGN_OUT = "sign-out", "Sign-out"
+    SESSIONS_END = "sessions-end", "End sessions"
     USER_CREATE = "user-create", "Create user"
     USER_EDIT = "user-edit", "Edit user"
     PASSWORD_CHANGE = "password-change", "Change password"
@@ -41,12 +44,20 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditEvent(models.Model):
     """Who did what to whom, from where, against which server, and how it ended.
 
-    ``changed_fields`` names what an edit changed; values are not stored, and
-    passwords, tokens and hashes never are.
+    Who acted is kept twice: ``identity_kind``, ``identity_name`` and
+    ``identity_act_as`` are the :class:`~adminpanel.accounts.identity.Identity`
+    that rules compare; ``operator`` is its label, for the page, its filter
+    and exports. ``changed_fields`` names what an edit changed; values are
+    not stored, and passwords, tokens and hashes never are.
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     operator = models.CharField(max_length=600, db_index=True)
+    identity_kind = models.CharField(
+        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
+    )
+    identity_name = models.CharField(max_length=300, blank=True)
+    identity_act_as = models.CharField(max_length=300, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     server = models.CharField(max_length=200)
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
@@ -59,7 +70,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["operator", "-created_at"])]
+        indexes = [
+            models.Index(fields=["operator", "-created_at"]),
+            models.Index(
+                fields=["identity_kind", "identity_name", "identity_act_as"],
+                name="audit_identity",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.operator} {self.action} {self.target}"
@@ -71,3 +88,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord("audit records cannot be deleted")
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import HttpRequest
 
+from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.client_address import client_address
 
 from .models import OK, THROTTLED, Action, AuditEvent
@@ -26,16 +27,16 @@ def record(
     outcome: str = OK,
     changed_fields: Iterable[str] = (),
     detail: str = "",
-    operator: str | None = None,
+    identity: Identity | None = None,
 ) -> AuditEvent:
-    """Store one event. ``operator`` defaults to the signed-in operator's label;
-    sign-in attempts pass the name that was tried."""
-    if operator is None:
+    """Store one event. ``identity`` defaults to the signed-in operator's;
+    sign-in attempts pass the one that was tried."""
+    if identity is None:
         current = getattr(request, "operator", None)
-        operator = current.label if current is not None else ""
+        identity = current.identity if current is not None else Identity(IdentityKind.NONE)
     return record_event(
         action,
-        operator=operator,
+        identity=identity,
         client_address=client_address(request),
         server=settings.PYMAP_SERVER.name,
         target=target,
@@ -48,7 +49,7 @@ def record(
 def record_event(
     action: Action,
     *,
-    operator: str,
+    identity: Identity,
     client_address: str | None,
     server: str,
     target: str = "",
@@ -58,7 +59,10 @@ def record_event(
 ) -> AuditEvent:
     """Store one event, each field cut to its column's length."""
     event = AuditEvent.objects.create(
-        operator=operator[:600],
+        operator=identity.label[:600],
+        identity_kind=identity.kind,
+        identity_name=identity.name[:300],
+        identity_act_as=identity.act_as[:300],
         client_address=client_address,
         server=server[:200],
         action=action,

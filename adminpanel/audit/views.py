@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.middleware import get_operator, others_data_view
 
 from .export import Format, export_response
 from .forms import AuditFilterForm
@@ -21,6 +21,7 @@ from .visibility import visible_to
 PAGE_SIZE = 50
 
 
+@others_data_view
 @require_GET
 def event_list(request: HttpRequest) -> HttpResponse:
     operator = get_operator(request)
@@ -33,6 +34,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return _page(request, form, events)
 
 
+@others_data_view
 @require_GET
 def export(request: HttpRequest, kind: Format) -> HttpResponseBase:
     """The events the list would show (same filters, every page) as a file."""

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
+from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.accounts.session import Operator
 
 from .models import AuditEvent
 
 
-def visible_to(operator: Operator) -> QuerySet[AuditEvent]:
-    """Everything for an admin-role operator; otherwise only the events
-    recorded under the operator's own identity.
+def recorded_as(identity: Identity) -> Q:
+    """Events recorded under exactly this identity (kind, name and act-as)."""
+    return Q(
+        identity_kind=identity.kind,
+        identity_name=identity.name,
+        identity_act_as=identity.act_as,
+    )
 
-    That identity is the user name, or the label of an "act as" session
-    (``alice (signed in as bob)``); user names cannot contain spaces, so no
-    user's name equals another identity's label.
+
+def visible_to(operator: Operator) -> QuerySet[AuditEvent]:
+    """Everything for an admin-role operator; otherwise the events recorded
+    under the session's own identity, and those of the user whose rights it
+    carries signed in as themselves.
+
+    Identities are compared as structures, never as labels: a user named
+    ``admin token`` sees nothing of the admin token's, and ``alice (signed in
+    as bob)`` is bob acting as alice whatever the names contain.
     """
     events = AuditEvent.objects.all()
     if operator.is_admin:
         return events
-    identities = {operator.label}
+    visible = recorded_as(operator.identity)
     if operator.name is not None:
-        identities.add(operator.name)
-    return events.filter(operator__in=identities)
+        visible |= recorded_as(Identity(IdentityKind.USER, operator.name))
+    return events.filter(visible)

@@ -17,6 +17,8 @@ from django.core.files.move import file_move_safe
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.db import transaction
 
+from adminpanel.accounts.identity import Identity
+
 from . import parsing, spool
 from .models import ImportJob, ImportMessage, SourceFormat
 from .tasks import DATA_FILE, UPLOAD_FILE
@@ -61,7 +63,7 @@ def display_name(files: Sequence[UploadedFile]) -> str:
 
 @dataclass(frozen=True)
 class JobSpec:
-    operator: str
+    identity: Identity
     operator_name: str
     client_address: str | None
     server: str
@@ -85,8 +87,11 @@ def create_job(spec: JobSpec, files: Sequence[UploadedFile]) -> ImportJob:
             rows = _store_messages(files, directory / DATA_FILE)
         with transaction.atomic():
             job = ImportJob.objects.create(
-                operator=spec.operator[:600],
+                operator=spec.identity.label[:600],
                 operator_name=spec.operator_name,
+                identity_kind=spec.identity.kind,
+                identity_name=spec.identity.name[:300],
+                identity_act_as=spec.identity.act_as[:300],
                 client_address=spec.client_address,
                 server=spec.server,
                 user=spec.user,

@@ -378,7 +378,7 @@ def record_end(job: ImportJob, outcome: str, detail: str) -> None:
     """Audit the end of a run, written by the worker on the operator's behalf."""
     record_event(
         Action.MAILBOX_IMPORT,
-        operator=job.operator,
+        identity=job.identity,
         client_address=job.client_address,
         server=job.server,
         target=job.target,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from adminpanel.accounts.identity import Identity, IdentityKind
+
 
 class JobState(models.TextChoices):
     QUEUED = "queued", "Waiting for a worker"
@@ -52,10 +54,16 @@ DONE_STATES = (
 
 class ImportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
-    #: Who started it (the operator's label) and with whose rights ("" for the
-    #: admin token); a job is shown to its operator and to admins.
+    #: Who started it (the operator's label, for pages) and with whose rights
+    #: ("" for the admin token); a job is shown to its operator and to admins.
     operator = models.CharField(max_length=600)
     operator_name = models.CharField(max_length=300, blank=True)
+    #: The same operator as a structure, for the audit events the worker writes.
+    identity_kind = models.CharField(
+        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
+    )
+    identity_name = models.CharField(max_length=300, blank=True)
+    identity_act_as = models.CharField(max_length=300, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
     server = models.CharField(max_length=200)
 
@@ -91,7 +99,7 @@ class ImportJob(models.Model):
     #: Why the job stopped, in words, and the result key or error behind it.
     stop_reason = models.CharField(max_length=500, blank=True)
     stop_key = models.CharField(max_length=100, blank=True)
-    #: A login token for ``user``, narrowed and sealed (see sealing.py); wiped
+    #: A login token for ``user``, narrowed and sealed (see adminpanel/sealing.py); wiped
     #: as soon as a run ends.
     sealed_token = models.BinaryField(null=True, blank=True, editable=False)
 
@@ -100,6 +108,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} into {self.target}"
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)
 
     @property
     def target(self) -> str:

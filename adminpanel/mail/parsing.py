@@ -264,17 +264,41 @@ def is_mbox(path: Path) -> bool:
         return stream.read(5) == b"From "
 
 
-def gunzip(source: Path, target: Path, limit: int) -> int:
-    """Uncompress ``source`` into ``target``, streaming; at most ``limit`` bytes."""
+#: Uncompressed bytes written before the compression ratio is judged: small
+#: archives may be as repetitive as they like, they cost nothing.
+RATIO_FLOOR = 8 * 1024 * 1024
+
+
+def gunzip(source: Path, target: Path, limit: int, *, max_ratio: float | None = None) -> int:
+    """Uncompress ``source`` into ``target``, streaming; at most ``limit`` bytes.
+
+    With ``max_ratio``, refuse as soon as the output grows past that many
+    times the compressed bytes read so far (once past :data:`RATIO_FLOOR`):
+    a "zip bomb" of a few MB that would expand to the whole limit is stopped
+    after a few MB written, not after the limit.
+    """
     written = 0
     try:
-        with gzip.open(source, "rb") as compressed, target.open("wb") as out:
+        with (
+            source.open("rb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="rb") as compressed,
+            target.open("wb") as out,
+        ):
             while chunk := compressed.read(COPY_CHUNK):
                 written += len(chunk)
                 if written > limit:
                     raise ArchiveError(
                         f"Uncompressed, the archive is larger than the import limit "
                         f"({limit} bytes)."
+                    )
+                if (
+                    max_ratio is not None
+                    and written > RATIO_FLOOR
+                    and written > max_ratio * max(raw.tell(), 1)
+                ):
+                    raise ArchiveError(
+                        f"The .gz file expands more than {max_ratio:g} times (a compression "
+                        "bomb, or data no mailbox holds): the panel does not uncompress it."
                     )
                 out.write(chunk)
     except (OSError, EOFError, zlib.error) as exc:

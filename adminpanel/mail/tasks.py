@@ -31,11 +31,11 @@ from django_tasks import task
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey
 from adminpanel.pymap.service import AppendError, AppendItem, AppendOutcome
+from adminpanel.sealing import Purpose, UnsealError, unseal
 from adminpanel.servers import knowledge
 
 from . import jobs, outcomes, parsing, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
-from .sealing import UnsealError, unseal
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,7 @@ class ImportRun:
                 JobState.FAILED, "The import has no token; resume it to give it one.", "NoToken"
             )
         try:
-            return unseal(bytes(job.sealed_token))
+            return unseal(bytes(job.sealed_token), Purpose.IMPORT_JOB)
         except UnsealError as exc:
             raise _Stopped(
                 JobState.FAILED,
@@ -278,7 +278,12 @@ class ImportRun:
                 return  # uncompressed by an earlier run
             raise parsing.ArchiveError("The uploaded file is missing from the spool.")
         if parsing.is_gzip(upload):
-            parsing.gunzip(upload, target, settings.PANEL_MAX_IMPORT_BYTES)
+            parsing.gunzip(
+                upload,
+                target,
+                settings.PANEL_MAX_IMPORT_BYTES,
+                max_ratio=settings.PANEL_MAX_GZIP_RATIO,
+            )
             upload.unlink()
             if not parsing.is_mbox(target):
                 raise parsing.ArchiveError("The .gz file does not hold an mbox archive.")

@@ -13,10 +13,10 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.mail.sealing import UnsealError, seal, unseal
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.sealing import Purpose, UnsealError, seal, unseal
 
 from .models import IssuedToken
 
@@ -45,11 +45,11 @@ def for_user(
         kept = IssuedToken.objects.filter(server=server.name, user=user).first()
         if kept is not None:
             try:
-                return unseal(bytes(kept.sealed_token))
+                return unseal(bytes(kept.sealed_token), Purpose.ISSUED_FOR_USER)
             except UnsealError:
                 pass  # sealed under another SECRET_KEY: ask again
     token = service.login(server, user, token=session_token)
-    sealed = seal(token)
+    sealed = seal(token, Purpose.ISSUED_FOR_USER)
     updated = IssuedToken.objects.filter(server=server.name, user=user).update(sealed_token=sealed)
     if not updated:
         try:

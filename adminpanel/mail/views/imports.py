@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminpanel.accounts.middleware import get_operator, passive_view
+from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.tokens import attenuate_until
 from adminpanel.audit.export import csv_safe
@@ -36,13 +36,13 @@ from adminpanel.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
+from adminpanel.sealing import Purpose, seal
 from adminpanel.servers import issued_tokens, knowledge
 
 from .. import jobs, outcomes
 from ..forms import ImportForm
 from ..intake import JobSpec, UploadRefused, create_job
 from ..models import ImportJob, ImportMessage, MessageState
-from ..sealing import seal
 from ..tasks import run_import
 
 REPORT_PAGE_SIZE = 200
@@ -51,11 +51,17 @@ RECENT_JOBS = 20
 
 
 def _visible_jobs(operator: Operator) -> QuerySet[ImportJob]:
-    """Admins see every import; others the ones they started."""
+    """Admins see every import; others the ones they started with their rights.
+
+    ``operator_name`` is "" for the admin token's imports: a session whose
+    name is empty (pymap accepts such a user) must not match those.
+    """
     everything = ImportJob.objects.all()
     if operator.is_admin:
         return everything
-    return everything.filter(operator_name=operator.name or "")
+    if not operator.name:
+        return everything.none()
+    return everything.filter(operator_name=operator.name)
 
 
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
@@ -94,10 +100,11 @@ def job_token(operator: Operator, user: str) -> bytes:
             if fresh or not (reuse and caps.keeps_issued_tokens):
                 raise Refused(RefusalKey.USER_NOT_FOUND, exc.response) from exc
             continue  # the kept token died with an earlier user of that name
-        return seal(token)
+        return seal(token, Purpose.IMPORT_JOB)
     raise AssertionError("unreachable")
 
 
+@others_data_view
 @never_cache
 @max_body_size("PANEL_MAX_IMPORT_BYTES")
 @require_http_methods(["GET", "POST"])
@@ -148,7 +155,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
         form.add_error(None, outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox))
         return exc.http_status
     spec = JobSpec(
-        operator=operator.label,
+        identity=operator.identity,
         operator_name=operator.name or "",
         client_address=client_address(request),
         server=settings.PYMAP_SERVER.name,
@@ -173,6 +180,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
     return _to_detail(job.pk)
 
 
+@others_data_view
 @never_cache
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -200,6 +208,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@others_data_view
 @passive_view
 @never_cache
 @require_GET
@@ -225,6 +234,7 @@ def _confirm(request: HttpRequest, job: ImportJob, action: str) -> HttpResponse:
     )
 
 
+@others_data_view
 @never_cache
 @require_http_methods(["GET", "POST"])
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -286,16 +296,19 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
     return _to_detail(pk)
 
 
+@others_data_view
 @require_POST
 def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
     return _requeue(request, pk, include_unknown=False)
 
 
+@others_data_view
 @require_POST
 def import_retry_unknown(request: HttpRequest, pk: int) -> HttpResponse:
     return _requeue(request, pk, include_unknown=True)
 
 
+@others_data_view
 @never_cache
 @require_http_methods(["GET", "POST"])
 def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
@@ -336,6 +349,7 @@ CSV_COLUMNS = [
 ]
 
 
+@others_data_view
 @never_cache
 @require_GET
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:

@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts import everywhere
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.backends import Capabilities
@@ -253,6 +254,10 @@ def _after_save(
     request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
 ) -> HttpResponse:
     operator = get_operator(request)
+    # A password changed here ends the user's other panel sessions.
+    ended = (
+        everywhere.end_after_password_change(request, name) if "password" in saved.changed else ""
+    )
     if is_self(operator, name):
         # Own roles may have changed, and on some backends the session's token
         # died with the save: sign in again with the password just stored.
@@ -262,5 +267,5 @@ def _after_save(
                 return signed_out
         else:
             refresh_own_rights(request, operator)
-    saved_message(request, saved, f"Saved {name}: changed {', '.join(saved.changed)}.")
+    saved_message(request, saved, f"Saved {name}: changed {', '.join(saved.changed)}.{ended}")
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.middleware import get_operator, others_data_view
 
 from .. import recent
 from ..forms import LookupForm
@@ -30,6 +30,7 @@ def _index(request: HttpRequest, form: LookupForm, *, status: int = 200) -> Http
     )
 
 
+@others_data_view  # the recent-users list
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     return _index(request, LookupForm())

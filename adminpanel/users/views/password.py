@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import password_check
+from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
@@ -121,11 +121,13 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         return _render(request, name, form, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, status=add_failure(form, exc))
+    # The user's other panel sessions end with the old password.
+    ended = everywhere.end_after_password_change(request, name)
     if is_self(operator, name):
         signed_out = renew_own_token(request, operator, new_password)
         if signed_out is not None:
             return signed_out
-        saved_message(request, saved, "Your password was changed. You stay signed in.")
+        saved_message(request, saved, f"Your password was changed. You stay signed in.{ended}")
     else:
-        saved_message(request, saved, f"The password of {name} was changed.")
+        saved_message(request, saved, f"The password of {name} was changed.{ended}")
     return HttpResponseRedirect(user_url("users:detail", name))

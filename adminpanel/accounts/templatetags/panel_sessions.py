@@ -1,0 +1,16 @@
+"""``{% if operator|may_end_sessions_of:name %}``: whether the page offers
+"sign out everywhere" for that user (the view checks the same rule)."""
+
+from __future__ import annotations
+
+from django import template
+
+from adminpanel.accounts.everywhere import may_end_sessions_of as _may_end
+from adminpanel.accounts.session import Operator
+
+register = template.Library()
+
+
+@register.filter
+def may_end_sessions_of(operator: Operator | None, name: str) -> bool:
+    return operator is not None and _may_end(operator, name)
