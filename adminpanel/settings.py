@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "adminpanel.accounts.context_processors.operator",
             ],
+            "libraries": {"display": "adminpanel.display"},
         },
     },
 ]

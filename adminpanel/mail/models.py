@@ -30,6 +30,16 @@ class DateSource(models.TextChoices):
     NOW = "now", "The time of the import"
 
 
+class MessageSource(models.TextChoices):
+    """Where the deliver form's message comes from."""
+
+    COMPOSE = "compose", "Write it here (From, To, Subject and text)"
+    RAW = "raw", "Paste the whole message (headers, an empty line, the body)"
+    FILE = "file", "Upload an .eml file"
+    #: The file of the message being edited, kept on the panel's disk.
+    KEPT = "kept", "The file uploaded before"
+
+
 class MessageState(models.TextChoices):
     PENDING = "pending", "Waiting"
     SENDING = "sending", "Being sent"

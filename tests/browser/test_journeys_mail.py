@@ -47,9 +47,14 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     page.get_by_role("checkbox", name="Seen").check()
     page.get_by_role("checkbox", name="Flagged").check()
     page.get_by_label("Keywords").fill("$Label1 Project-X")
-    page.get_by_label("Message", exact=True).fill(
+    # The simple fields are offered first; a raw message is one choice away,
+    # and the fields of the other sources are hidden.
+    expect(page.get_by_role("radio", name=re.compile("^Write it here"))).to_be_checked()
+    page.get_by_role("radio", name=re.compile("^Paste the whole message")).check()
+    expect(page.get_by_label("From", exact=True)).to_be_hidden()
+    page.get_by_label("Raw message").fill(
         f"From: Sender <sender@example.org>\nTo: {owner.name}@example.org\n"
-        f"Subject: {subject}\n\nDelivered from a browser.\n"
+        f"Subject: {subject}\n\nDelivered from a browser.\n<b>not bold</b>\n"
     )
     assert_accessible(page)
     screenshot(page, "deliver-form")
@@ -59,6 +64,14 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     main = page.get_by_role("main")
     expect(main).to_contain_text(subject)
     expect(main).to_contain_text("$Label1")
+    # The start of the text, escaped; the raw source folded away until asked for.
+    expect(main.get_by_role("region", name="Text")).to_have_text(
+        "Delivered from a browser.\n<b>not bold</b>\n"
+    )
+    source = main.get_by_role("region", name="Raw source")
+    expect(source).to_be_hidden()
+    main.get_by_text("Raw source", exact=True).click()
+    expect(source).to_contain_text(f"Subject: {subject}")
     assert_accessible(page)
     screenshot(page, "deliver-preview")
     page.get_by_role("button", name="Deliver this message").click()
@@ -76,7 +89,56 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     assert stored.uid == uid
     assert {"\\Seen", "\\Flagged", "$Label1", "Project-X"} <= stored.flags
     assert f"Subject: {subject}".encode() in stored.body
-    assert stored.body.endswith(b"\r\n\r\nDelivered from a browser.\r\n")
+    assert stored.body.endswith(b"\r\n\r\nDelivered from a browser.\r\n<b>not bold</b>\r\n")
+
+
+def test_write_a_message_in_the_fields_then_edit_and_try_again_after_a_refusal(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap
+) -> None:
+    owner = pymap_user("browser-compose")
+    subject = f"Written in the fields {uuid.uuid4().hex[:8]}"
+    sign_in(page, panel.url, owner.name, owner.password)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
+    user = page.get_by_label("User", exact=True)
+    expect(user).to_have_value("")  # never the operator by default
+    user.fill(owner.name)
+    page.get_by_label("Mailbox", exact=True).fill("Projects")  # does not exist
+    page.get_by_label("From", exact=True).fill("Ann Example <ann@example.org>")
+    page.get_by_label("To (optional)").fill(f"{owner.name}@example.org")
+    page.get_by_label("Subject (optional)").fill(subject)
+    page.get_by_label("Text", exact=True).fill("First line.\nSecond line.")
+    expect(page.get_by_label("Raw message")).to_be_hidden()
+    page.get_by_role("button", name="Preview").click()
+
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("Ann Example <ann@example.org>")
+    expect(main.get_by_role("region", name="Text")).to_contain_text("First line.\nSecond line.")
+    expect(main).to_contain_text("written in the form (Date and Message-ID added")
+    page.get_by_role("button", name="Deliver this message").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Not delivered")
+    expect(alert).to_contain_text("does not exist")
+    assert_accessible(page)
+    screenshot(page, "deliver-not-delivered")
+    page.get_by_role("link", name="Edit and try again").click()
+
+    expect(page).to_have_title("Deliver a message · pymap admin")
+    mailbox = page.get_by_label("Mailbox", exact=True)
+    expect(mailbox).to_have_value("Projects")
+    expect(page.get_by_label("From", exact=True)).to_have_value("Ann Example <ann@example.org>")
+    expect(page.get_by_label("Subject (optional)")).to_have_value(subject)
+    expect(page.get_by_label("Text", exact=True)).to_have_value("First line.\nSecond line.\n")
+    mailbox.fill("INBOX")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Deliver this message").click()
+    expect(page.get_by_role("status")).to_contain_text("2.0.0 Message delivered")
+
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert f"Subject: {subject}".encode() in stored.body
+    assert re.search(rb"^Message-ID: <[^>]+@example\.org>\r$", stored.body, re.MULTILINE)
+    assert re.search(rb"^Date: ", stored.body, re.MULTILINE)
+    assert stored.body.endswith(b"\r\n\r\nFirst line.\r\nSecond line.\r\n")
 
 
 def _write_mbox(path: Path, count: int, tag: str) -> list[str]:

@@ -112,9 +112,13 @@ def test_sign_in_and_deliver_work_without_javascript(
     expect(page.get_by_role("region", name="Mail server")).to_contain_text("SERVING")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
-    expect(page.get_by_label("User", exact=True)).to_have_value(owner.name)
+    expect(page.get_by_label("User", exact=True)).to_have_value("")
+    page.get_by_label("User", exact=True).fill(owner.name)
     page.get_by_role("checkbox", name="Answered").check()
-    page.get_by_label("Message", exact=True).fill(f"Subject: {subject}\n\nSent without scripts.\n")
+    # Without the script every source's fields show; the choice says which counts.
+    expect(page.get_by_label("From", exact=True)).to_be_visible()
+    page.get_by_role("radio", name=re.compile("^Paste the whole message")).check()
+    page.get_by_label("Raw message").fill(f"Subject: {subject}\n\nSent without scripts.\n")
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("main")).to_contain_text(subject)
     page.get_by_role("button", name="Deliver this message").click()
