@@ -94,7 +94,8 @@ class ImportJob(models.Model):
     lease = models.CharField(max_length=32, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     run_started_at = models.DateTimeField(null=True, blank=True)
-    #: Messages and bytes already done when the current run started (for the rate).
+    #: Messages and bytes already delivered when the current run started (the
+    #: baseline of the delivery rate).
     run_start_done = models.IntegerField(default=0)
     run_start_bytes = models.BigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)

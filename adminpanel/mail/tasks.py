@@ -148,9 +148,9 @@ class ImportRun:
         if not job.split_done:
             self._split(job)
         self._refuse_unsendable(job)
-        started = jobs.progress(job)
+        started = jobs.delivered_so_far(job)
         ImportJob.objects.filter(pk=job.pk).update(
-            run_start_done=started.done, run_start_bytes=started.done_bytes
+            run_start_done=started.delivered, run_start_bytes=started.delivered_bytes
         )
         with data_path(job).open("rb") as stream:
             while True:

@@ -192,11 +192,12 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
     bar = page.get_by_role("progressbar", name="Progress")
     # The worker runs the import while the page refreshes itself.
-    expect(bar).to_have_attribute("value", str(IMPORTED_MESSAGES))
-    expect(bar).to_have_attribute("max", str(IMPORTED_MESSAGES))
+    expect(bar).to_have_attribute("aria-valuenow", str(IMPORTED_MESSAGES))
+    expect(bar).to_have_attribute("aria-valuemax", str(IMPORTED_MESSAGES))
     progress = page.get_by_role("region", name="Progress")
-    expect(progress).to_contain_text("Finished")
-    expect(progress).to_contain_text(f"{IMPORTED_MESSAGES} of {IMPORTED_MESSAGES} 100%")
+    n = IMPORTED_MESSAGES
+    expect(progress).to_contain_text(f"Finished {n} of {n} messages sent, {n} delivered.")
+    expect(progress).to_contain_text(f"{n} of {n} (100%)")
     report = page.get_by_role("table")
     expect(report.get_by_role("row")).to_have_count(IMPORTED_MESSAGES + 1)
     expect(report).to_contain_text(subjects[-1])
@@ -206,6 +207,12 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     stored = fetch_all(imap_client(owner.name, owner.password))
     assert [_subject(item.body) for item in stored] == subjects
     assert all({"\\Seen", "Imported"} <= item.flags for item in stored)
+
+    # The end of the import says where to go next.
+    progress.get_by_role("link", name=f"Import more into {owner.name} / INBOX").click()
+    expect(page).to_have_title("Import messages · pymap admin")
+    expect(page.get_by_label("User", exact=True)).to_have_value(owner.name)
+    expect(page.get_by_label("Mailbox", exact=True)).to_have_value("INBOX")
 
     # The import list links to it, and the list reads well on a phone too.
     phone = new_page(viewport=PHONE, color_scheme="dark")
@@ -261,5 +268,14 @@ def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without
     expect(page.get_by_role("status").first).to_have_text(
         "The import was cancelled; no further message will be sent."
     )
-    expect(page.get_by_role("region", name="Progress")).to_contain_text("Cancelled")
+    progress = page.get_by_role("region", name="Progress")
+    # Cancelled is not finished: nothing was sent, and the bar says so.
+    expect(progress).to_contain_text("Cancelled after 0 of 1 messages: 0 delivered, 1 never sent.")
+    bar = progress.get_by_role("progressbar", name="Progress")
+    expect(bar).to_have_attribute("aria-valuenow", "0")
+    expect(bar).to_have_attribute("aria-valuetext", "0 of 1 sent, 1 never sent")
+    expect(progress).to_contain_text("Never sent (cancelled)")
     expect(page.get_by_role("region", name="Actions")).to_have_count(0)
+    screenshot(page, "import-cancelled")
+    progress.get_by_role("link", name=f"Open the user {owner.name}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(owner.name)

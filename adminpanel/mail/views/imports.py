@@ -10,6 +10,7 @@ be undone: a GET shows a page that says what they would do, its button POSTs.
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +37,7 @@ from adminpanel.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
+from adminpanel.users.links import user_url
 
 from .. import jobs, outcomes
 from ..forms import ImportForm
@@ -102,7 +104,14 @@ def import_list(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     else:
-        form = ImportForm(initial={"user": operator.name or "", "mailbox": "INBOX"})
+        # No user by default, so that nobody imports into their own mailbox
+        # by accident; an import page's "import more" link names one.
+        form = ImportForm(
+            initial={
+                "user": request.GET.get("user", ""),
+                "mailbox": request.GET.get("mailbox", "INBOX"),
+            }
+        )
     recent = _visible_jobs(operator)[:RECENT_JOBS]
     return render(
         request,
@@ -184,6 +193,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_resume": jobs.can_resume(job, progress.counts),
             "can_retry_unknown": jobs.can_retry_unknown(job, progress.counts),
             "can_discard_upload": jobs.can_discard_upload(job),
+            "user_link": user_url("users:detail", job.user),
+            "import_more_link": reverse("mail:import")
+            + "?"
+            + urlencode({"user": job.user, "mailbox": job.mailbox}),
         },
     )
 
