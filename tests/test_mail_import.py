@@ -245,6 +245,64 @@ def test_the_import_form_starts_with_no_user_unless_a_link_names_one(
     assert 'value="Archive"' in html
 
 
+_STATUS_MBOX = (
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: read\nStatus: RO\n\nread in the archive\n\n"
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: answered and flagged\nStatus: O\nX-Status: AF\n\nunread\n\n"
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: new\n\nnever opened\n"
+)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "ignored"])
+def test_mbox_status_headers_become_flags_unless_turned_off(
+    client: Client, owner: PymapUser, imap_client: Imap, keep: bool
+) -> None:
+    """``Status: RO`` used to arrive unread."""
+    job = run(
+        start(
+            client,
+            owner.name,
+            [("status.mbox", _STATUS_MBOX)],
+            keywords="$Archived",
+            archive_flags="on" if keep else "",
+        )
+    )
+    assert job.state == JobState.FINISHED
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    read_in_archive = [{"\\Seen"}, {"\\Answered", "\\Flagged"}, set()]
+    expected = read_in_archive if keep else [set(), set(), set()]
+    assert [item.flags for item in stored] == [flags | {"$Archived"} for flags in expected]
+    assert b"Status: RO" in stored[0].body  # the message itself is unchanged
+    report = client.get(f"{IMPORT}{job.pk}/report.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(report)))
+    assert [row["flags"] for row in rows] == (
+        ["\\Seen", "\\Answered \\Flagged", ""] if keep else ["", "", ""]
+    )
+    assert ("kept (read" if keep else "ignored") in detail(client, job)
+
+
+def test_maildir_info_in_eml_names_becomes_flags(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    files = [
+        ("1700000000.M1P2.host:2,FS", message(1)),
+        ("1700000001.M1P2.host!2,RT.eml", message(2)),
+        ("1700000002.M1P2.host:2,Sa.eml", message(3)),  # "a": a keyword we cannot name
+        ("plain.eml", message(4)),
+    ]
+    job = run(start(client, owner.name, files, flags=["\\Draft"]))
+    assert job.state == JobState.FINISHED
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    assert [item.flags for item in stored] == [
+        {"\\Draft", "\\Flagged", "\\Seen"},
+        {"\\Draft", "\\Answered", "\\Deleted"},
+        {"\\Draft", "\\Seen"},
+        {"\\Draft"},
+    ]
+
+
 def test_cancelling_a_queued_import_sends_nothing(client: Client, owner: PymapUser) -> None:
     job = start(client, owner.name, [("a.eml", message(1))])
     client.post(f"{IMPORT}{job.pk}/cancel/")

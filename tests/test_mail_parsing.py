@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from adminpanel.mail import parsing, preview
+from adminpanel.mail import flags, parsing, preview
 from adminpanel.mail.forms import is_keyword_atom, parse_keywords
 
 
@@ -185,3 +185,37 @@ def test_keywords_are_atoms_and_system_flags_are_normalised() -> None:
         parse_keywords("\\Recent")
     with pytest.raises(ValidationError):
         parse_keywords("\\Custom")
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"Status: RO\r\n", ("\\Seen",)),
+        (b"Status: O\r\n", ()),
+        (
+            b"Status: R\r\nX-Status: DTFA\r\n",
+            ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"),
+        ),
+        (b"X-Status: af\r\n", ("\\Answered", "\\Flagged")),
+        (b"X-Status: Q\r\n", ()),
+        (b"Subject: none\r\n", ()),
+    ],
+)
+def test_status_headers_give_system_flags(headers: bytes, expected: tuple[str, ...]) -> None:
+    assert parsing.summarize_headers(headers).flags == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("1.M2P3.host:2,FRS", ("\\Seen", "\\Answered", "\\Flagged")),
+        ("1.M2P3.host!2,DT.eml", ("\\Deleted", "\\Draft")),
+        ("1.M2P3.host;2,P.EML", ()),
+        ("1.M2P3.host:2,abc", ()),
+        ("report:2,S.pdf.eml", ()),
+        ("notes.eml", ()),
+        ("a:1,S", ()),
+    ],
+)
+def test_maildir_names_give_system_flags(name: str, expected: tuple[str, ...]) -> None:
+    assert flags.from_maildir_name(name) == expected

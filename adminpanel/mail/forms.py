@@ -20,10 +20,9 @@ from adminpanel.form_fields import VisibleTextField, text_input
 from adminpanel.validators import has_control, validate_user_name
 
 from .compose import MAX_HEADER_LENGTH, compose, parse_addresses
+from .flags import SYSTEM_FLAGS
 from .models import DateSource, MessageSource
 
-#: The system flags a message may be given (\Recent is the server's to set).
-SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
 _SYSTEM_FLAGS_BY_NAME = {flag.lower(): flag for flag in SYSTEM_FLAGS}
 #: RFC 3501 atom-specials besides controls and space: ( ) { % * " \ ]
 _ATOM_SPECIALS = frozenset('(){%*"\\]')
@@ -388,13 +387,22 @@ class ImportForm(_TargetMixin, _FlagsMixin):
     """An mbox archive (.mbox, .mbox.gz) or .eml files, into one mailbox."""
 
     # The order of the page, which the error summary follows.
-    field_order = ["user", "mailbox", "upload", "date_source", "flags", "keywords"]
+    field_order = [
+        "user", "mailbox", "upload", "date_source", "archive_flags", "flags", "keywords",
+    ]  # fmt: skip
 
     date_source = forms.ChoiceField(
         label="Internal date of each message",
         choices=DateSource.choices,
         initial=DateSource.HEADER,
         widget=forms.RadioSelect,
+    )
+    archive_flags = forms.BooleanField(
+        label="Keep each message's read, answered and flagged state",
+        required=False,
+        initial=True,
+        help_text="From mbox Status and X-Status headers, and from Maildir file names "
+        "(…:2,FRS). Without it, a message read in the archive arrives unread.",
     )
     upload = MultipleFileField(
         label="mbox archive or .eml files",

@@ -72,6 +72,9 @@ class ImportJob(models.Model):
     user = models.CharField(max_length=255)
     mailbox = models.CharField(max_length=1000)
     flags = models.JSONField(default=list, blank=True)
+    #: Each message also keeps the flags its archive gives it (mbox Status and
+    #: X-Status headers, Maildir file names).
+    archive_flags = models.BooleanField(default=True)
     date_source = models.CharField(max_length=16, choices=DateSource.choices)
 
     source_format = models.CharField(max_length=8, choices=SourceFormat.choices)
@@ -129,6 +132,8 @@ class ImportMessage(models.Model):
     when = models.BigIntegerField(null=True, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    #: System flags the archive gives this message, sent besides the job's.
+    flags = models.JSONField(default=list, blank=True)
 
     state = models.CharField(
         max_length=16, choices=MessageState.choices, default=MessageState.PENDING

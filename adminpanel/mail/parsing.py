@@ -36,6 +36,8 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import BinaryIO
 
+from . import flags
+
 #: Display text is cut to this many characters.
 DISPLAY_LIMIT = 300
 #: Header blocks longer than this are summarised from their first part.
@@ -143,10 +145,12 @@ class HeaderSummary:
     message_id: str
     #: The Date header in epoch seconds, if it parses.
     date: int | None
+    #: Flags the Status and X-Status headers name (mbox archives).
+    flags: tuple[str, ...] = ()
 
 
 def summarize_headers(header_block: bytes) -> HeaderSummary:
-    """Subject, Message-ID and Date from the start of a message."""
+    """Subject, Message-ID, Date and Status flags from the start of a message."""
     # compat32 keeps header values as strings (parsed here only as needed):
     # several times faster than policy.default when splitting big archives.
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block[:HEADER_LIMIT])
@@ -158,6 +162,7 @@ def summarize_headers(header_block: bytes) -> HeaderSummary:
         subject=header_text(headers, "Subject")[:200],
         message_id=header_text(headers, "Message-ID")[:200],
         date=date,
+        flags=flags.from_headers(headers),
     )
 
 

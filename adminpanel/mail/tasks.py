@@ -245,6 +245,7 @@ class ImportRun:
                         when=found.summary.date,
                         subject=found.summary.subject,
                         message_id=found.summary.message_id,
+                        flags=list(found.summary.flags) if job.archive_flags else [],
                     )
                 )
                 if len(batch) >= SPLIT_BATCH:
@@ -336,6 +337,7 @@ class ImportRun:
                     size=message.size,
                     read=partial(parsing.read_message, stream, message.offset, message.size),
                     when=message.when if use_header_date else None,
+                    flags=tuple(message.flags),
                 )
 
         try:

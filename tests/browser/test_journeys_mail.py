@@ -223,6 +223,32 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     screenshot(phone, "import-phone-dark")
 
 
+def test_an_mbox_keeps_its_read_and_flagged_state_by_default(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap, tmp_path: Path
+) -> None:
+    owner = pymap_user("browser-status")
+    archive = tmp_path / "status.mbox"
+    archive.write_bytes(
+        b"From a@example.org Mon Feb  3 10:00:00 2020\nSubject: one\nStatus: RO\n\nread\n\n"
+        b"From a@example.org Mon Feb  3 10:00:00 2020\nSubject: two\nX-Status: F\n\nflagged\n"
+    )
+    sign_in(page, panel.url, owner.name, owner.password)
+    page.goto(f"{panel.url}/mail/import/")
+    keep = page.get_by_role("checkbox", name="Keep each message's read, answered and flagged state")
+    expect(keep).to_be_checked()
+    expect(keep).to_have_accessible_description(re.compile("Status and X-Status headers"))
+    flags = page.get_by_role("group", name="Flags", exact=True)
+    expect(flags).to_contain_text("Given to every message of the import")
+    page.get_by_label("User", exact=True).fill(owner.name)
+    page.get_by_label("mbox archive or .eml files").set_input_files(archive)
+    page.get_by_role("button", name="Upload and import").click()
+    progress = page.get_by_role("region", name="Progress")
+    expect(progress).to_contain_text("Finished")
+    expect(page.get_by_role("region", name="Details")).to_contain_text("State from the archive")
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    assert [item.flags for item in stored] == [{"\\Seen"}, {"\\Flagged"}]
+
+
 def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without_javascript(
     new_page: NewPage, panel: PanelProcess, pymap_user: MakeUser, tmp_path: Path
 ) -> None:

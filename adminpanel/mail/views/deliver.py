@@ -31,7 +31,8 @@ from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
 
 from .. import compose, outcomes, parsing, preview, spool
-from ..forms import SYSTEM_FLAGS, DeliverForm
+from ..flags import SYSTEM_FLAGS
+from ..forms import DeliverForm
 from ..models import MessageSource
 
 PENDING_KEY = "mail.pending_delivery"

@@ -154,6 +154,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
         flags=form.all_flags(),
         date_source=data["date_source"],
         sealed_token=sealed,
+        archive_flags=data["archive_flags"],
     )
     try:
         job = create_job(spec, files)
@@ -324,6 +325,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
 CSV_COLUMNS = [
     "index",
     "state",
+    "flags",
     "uid",
     "uid_validity",
     "mailbox",
@@ -349,5 +351,13 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(CSV_COLUMNS)
     rows = ImportMessage.objects.filter(job=job).order_by("index").values_list(*CSV_COLUMNS)
     for row in rows.iterator(chunk_size=2000):
-        writer.writerow([csv_safe("" if value is None else str(value)) for value in row])
+        writer.writerow([csv_safe(_cell(value)) for value in row])
     return response
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # the message's own flags
+        return " ".join(str(item) for item in value)
+    return str(value)
