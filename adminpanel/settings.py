@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "adminpanel.dashboard",
     "adminpanel.audit",
     "adminpanel.users",
+    "adminpanel.preferences",
     "django_tasks",
     "django_tasks_db",
     "adminpanel.mail",
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
+    "adminpanel.preferences.zones.TimeZoneMiddleware",
     "adminpanel.errors.PymapErrorMiddleware",
 ]
 
@@ -228,6 +230,8 @@ if _proxy_header:
 # --- static files: served by WhiteNoise, no separate web server needed --------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "public"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import Action, record_event
 
 from . import spool
@@ -38,6 +39,14 @@ UNKNOWN_REASON = (
 )
 CANCELLED_REASON = "Not sent: the import was cancelled."
 DISCARDED_UPLOAD_REASON = "Not sent: the upload was discarded."
+
+
+def visible_to(operator: Operator) -> QuerySet[ImportJob]:
+    """Admins see every import; others the ones they started."""
+    everything = ImportJob.objects.all()
+    if operator.is_admin:
+        return everything
+    return everything.filter(operator_name=operator.name or "")
 
 
 def is_stale(job: ImportJob, now: datetime | None = None) -> bool:

@@ -190,6 +190,7 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     page.get_by_role("button", name="Upload and import").click()
 
     expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    detail = page.url
     bar = page.get_by_role("progressbar", name="Progress")
     # The worker runs the import while the page refreshes itself.
     expect(bar).to_have_attribute("aria-valuenow", str(IMPORTED_MESSAGES))
@@ -221,6 +222,22 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     expect(phone.get_by_role("link", name=re.compile(r"^#\d+$")).first).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "import-phone-dark")
+
+    # On a phone each message of the report is a two-line card: number and
+    # subject, then outcome, UID and size; the empty Reason is left out.
+    phone.goto(detail)
+    report = phone.get_by_role("table")
+    row = report.get_by_role("row").filter(has_text=subjects[0])
+    expect(row).to_contain_text("Delivered")
+    uid = row.locator("td").nth(4)
+    expect(uid).to_have_text(re.compile(r"^\d+$"))
+    assert "UID" in uid.evaluate("(el) => getComputedStyle(el, '::before').content")
+    expect(row.locator("td").last).to_be_hidden()  # Reason
+    box = row.bounding_box()
+    assert box is not None
+    assert box["height"] <= 70, box  # a message used to take 240 px
+    assert_accessible(phone)
+    screenshot(phone, "import-report-phone-dark")
 
 
 def test_an_mbox_keeps_its_read_and_flagged_state_by_default(

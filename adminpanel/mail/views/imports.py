@@ -52,11 +52,7 @@ RECENT_JOBS = 20
 
 
 def _visible_jobs(operator: Operator) -> QuerySet[ImportJob]:
-    """Admins see every import; others the ones they started."""
-    everything = ImportJob.objects.all()
-    if operator.is_admin:
-        return everything
-    return everything.filter(operator_name=operator.name or "")
+    return jobs.visible_to(operator)
 
 
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
