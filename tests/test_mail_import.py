@@ -195,6 +195,9 @@ def test_a_cancelled_import_shows_what_was_delivered_and_what_never_was(
     # The rate counts delivered messages only: rate x elapsed = the 32 delivered.
     assert progress["rate"] * progress["elapsed_seconds"] == pytest.approx(32)
     assert progress["eta_seconds"] is None
+    assert progress["sent_bytes"] < progress["total_bytes"]
+    event = AuditEvent.objects.filter(action="mailbox-import", outcome="cancelled").get()
+    assert event.detail.endswith("32 delivered, 0 discarded, 0 refused, 0 unknown, 68 not sent")
     assert [(part["name"], part["width"]) for part in progress["segments"]] == [
         ("delivered", "32.00%"),
         ("failed", "0.00%"),
@@ -223,6 +226,7 @@ def test_time_left_and_the_state_in_words_while_running() -> None:
         counts=counts,
         done=300,
         done_bytes=0,
+        sent_bytes=0,
         rate=10.0,
         byte_rate=1000.0,
         elapsed_seconds=30.0,

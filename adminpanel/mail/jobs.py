@@ -102,6 +102,8 @@ class Progress:
     #: Messages in a final state (sent, or never to be sent).
     done: int
     done_bytes: int
+    #: Bytes of the messages sent (see :attr:`sent`).
+    sent_bytes: int
     #: Messages delivered per second, and their bytes, in the current (or last)
     #: run: only what reached a mailbox counts, never messages left unsent.
     rate: float | None
@@ -184,9 +186,9 @@ class Progress:
         texts from the JSON, so a reload and a refresh look alike."""
         total = _number(self.total) if self.total is not None else "counting…"
         if self.total_bytes is not None:
-            volume = f"{filesizeformat(self.done_bytes)} of {filesizeformat(self.total_bytes)}"
+            volume = f"{filesizeformat(self.sent_bytes)} of {filesizeformat(self.total_bytes)}"
         else:
-            volume = filesizeformat(self.done_bytes)
+            volume = filesizeformat(self.sent_bytes)
         if self.rate is not None and self.byte_rate is not None:
             rate = f"{self.rate:.0f} delivered/s ({filesizeformat(self.byte_rate)}/s)"
         else:
@@ -227,6 +229,7 @@ class Progress:
             "waiting": self.waiting,
             "total_bytes": self.total_bytes,
             "done_bytes": self.done_bytes,
+            "sent_bytes": self.sent_bytes,
             "percent": self.percent,
             "delivered": self.counts[MessageState.DELIVERED],
             "discarded": self.counts[MessageState.DISCARDED],
@@ -282,6 +285,7 @@ def progress(job: ImportJob) -> Progress:
         counts=counts,
         done=done,
         done_bytes=done_bytes,
+        sent_bytes=sum(sizes[state] for state in SENT_STATES),
         rate=rate,
         byte_rate=byte_rate,
         elapsed_seconds=elapsed,

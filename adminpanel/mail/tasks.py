@@ -210,7 +210,7 @@ class ImportRun:
             f"import {job.pk}: {counts[MessageState.DELIVERED]} delivered, "
             f"{counts[MessageState.DISCARDED]} discarded, {counts[MessageState.REFUSED]} "
             f"refused, {counts[MessageState.UNKNOWN]} unknown, "
-            f"{counts[MessageState.PENDING]} not sent"
+            f"{counts[MessageState.PENDING] + counts[MessageState.CANCELLED]} not sent"
         )
         if state == JobState.FINISHED:
             outcome = "ok" if done.failures == 0 else "partial"
