@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "adminpanel.audit",
     "adminpanel.servers",
     "adminpanel.users",
+    "adminpanel.preferences",
     "django_tasks",
     "django_tasks_db",
     "adminpanel.mail",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
+    "adminpanel.preferences.zones.TimeZoneMiddleware",
     "adminpanel.errors.PymapErrorMiddleware",
 ]
 
@@ -83,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "adminpanel.accounts.context_processors.operator",
             ],
+            "libraries": {"display": "adminpanel.display"},
         },
     },
 ]
@@ -248,6 +251,8 @@ if _proxy_header:
 # --- static files: served by WhiteNoise, no separate web server needed --------
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
+WHITENOISE_ROOT = BASE_DIR / "public"
 STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -6,6 +6,7 @@ urlpatterns = [
     path("users/", include("adminpanel.users.urls")),
     path("mail/", include("adminpanel.mail.urls")),
     path("audit/", include("adminpanel.audit.urls")),
+    path("preferences/", include("adminpanel.preferences.urls")),
 ]
 
 handler400 = "adminpanel.errors.bad_request"

@@ -104,6 +104,7 @@ def upload(client: Client, user: str, files: Sequence[tuple[str, bytes]], **fiel
         "mailbox": "INBOX",
         "date_source": "header",
         "keywords": "",
+        "archive_flags": "on",  # checked, as the form starts
         **fields,
     }
     data["upload"] = [SimpleUploadedFile(name, content) for name, content in files]

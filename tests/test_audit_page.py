@@ -58,7 +58,7 @@ def rows(response: Any) -> list[list[str]]:
     found = []
     for row in body.split("<tr>")[1:]:
         cells = [cell.split("</td>", 1)[0] for cell in re.split(r"<td[^>]*>", row)[1:]]
-        found.append(cells)
+        found.append([re.sub(r"<[^>]+>", "", cell) for cell in cells])  # links' text
     return found
 
 
@@ -241,3 +241,65 @@ def test_the_navigation_links_to_the_audit_page(client: Client, ordinary: PymapU
     assert '<a href="/audit/" aria-current="page">Audit</a>' in html
     assert 'for="id_operator"' in html
     assert 'for="id_since"' in html
+
+
+# --- the table: links, columns, the outcome list, times --------------------------------
+
+
+def test_targets_link_to_their_user_or_import(client: Client, admin: PymapUser) -> None:
+    event("alice", Action.USER_EDIT, target="a/b%c")
+    event("alice", Action.MAILBOX_IMPORT, target="carol/INBOX", detail="import 42 queued: x.mbox")
+    event("alice", Action.MAILBOX_IMPORT, target="carol/INBOX", outcome="UserNotFound")
+    html = client.get(AUDIT).content.decode()
+    assert '<a href="/users/user/?name=a%2Fb%25c">a/b%c</a>' in html
+    assert '<a href="/mail/import/42/">carol/INBOX</a>' in html
+    assert '<td data-prefix="on">carol/INBOX</td>' in html  # no import to link to
+
+
+def test_the_server_column_shows_only_when_events_come_from_several(
+    client: Client, admin: PymapUser
+) -> None:
+    html = client.get(AUDIT).content.decode()
+    assert '<th scope="col">Server</th>' not in html
+    assert "All of them are on the server pymap-test." in html
+    AuditEvent.objects.create(operator="x", action=Action.SIGN_IN, server="other", outcome="ok")
+    html = client.get(AUDIT).content.decode()
+    assert '<th scope="col">Server</th>' in html
+    assert '<td data-prefix="server">other</td>' in html
+
+
+def test_the_outcome_filter_is_a_list_of_the_outcomes_there_are(
+    client: Client, admin: PymapUser
+) -> None:
+    event("alice", outcome="UserNotFound")
+    event("alice", outcome="Throttled")
+    event("bob", outcome="ok")
+    html = client.get(AUDIT).content.decode()
+    select = html[
+        html.index('<select name="outcome"') : html.index("</select>", html.index('name="outcome"'))
+    ]
+    options = re.findall(r'<option value="([^"]*)"', select)
+    assert options == ["", "ok", "not-ok", "Throttled", "UserNotFound"]
+    assert len(rows(client.get(f"{AUDIT}?outcome=not-ok"))) == 2
+    assert len(rows(client.get(f"{AUDIT}?outcome=Throttled"))) == 1
+    # A link to an outcome no event has (yet) still filters, to nothing.
+    response = client.get(f"{AUDIT}?outcome=MailboxNotFound")
+    assert response.status_code == 200
+    assert rows(response) == []
+
+
+def test_times_are_compact_with_the_full_time_in_the_title(
+    client: Client, admin: PymapUser
+) -> None:
+    event("alice", target="old", created_at=datetime(2021, 3, 4, 5, 6, 7, tzinfo=UTC))
+    html = client.get(AUDIT).content.decode()
+    assert 'When <span class="zone">(UTC)</span>' in html
+    assert (
+        '<time datetime="2021-03-04T05:06:07+00:00" title="2021-03-04 05:06:07 UTC">'
+        '<span aria-hidden="true">2021-03-04</span>'
+        '<span class="visually-hidden">2021-03-04 05:06:07 UTC</span></time>'
+    ) in html
+    today = datetime.now(UTC)
+    assert f'<span aria-hidden="true">{today:%H:%M}</span>' in html or (
+        f'<span aria-hidden="true">{(today - timedelta(minutes=1)):%H:%M}</span>' in html
+    )

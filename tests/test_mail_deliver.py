@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import imaplib
+import re
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,11 @@ def deliver(client: Client, data: dict[str, Any]) -> str:
     assert confirmed.status_code == 302
     assert confirmed["Location"] == RESULT
     return str(client.get(RESULT).content.decode())
+
+
+def checked(html: str, value: str) -> bool:
+    """Whether the radio button or checkbox with ``value`` is checked."""
+    return re.search(rf'<input [^>]*value="{re.escape(value)}"[^>]*checked', html) is not None
 
 
 def last_audit() -> AuditEvent:
@@ -266,6 +274,165 @@ def test_a_deleted_operator_is_signed_out_at_confirmation(
     assert last_audit().outcome == "InvalidAuth"
 
 
+def test_the_form_starts_with_no_user_and_the_simple_fields(
+    client: Client, owner: PymapUser
+) -> None:
+    html = client.get(DELIVER).content.decode()
+    user = re.search(r'<input type="text" name="user"[^>]*>', html)
+    assert user is not None
+    assert "value=" not in user[0]  # nobody delivers to themselves by accident
+    assert checked(html, "compose")  # "Write it here" first
+    assert 'name="compose_from"' in html
+
+
+def test_a_message_written_in_the_fields_arrives_as_rfc_5322(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    html = deliver(
+        client,
+        form(
+            owner.name,
+            source="compose",
+            compose_from="Grüße Sender <sender@example.org>",
+            compose_to="Alice <alice@example.org>, bob@example.org",
+            compose_subject="Café <menu>",
+            compose_body="Hello Alice,\r\n\r\nthe menu is attached in spirit.\r\n",
+        ),
+    )
+    assert "2.0.0 Message delivered" in html
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    parsed = BytesParser(policy=policy.default).parsebytes(stored.body)
+    assert str(parsed["From"]) == "Grüße Sender <sender@example.org>"
+    assert str(parsed["To"]) == "Alice <alice@example.org>, bob@example.org"
+    assert str(parsed["Subject"]) == "Café <menu>"
+    assert parsed["Date"].datetime.tzinfo is not None
+    assert abs(parsed["Date"].datetime.timestamp() - time.time()) < 300
+    assert re.fullmatch(r"<[^@<>\s]+@example\.org>", parsed["Message-ID"])
+    assert parsed["MIME-Version"] == "1.0"
+    assert parsed.get_content_type() == "text/plain"
+    assert parsed.get_content() == "Hello Alice,\r\n\r\nthe menu is attached in spirit.\r\n"
+    assert b"\n" not in stored.body.replace(b"\r\n", b"")  # CRLF throughout
+
+
+def test_the_preview_shows_the_text_the_attachments_and_the_raw_source(
+    client: Client, owner: PymapUser
+) -> None:
+    raw = (
+        b"From: a@example.org\r\nSubject: with text\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Dear reader,\r\n<script>alert(1)</script> and \xe2\x80\xae reversed\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="report.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b--\r\n"
+    )
+    response = client.post(DELIVER, form(owner.name, message_file=SimpleUploadedFile("t.eml", raw)))
+    assert response.status_code == 302
+    html = client.get(PREVIEW).content.decode()
+    text = html[html.index('class="message-text"') : html.index("</pre>")]
+    assert "Dear reader,\n&lt;script&gt;alert(1)&lt;/script&gt; and \\u202e reversed" in text
+    assert "<script>alert" not in html
+    assert "<td>report.pdf</td><td><code>application/pdf</code></td>" in html
+    source = html[html.index("<details") : html.index("</details>")]
+    assert "Raw source" in source
+    assert "Content-Disposition: attachment; filename=&quot;report.pdf&quot;" in source
+    assert f"<dd>{len(raw)} bytes</dd>" in html  # below 1 KB, said once
+
+
+def _nested(depth: int) -> bytes:
+    """A message whose parts nest ``depth`` levels deep (about 66 bytes a level)."""
+    out = bytearray(b"From: a@example.org\r\nSubject: nested\r\nMIME-Version: 1.0\r\n")
+    for level in range(depth):
+        out += b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (level, level)
+    out += b"Content-Type: text/plain\r\n\r\nthe innermost text\r\n"
+    for level in reversed(range(depth)):
+        out += b"--b%d--\r\n" % level
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (_nested(1100), "more than 100 MIME parts"),
+        (_nested(40), "nested more than 20 levels deep"),
+        (
+            b"Subject: wide\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            + b"--b\r\nContent-Type: text/plain\r\n\r\npart\r\n" * 20_000
+            + b"--b--\r\n",
+            "more than 100 MIME parts",
+        ),
+    ],
+    ids=["1100-nested", "40-nested", "20000-siblings"],
+)
+def test_deep_or_wide_mime_gives_a_partial_preview_that_says_why(
+    client: Client, owner: PymapUser, raw: bytes, reason: str
+) -> None:
+    """1,100 nested parts (75 KB) used to exhaust the parser's recursion: a 500."""
+    response = client.post(DELIVER, form(owner.name, message_file=SimpleUploadedFile("n.eml", raw)))
+    assert response.status_code == 302
+    page = client.get(PREVIEW)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "This preview is partial" in html
+    assert reason in html
+    assert "The whole message is delivered as it is." in html
+    assert "<dd>nested</dd>" in html or "<dd>wide</dd>" in html
+
+
+def test_after_not_delivered_edit_and_try_again_keeps_every_field(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    fields = form(
+        owner.name,
+        mailbox="No Such Box",
+        source="compose",
+        compose_from="sender@example.org",
+        compose_to="someone@example.org",
+        compose_subject="Second attempt",
+        compose_body="Kept across the refusal.\r\n",
+        flags=["\\Flagged"],
+        keywords="$Retry",
+    )
+    html = deliver(client, fields)
+    assert "Not delivered" in html
+    assert "Edit and try again" in html
+    again = client.get(DELIVER + "?edit=1").content.decode()
+    for kept in (
+        'value="No Such Box"',
+        'value="sender@example.org"',
+        'value="someone@example.org"',
+        'value="Second attempt"',
+        "Kept across the refusal.",
+        'value="$Retry"',
+    ):
+        assert kept in again, kept
+    assert checked(again, "\\Flagged")
+    assert checked(again, "compose")
+    html = deliver(client, {**fields, "mailbox": "INBOX"})
+    assert "2.0.0 Message delivered" in html
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert b"Subject: Second attempt" in stored.body
+    assert {"\\Flagged", "$Retry"} <= stored.flags
+
+
+def test_an_uploaded_message_can_be_sent_again_without_uploading_it_again(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    raw = b"Subject: uploaded once\r\nX-Odd: \xff\r\n\r\nsent twice? no, once.\r\n"
+    html = deliver(
+        client,
+        form(owner.name, mailbox="Missing", message_file=SimpleUploadedFile("once.eml", raw)),
+    )
+    assert "Not delivered" in html
+    again = client.get(DELIVER + "?edit=1").content.decode()
+    assert "The file uploaded before: once.eml" in again
+    assert checked(again, "kept")
+    html = deliver(client, form(owner.name, source="kept"))
+    assert "2.0.0 Message delivered" in html
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert stored.body == raw
+
+
 # --- validation before any call -------------------------------------------------------
 
 
@@ -294,8 +461,18 @@ def recorder(
         ({"sender": "a@b\r\nRCPT TO:<x>"}, "line breaks"),
         ({"recipient": "a b@example.org"}, "cannot contain spaces"),
         ({"date": "1969-12-31T23:59:59"}, "before 1970"),
-        ({"message_text": ""}, "Type or paste a message"),
+        ({"message_text": ""}, "Enter the sender&#x27;s address"),
+        ({"source": "raw", "message_text": " "}, "Type or paste a message"),
+        ({"source": "file"}, "but the Raw message box is filled in too: clear it"),
+        ({"source": "kept"}, "Select a valid choice"),  # nothing was uploaded before
         ({"message_file": "both"}, "not both"),
+        ({"source": "compose", "compose_from": "not an address"}, "Enter an address such as"),
+        ({"source": "compose", "compose_from": "a@example.org, b@example.org"}, "one address"),
+        ({"source": "compose", "compose_from": "a@example.org", "compose_to": "b@"}, "such as"),
+        (
+            {"source": "compose", "compose_from": "a@x.org", "compose_subject": "a\r\nBcc: x"},
+            "cannot contain line breaks",
+        ),
     ],
 )
 def test_invalid_input_is_refused_before_any_call(

@@ -111,7 +111,7 @@ def test_an_mbox_of_200_messages_arrives_complete_in_order_with_flags(
 
     html = detail(client, job)
     assert "Finished" in html
-    assert 'value="200"' in html
+    assert 'aria-valuemax="200" aria-valuenow="200"' in html
     assert "message 200" in html
     event = AuditEvent.objects.filter(action="mailbox-import").first()
     assert event is not None
@@ -185,6 +185,138 @@ def test_cancel_mid_way_stops_after_the_messages_in_flight(
     html = detail(client, job)
     assert "Cancelled" in html
     assert "Resume the import" not in html
+
+
+def test_a_cancelled_import_shows_what_was_delivered_and_what_never_was(
+    client: Client, owner: PymapUser, monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """It used to show a full bar, "100 of 100, 100%", and a rate counting the
+    68 messages never sent."""
+    settings.PANEL_IMPORT_CONCURRENCY = 1  # chunks of 32 messages
+    job = start(client, owner.name, [("a.mbox", mbox_bytes(message(i) for i in range(1, 101)))])
+    real_batch = service.append_batch
+
+    def batch_then_cancel(*args: Any, **kwargs: Any) -> None:
+        real_batch(*args, **kwargs)
+        client.post(f"{IMPORT}{job.pk}/cancel/")
+
+    monkeypatch.setattr(service, "append_batch", batch_then_cancel)
+    job = run(job)
+    progress = client.get(f"{IMPORT}{job.pk}/progress.json").json()
+    assert (progress["sent"], progress["not_sent"], progress["percent"]) == (32, 68, 32)
+    # The rate counts delivered messages only: rate x elapsed = the 32 delivered.
+    assert progress["rate"] * progress["elapsed_seconds"] == pytest.approx(32)
+    assert progress["eta_seconds"] is None
+    assert progress["sent_bytes"] < progress["total_bytes"]
+    event = AuditEvent.objects.filter(action="mailbox-import", outcome="cancelled").get()
+    assert event.detail.endswith("32 delivered, 0 discarded, 0 refused, 0 unknown, 68 not sent")
+    assert [(part["name"], part["width"]) for part in progress["segments"]] == [
+        ("delivered", "32.00%"),
+        ("failed", "0.00%"),
+        ("not-sent", "68.00%"),
+    ]
+    sentence = "after 32 of 100 messages: 32 delivered, 68 never sent."
+    assert progress["texts"]["sentence"] == sentence
+    html = detail(client, job)
+    assert sentence in html
+    assert 'aria-valuemax="100" aria-valuenow="32"' in html
+    assert 'aria-valuetext="32 of 100 sent, 68 never sent"' in html
+    assert 'Never sent (cancelled)</dt><dd data-field="cancelled">68</dd>' in html
+    assert f'href="/users/user/?name={owner.name}">Open the user {owner.name}</a>' in html
+    assert f'href="/mail/import/?user={owner.name}&amp;mailbox=INBOX">Import more' in html
+
+
+def test_time_left_and_the_state_in_words_while_running() -> None:
+    from adminpanel.mail.jobs import Progress
+
+    counts = dict.fromkeys(MessageState.values, 0)
+    counts.update({MessageState.DELIVERED: 300, MessageState.PENDING: 600})
+    running = Progress(
+        state=JobState.RUNNING,
+        total=900,
+        total_bytes=None,
+        counts=counts,
+        done=300,
+        done_bytes=0,
+        sent_bytes=0,
+        rate=10.0,
+        byte_rate=1000.0,
+        elapsed_seconds=30.0,
+    )
+    assert running.eta_seconds == 60.0
+    assert running.sentence() == "300 of 900 messages sent; about 1 min left."
+    assert running.texts()["rate"] == "10 delivered/s (1000\xa0bytes/s)"
+    counts[MessageState.PENDING] = 5
+    assert running.eta_seconds == 0.5
+    assert "about 1 s left" in running.sentence()
+
+
+def test_the_import_form_starts_with_no_user_unless_a_link_names_one(
+    client: Client, owner: PymapUser
+) -> None:
+    html = client.get(IMPORT).content.decode()
+    assert f'value="{owner.name}"' not in html
+    html = client.get(f"{IMPORT}?user={owner.name}&mailbox=Archive").content.decode()
+    assert f'value="{owner.name}"' in html
+    assert 'value="Archive"' in html
+
+
+_STATUS_MBOX = (
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: read\nStatus: RO\n\nread in the archive\n\n"
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: answered and flagged\nStatus: O\nX-Status: AF\n\nunread\n\n"
+    b"From a@example.org Mon Feb  3 10:00:00 2020\n"
+    b"Subject: new\n\nnever opened\n"
+)
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["kept", "ignored"])
+def test_mbox_status_headers_become_flags_unless_turned_off(
+    client: Client, owner: PymapUser, imap_client: Imap, keep: bool
+) -> None:
+    """``Status: RO`` used to arrive unread."""
+    job = run(
+        start(
+            client,
+            owner.name,
+            [("status.mbox", _STATUS_MBOX)],
+            keywords="$Archived",
+            archive_flags="on" if keep else "",
+        )
+    )
+    assert job.state == JobState.FINISHED
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    read_in_archive = [{"\\Seen"}, {"\\Answered", "\\Flagged"}, set()]
+    expected = read_in_archive if keep else [set(), set(), set()]
+    assert [item.flags for item in stored] == [flags | {"$Archived"} for flags in expected]
+    assert b"Status: RO" in stored[0].body  # the message itself is unchanged
+    report = client.get(f"{IMPORT}{job.pk}/report.csv").content.decode()
+    rows = list(csv.DictReader(io.StringIO(report)))
+    assert [row["flags"] for row in rows] == (
+        ["\\Seen", "\\Answered \\Flagged", ""] if keep else ["", "", ""]
+    )
+    assert ("kept (read" if keep else "ignored") in detail(client, job)
+
+
+def test_maildir_info_in_eml_names_becomes_flags(
+    client: Client, owner: PymapUser, imap_client: Imap
+) -> None:
+    files = [
+        ("1700000000.M1P2.host:2,FS", message(1)),
+        ("1700000001.M1P2.host!2,RT.eml", message(2)),
+        ("1700000002.M1P2.host:2,Sa.eml", message(3)),  # "a": a keyword we cannot name
+        ("plain.eml", message(4)),
+    ]
+    job = run(start(client, owner.name, files, flags=["\\Draft"]))
+    assert job.state == JobState.FINISHED
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    assert [item.flags for item in stored] == [
+        {"\\Draft", "\\Flagged", "\\Seen"},
+        {"\\Draft", "\\Answered", "\\Deleted"},
+        {"\\Draft", "\\Seen"},
+        {"\\Draft"},
+    ]
 
 
 def test_cancelling_a_queued_import_sends_nothing(client: Client, owner: PymapUser) -> None:
@@ -393,8 +525,8 @@ def test_progress_page_json_and_csv_report(client: Client, owner: PymapUser) -> 
     job = run(job)
     progress = client.get(f"{IMPORT}{job.pk}/progress.json").json()
     assert progress["state"] == "finished"
-    assert (progress["done"], progress["total"], progress["delivered"]) == (3, 3, 3)
-    assert progress["texts"]["done"] == "3"
+    assert (progress["sent"], progress["total"], progress["delivered"]) == (3, 3, 3)
+    assert progress["texts"]["sentence"] == "3 of 3 messages sent, 3 delivered."
     report = client.get(f"{IMPORT}{job.pk}/report.csv")
     assert report["Content-Disposition"] == f'attachment; filename="import-{job.pk}-report.csv"'
     rows = list(csv.DictReader(io.StringIO(report.content.decode())))

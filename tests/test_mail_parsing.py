@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ValidationError
 
-from adminpanel.mail import parsing
+from adminpanel.mail import flags, parsing, preview
 from adminpanel.mail.forms import is_keyword_atom, parse_keywords
 
 
@@ -118,18 +118,43 @@ def test_displayable_shows_controls_bidi_and_bad_bytes_visibly() -> None:
 
 
 def test_preview_unfolds_headers_and_keeps_what_the_parser_would_drop() -> None:
-    preview = parsing.preview(
+    shown = preview.preview(
         b"Subject: folded\r\n  over two lines\r\nFrom: <b>not an address</b>\r\n\r\nbody"
     )
-    assert preview.subject == "folded over two lines"
-    assert preview.sender == "<b>not an address</b>"
+    assert shown.subject == "folded over two lines"
+    assert shown.sender == "<b>not an address</b>"
+    assert (shown.text, shown.text_type, shown.partial) == ("body", "text/plain", "")
 
 
 def test_preview_of_a_message_without_headers() -> None:
-    preview = parsing.preview(b"\x00\x01 just bytes")
-    assert not preview.has_headers
-    assert preview.size == 13
-    assert preview.attachments == ()
+    shown = preview.preview(b"\x00\x01 just bytes")
+    assert not shown.has_headers
+    assert shown.size == 13
+    assert shown.attachments == ()
+    assert shown.source == "\\x00\\x01 just bytes"
+
+
+def test_preview_text_keeps_lines_and_shows_controls_and_bad_bytes() -> None:
+    text, cut = preview.readable_text("one\r\ntwo\tcols\x1b[31m\u202eend caf\udce9", 100)
+    assert (text, cut) == ("one\ntwo\tcols\\x1b[31m\\u202eend caf\ufffd", False)
+    assert preview.readable_text("x" * 50, 10) == ("x" * 10, True)
+
+
+def test_preview_shows_an_html_part_when_there_is_no_plain_text() -> None:
+    shown = preview.preview(
+        b"Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/html\r\n\r\n<p>Hi</p>\r\n--b--\r\n"
+    )
+    assert (shown.text_type, shown.text.strip()) == ("text/html", "<p>Hi</p>")
+
+
+def test_preview_cuts_long_text_and_source() -> None:
+    shown = preview.preview(b"Subject: long\r\n\r\n" + b"y" * (preview.SOURCE_LIMIT + 10))
+    assert shown.text_truncated
+    assert len(shown.text) == preview.TEXT_LIMIT
+    assert shown.source_truncated
+    assert shown.source.endswith("yyy")
+    assert len(shown.source) <= preview.SOURCE_LIMIT
 
 
 def test_gunzip_stops_at_the_limit(tmp_path: Path) -> None:
@@ -192,3 +217,37 @@ def test_gunzip_lets_ordinary_mail_through_the_ratio(tmp_path: Path) -> None:
     source.write_bytes(gzip.compress(b"From x\n" + lines))
     written = parsing.gunzip(source, tmp_path / "out", limit=1024**3, max_ratio=100)
     assert written > parsing.RATIO_FLOOR
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"Status: RO\r\n", ("\\Seen",)),
+        (b"Status: O\r\n", ()),
+        (
+            b"Status: R\r\nX-Status: DTFA\r\n",
+            ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft"),
+        ),
+        (b"X-Status: af\r\n", ("\\Answered", "\\Flagged")),
+        (b"X-Status: Q\r\n", ()),
+        (b"Subject: none\r\n", ()),
+    ],
+)
+def test_status_headers_give_system_flags(headers: bytes, expected: tuple[str, ...]) -> None:
+    assert parsing.summarize_headers(headers).flags == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("1.M2P3.host:2,FRS", ("\\Seen", "\\Answered", "\\Flagged")),
+        ("1.M2P3.host!2,DT.eml", ("\\Deleted", "\\Draft")),
+        ("1.M2P3.host;2,P.EML", ()),
+        ("1.M2P3.host:2,abc", ()),
+        ("report:2,S.pdf.eml", ()),
+        ("notes.eml", ()),
+        ("a:1,S", ()),
+    ],
+)
+def test_maildir_names_give_system_flags(name: str, expected: tuple[str, ...]) -> None:
+    assert flags.from_maildir_name(name) == expected

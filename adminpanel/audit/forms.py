@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -8,7 +9,10 @@ from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import Action, AuditEvent
+from .models import OK, Action, AuditEvent
+
+#: The outcome filter's choice for every failure and refusal.
+NOT_OK = "not-ok"
 
 
 class AuditFilterForm(forms.Form):
@@ -31,19 +35,29 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any action"), *Action.choices]
     )
-    outcome = forms.CharField(
-        label="Outcome",
-        required=False,
-        validators=[MaxLengthValidator(100)],
-        help_text="ok, Throttled, or a result key such as InvalidAuth.",
-        widget=forms.TextInput(attrs={"autocapitalize": "none"}),
-    )
+    outcome = forms.ChoiceField(label="Outcome", required=False)
     since = forms.DateField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     until = forms.DateField(
         label="Until (inclusive)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args: Any, outcomes: Iterable[str] = (), **kwargs: Any) -> None:
+        """``outcomes``: those the operator's events have, for the choice list."""
+        super().__init__(*args, **kwargs)
+        offered = sorted(set(outcomes) - {OK}, key=str.lower)
+        asked = self.data.get("outcome", "") if self.is_bound else ""
+        if _is_outcome(asked) and asked not in (OK, NOT_OK) and asked not in offered:
+            offered.append(asked)  # a link to a filter keeps working
+        field = self.fields["outcome"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            ("", "Any outcome"),
+            (OK, "ok"),
+            (NOT_OK, "Anything but ok"),
+            *((outcome, outcome) for outcome in offered),
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -61,8 +75,10 @@ class AuditFilterForm(forms.Form):
             events = events.filter(target__icontains=data["target"])
         if data["action"]:
             events = events.filter(action=data["action"])
-        if data["outcome"]:
-            events = events.filter(outcome__iexact=data["outcome"].strip())
+        if data["outcome"] == NOT_OK:
+            events = events.exclude(outcome=OK)
+        elif data["outcome"]:
+            events = events.filter(outcome__iexact=data["outcome"])
         if data["since"]:
             events = events.filter(created_at__gte=_start_of(data["since"]))
         if data["until"]:
@@ -70,6 +86,11 @@ class AuditFilterForm(forms.Form):
         return events
 
 
+def _is_outcome(value: str) -> bool:
+    """What an outcome may look like: a result key, ``ok``, ``Throttled``."""
+    return 0 < len(value) <= 100 and value.isprintable() and not value.isspace()
+
+
 def _start_of(day: date) -> datetime:
-    """Midnight at the start of ``day`` in the panel's time zone."""
+    """Midnight at the start of ``day`` in the operator's time zone."""
     return timezone.make_aware(datetime.combine(day, time.min))

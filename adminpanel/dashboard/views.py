@@ -5,10 +5,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from adminpanel.accounts.middleware import passive_view
+from adminpanel.accounts.middleware import get_operator, passive_view
+from adminpanel.preferences.zones import chosen_zone
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
 from adminpanel.servers import knowledge
+
+from .activity import panel_version, recent_activity
 
 
 @require_GET
@@ -31,6 +34,9 @@ def index(request: HttpRequest) -> HttpResponse:
             "health": status.health.value,
             "health_error": error.message if error is not None else None,
             "caps": knowledge.capabilities(server),
+            "activity": recent_activity(get_operator(request)),
+            "panel_version": panel_version(),
+            "chosen_zone": chosen_zone(request, get_operator(request)),
         },
     )
 

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from adminpanel.accounts.identity import Identity
 
-from . import parsing, spool
+from . import flags, parsing, spool
 from .models import ImportJob, ImportMessage, SourceFormat
 from .tasks import DATA_FILE, UPLOAD_FILE
 
@@ -72,6 +72,7 @@ class JobSpec:
     flags: list[str]
     date_source: str
     sealed_token: bytes
+    archive_flags: bool = True
 
 
 def create_job(spec: JobSpec, files: Sequence[UploadedFile]) -> ImportJob:
@@ -84,7 +85,7 @@ def create_job(spec: JobSpec, files: Sequence[UploadedFile]) -> ImportJob:
             _store_file(files[0], directory / UPLOAD_FILE)
             rows: list[ImportMessage] = []
         else:
-            rows = _store_messages(files, directory / DATA_FILE)
+            rows = _store_messages(files, directory / DATA_FILE, spec.archive_flags)
         with transaction.atomic():
             job = ImportJob.objects.create(
                 operator=spec.identity.label[:600],
@@ -97,6 +98,7 @@ def create_job(spec: JobSpec, files: Sequence[UploadedFile]) -> ImportJob:
                 user=spec.user,
                 mailbox=spec.mailbox,
                 flags=spec.flags,
+                archive_flags=spec.archive_flags,
                 date_source=spec.date_source,
                 source_format=kind,
                 source_name=display_name(files),
@@ -128,7 +130,11 @@ def _store_file(uploaded: UploadedFile, target: Path) -> None:
             out.write(chunk)
 
 
-def _store_messages(files: Sequence[UploadedFile], target: Path) -> list[ImportMessage]:
+def _store_messages(
+    files: Sequence[UploadedFile], target: Path, archive_flags: bool
+) -> list[ImportMessage]:
+    """Concatenate the .eml files into ``target``; one row each, with the
+    flags of its Status headers and its Maildir-style name if asked."""
     rows: list[ImportMessage] = []
     offset = 0
     with open(target, "wb") as out:
@@ -149,7 +155,13 @@ def _store_messages(files: Sequence[UploadedFile], target: Path) -> list[ImportM
                     when=summary.date,
                     subject=summary.subject,
                     message_id=summary.message_id,
+                    flags=_message_flags(uploaded, summary.flags) if archive_flags else [],
                 )
             )
             offset += size
     return rows
+
+
+def _message_flags(uploaded: UploadedFile, from_headers: tuple[str, ...]) -> list[str]:
+    from_name = flags.from_maildir_name(uploaded.name or "")
+    return [*from_headers, *(flag for flag in from_name if flag not in from_headers)]

@@ -32,6 +32,16 @@ class DateSource(models.TextChoices):
     NOW = "now", "The time of the import"
 
 
+class MessageSource(models.TextChoices):
+    """Where the deliver form's message comes from."""
+
+    COMPOSE = "compose", "Write it here (From, To, Subject and text)"
+    RAW = "raw", "Paste the whole message (headers, an empty line, the body)"
+    FILE = "file", "Upload an .eml file"
+    #: The file of the message being edited, kept on the panel's disk.
+    KEPT = "kept", "The file uploaded before"
+
+
 class MessageState(models.TextChoices):
     PENDING = "pending", "Waiting"
     SENDING = "sending", "Being sent"
@@ -70,6 +80,9 @@ class ImportJob(models.Model):
     user = models.CharField(max_length=255)
     mailbox = models.CharField(max_length=1000)
     flags = models.JSONField(default=list, blank=True)
+    #: Each message also keeps the flags its archive gives it (mbox Status and
+    #: X-Status headers, Maildir file names).
+    archive_flags = models.BooleanField(default=True)
     date_source = models.CharField(max_length=16, choices=DateSource.choices)
 
     source_format = models.CharField(max_length=8, choices=SourceFormat.choices)
@@ -92,7 +105,8 @@ class ImportJob(models.Model):
     lease = models.CharField(max_length=32, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     run_started_at = models.DateTimeField(null=True, blank=True)
-    #: Messages and bytes already done when the current run started (for the rate).
+    #: Messages and bytes already delivered when the current run started (the
+    #: baseline of the delivery rate).
     run_start_done = models.IntegerField(default=0)
     run_start_bytes = models.BigIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -130,6 +144,8 @@ class ImportMessage(models.Model):
     when = models.BigIntegerField(null=True, blank=True)
     subject = models.CharField(max_length=200, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    #: System flags the archive gives this message, sent besides the job's.
+    flags = models.JSONField(default=list, blank=True)
 
     state = models.CharField(
         max_length=16, choices=MessageState.choices, default=MessageState.PENDING

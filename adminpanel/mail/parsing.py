@@ -1,8 +1,9 @@
-"""Reading messages without changing them: previews, header summaries, and
-splitting mbox archives streamed from disk.
+"""Reading messages without changing them: text fit for display, header
+summaries, and splitting mbox archives streamed from disk (the deliver form's
+preview is in :mod:`adminpanel.mail.preview`).
 
-Nothing here alters the bytes that are delivered. Previews parse a copy with
-the ``email`` package (``policy.default``); the text they return is made safe
+Nothing here alters the bytes that are delivered. Summaries parse a copy with
+the ``email`` package (``policy.compat32``); the text they return is made safe
 to display (undecodable bytes and control characters become visible marks),
 and templates escape it as usual.
 
@@ -28,12 +29,14 @@ import unicodedata
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from email import policy
-from email.message import EmailMessage, Message
-from email.parser import BytesHeaderParser, BytesParser
+from email.message import Message
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import BinaryIO
+
+from . import flags
 
 #: Display text is cut to this many characters.
 DISPLAY_LIMIT = 300
@@ -52,7 +55,7 @@ _SEPARATOR = re.compile(rb"\n\r?\nFrom ")
 _SEPARATOR_MAX = len(b"\n\r\nFrom ")
 _FOLDING = re.compile(r"\r?\n(?=[ \t])")
 # Exceptions the email package raises on malformed input besides its own.
-_PARSE_ERRORS = (
+PARSE_ERRORS = (
     email.errors.MessageError,
     ValueError,
     TypeError,
@@ -97,7 +100,7 @@ def displayable(value: object, limit: int = DISPLAY_LIMIT) -> str:
     return result
 
 
-def _header(message: Message, name: str) -> str:
+def header_text(message: Message, name: str) -> str:
     """The first ``name`` header as written, with RFC 2047 words decoded.
 
     The raw value is shown rather than ``policy.default``'s parsed one: for a
@@ -111,13 +114,13 @@ def _header(message: Message, name: str) -> str:
         raw = _FOLDING.sub("", value)
         try:
             value = str(email.header.make_header(email.header.decode_header(raw)))
-        except _PARSE_ERRORS:
+        except PARSE_ERRORS:
             value = raw
         return displayable(value)
     return ""
 
 
-def _timestamp(date_header: object) -> int | None:
+def timestamp(date_header: object) -> int | None:
     """Epoch seconds of a Date header, or None if it does not parse."""
     if date_header is None:
         return None
@@ -128,89 +131,9 @@ def _timestamp(date_header: object) -> int | None:
         if parsed.tzinfo is None:  # "-0000": no zone information
             parsed = parsed.replace(tzinfo=UTC)
         stamp = int(parsed.timestamp())
-    except (*_PARSE_ERRORS, OverflowError):
+    except (*PARSE_ERRORS, OverflowError):
         return None
     return stamp if 0 <= stamp <= MAX_TIMESTAMP else None
-
-
-# --- the deliver form's preview ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    size: int
-
-
-@dataclass(frozen=True)
-class MessagePreview:
-    size: int
-    sender: str
-    to: str
-    cc: str
-    subject: str
-    date: str
-    message_id: str
-    attachments: tuple[Attachment, ...]
-    #: Problems the parser noticed (missing header/body separator, bad
-    #: encodings...); the message is still sent as it is.
-    defects: int
-    has_headers: bool
-
-
-def _attachments(message: EmailMessage) -> tuple[Attachment, ...]:
-    found: list[Attachment] = []
-    for part in message.walk():
-        if part.is_multipart():
-            continue
-        try:
-            filename = part.get_filename()
-            is_attachment = part.is_attachment() or filename is not None
-            if not is_attachment:
-                continue
-            payload = part.get_payload(decode=True)
-            size = len(payload) if isinstance(payload, bytes) else 0
-            content_type = part.get_content_type()
-        except _PARSE_ERRORS:
-            continue
-        found.append(
-            Attachment(
-                filename=displayable(filename) if filename else "(no name)",
-                content_type=displayable(content_type, 100),
-                size=size,
-            )
-        )
-    return tuple(found)
-
-
-def _defect_count(message: EmailMessage) -> int:
-    return sum(len(part.defects) for part in message.walk())
-
-
-def preview(raw: bytes) -> MessagePreview:
-    """What the deliver form shows before sending ``raw`` (which it leaves alone)."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    assert isinstance(message, EmailMessage)
-    date = _header(message, "Date")
-    try:
-        stamp = _timestamp(message.get("Date"))
-    except _PARSE_ERRORS:
-        stamp = None
-    if stamp is not None:
-        date = f"{date} ({datetime.fromtimestamp(stamp, UTC):%Y-%m-%d %H:%M:%S} UTC)"
-    return MessagePreview(
-        size=len(raw),
-        sender=_header(message, "From"),
-        to=_header(message, "To"),
-        cc=_header(message, "Cc"),
-        subject=_header(message, "Subject"),
-        date=date,
-        message_id=_header(message, "Message-ID"),
-        attachments=_attachments(message),
-        defects=_defect_count(message),
-        has_headers=bool(message.keys()),
-    )
 
 
 # --- summaries for the import report ----------------------------------------------------
@@ -222,21 +145,24 @@ class HeaderSummary:
     message_id: str
     #: The Date header in epoch seconds, if it parses.
     date: int | None
+    #: Flags the Status and X-Status headers name (mbox archives).
+    flags: tuple[str, ...] = ()
 
 
 def summarize_headers(header_block: bytes) -> HeaderSummary:
-    """Subject, Message-ID and Date from the start of a message."""
+    """Subject, Message-ID, Date and Status flags from the start of a message."""
     # compat32 keeps header values as strings (parsed here only as needed):
     # several times faster than policy.default when splitting big archives.
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(header_block[:HEADER_LIMIT])
     try:
-        date = _timestamp(headers.get("Date"))
-    except _PARSE_ERRORS:
+        date = timestamp(headers.get("Date"))
+    except PARSE_ERRORS:
         date = None
     return HeaderSummary(
-        subject=_header(headers, "Subject")[:200],
-        message_id=_header(headers, "Message-ID")[:200],
+        subject=header_text(headers, "Subject")[:200],
+        message_id=header_text(headers, "Message-ID")[:200],
         date=date,
+        flags=flags.from_headers(headers),
     )
 
 

@@ -155,9 +155,9 @@ class ImportRun:
         if not job.split_done:
             self._split(job)
         self._refuse_unsendable(job)
-        started = jobs.progress(job)
+        started = jobs.delivered_so_far(job)
         ImportJob.objects.filter(pk=job.pk).update(
-            run_start_done=started.done, run_start_bytes=started.done_bytes
+            run_start_done=started.delivered, run_start_bytes=started.delivered_bytes
         )
         with data_path(job).open("rb") as stream:
             while True:
@@ -217,7 +217,7 @@ class ImportRun:
             f"import {job.pk}: {counts[MessageState.DELIVERED]} delivered, "
             f"{counts[MessageState.DISCARDED]} discarded, {counts[MessageState.REFUSED]} "
             f"refused, {counts[MessageState.UNKNOWN]} unknown, "
-            f"{counts[MessageState.PENDING]} not sent"
+            f"{counts[MessageState.PENDING] + counts[MessageState.CANCELLED]} not sent"
         )
         if state == JobState.FINISHED:
             outcome = "ok" if done.failures == 0 else "partial"
@@ -252,6 +252,7 @@ class ImportRun:
                         when=found.summary.date,
                         subject=found.summary.subject,
                         message_id=found.summary.message_id,
+                        flags=list(found.summary.flags) if job.archive_flags else [],
                     )
                 )
                 if len(batch) >= SPLIT_BATCH:
@@ -348,6 +349,7 @@ class ImportRun:
                     size=message.size,
                     read=partial(parsing.read_message, stream, message.offset, message.size),
                     when=message.when if use_header_date else None,
+                    flags=tuple(message.flags),
                 )
 
         try:

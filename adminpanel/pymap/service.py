@@ -142,6 +142,8 @@ class AppendItem:
     size: int
     read: Callable[[], bytes]
     when: int | None = None
+    #: Flags for this message besides the batch's own.
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -487,8 +489,9 @@ async def _append_batch(
         try:
             try:
                 message = item.read()
+                own = (*flags, *(flag for flag in item.flags if flag not in flags))
                 result = await _append(
-                    server, token, user, message, mailbox, sender, recipient, flags, item.when, turn
+                    server, token, user, message, mailbox, sender, recipient, own, item.when, turn
                 )
             except PymapError as exc:
                 result = AppendError(exc, sent=turn.sent)

@@ -97,7 +97,13 @@ def _deliver(client: PanelClient, op: Operator, tally: Tally) -> None:
     )
     page = _expect(client.get("/mail/deliver/"), 200, "deliver form")
     form = next(f for f in forms_in(page.text, client.base_url) if "message_text" in f.fields)
-    data = {**form.defaults(), "user": op.target, "mailbox": "INBOX", "message_text": text}
+    data = {
+        **form.defaults(),
+        "user": op.target,
+        "mailbox": "INBOX",
+        "source": "raw",
+        "message_text": text,
+    }
     _expect(client.request("POST", "/mail/deliver/", data), 302, "deliver")
     preview = _expect(client.get("/mail/deliver/preview/"), 200, "preview")
     confirm = next(

@@ -19,10 +19,19 @@
         field.textContent = data.texts[name];
       });
     });
-    if (bar && data.total) {
-      bar.max = data.total;
-      bar.value = data.done;
-      bar.textContent = data.texts.percent;
+    if (bar && data.total !== null) {
+      bar.setAttribute("aria-valuemax", data.total);
+      bar.setAttribute("aria-valuenow", data.sent);
+    }
+    if (bar) {
+      bar.setAttribute("aria-valuetext", data.texts.value_text);
+      data.segments.forEach(function (segment) {
+        var rect = bar.querySelector('[data-segment="' + segment.name + '"]');
+        if (rect) {
+          rect.setAttribute("x", segment.x);
+          rect.setAttribute("width", segment.width);
+        }
+      });
     }
   }
 

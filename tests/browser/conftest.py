@@ -59,7 +59,7 @@ def browser() -> Iterator[Browser]:
 
 
 Scheme = Literal["light", "dark"]
-#: ``new_page(viewport=PHONE, color_scheme="dark", javascript=False)``
+#: ``new_page(viewport=PHONE, color_scheme="dark", javascript=False, timezone_id="UTC")``
 NewPage = Callable[..., Page]
 
 
@@ -73,11 +73,13 @@ def new_page(browser: Browser) -> Iterator[NewPage]:
         viewport: dict[str, int] = DESKTOP,
         color_scheme: Scheme = "light",
         javascript: bool = True,
+        timezone_id: str = "UTC",
     ) -> Page:
         context = browser.new_context(
             viewport=viewport,  # type: ignore[arg-type]
             color_scheme=color_scheme,
             java_script_enabled=javascript,
+            timezone_id=timezone_id,
         )
         contexts.append(context)
         page = context.new_page()

@@ -75,8 +75,9 @@ pytestmark = pytest.mark.backends("dict")
 
 def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[tuple[str, str]]:
     """(name, URL) of every page an operator with the admin role reaches
-    from the navigation without changing anything, and the pages of an
-    import that stopped (its page and the two confirmation pages)."""
+    from the navigation without changing anything, the pages of an import
+    that stopped (its page and the two confirmation pages), and the preview
+    of a message waiting to be delivered."""
     yield "dashboard", f"{base}/"
     yield "users", f"{base}/users/"
     yield "user", f"{base}/users/user/?name={target.name}"
@@ -86,18 +87,20 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "user-create", f"{base}/users/new/"
     yield "user-not-found", f"{base}/users/user/?name=nobody-{uuid.uuid4().hex[:8]}"
     yield "deliver", f"{base}/mail/deliver/"
+    yield "deliver-preview", f"{base}/mail/deliver/preview/"
     yield "import", f"{base}/mail/import/"
     yield "import-detail", stopped_import
     yield "import-cancel", f"{stopped_import}cancel/"
     yield "import-discard", f"{stopped_import}discard/"
     yield "audit", f"{base}/audit/"
+    yield "time-zone", f"{base}/preferences/time-zone/"
     yield "not-found", f"{base}/no-such-page/"
 
 
 @pytest.mark.parametrize(
     ("viewport", "scheme"),
-    [(DESKTOP, "light"), (PHONE, "dark")],
-    ids=["desktop-light", "phone-dark"],
+    [(DESKTOP, "light"), (DESKTOP, "dark"), (PHONE, "light"), (PHONE, "dark")],
+    ids=["desktop-light", "desktop-dark", "phone-light", "phone-dark"],
 )
 def test_every_page_passes_axe_has_landmarks_a_title_of_its_own_and_fits_the_window(
     new_page: NewPage,
@@ -114,6 +117,7 @@ def test_every_page_passes_axe_has_landmarks_a_title_of_its_own_and_fits_the_win
     eml = tmp_path / "one.eml"
     eml.write_bytes(b"Subject: kept for the confirmation pages\r\n\r\nBody.\r\n")
     stopped_import = start_stopped_import(page, panel.url, target.name, eml)
+    _wait_for_preview(page, panel.url, target.name)
     titles: dict[str, str] = {}
     for name, url in _main_pages(panel.url, target, stopped_import):
         page.goto(url)
@@ -130,11 +134,26 @@ def test_every_page_passes_axe_has_landmarks_a_title_of_its_own_and_fits_the_win
             assert_no_horizontal_scroll(page)
         titles[name] = page.title()
     assert len(set(titles.values())) == len(titles), titles
-    if viewport == PHONE:
+    if viewport == PHONE and scheme == "dark":
         page.goto(f"{panel.url}/users/edit/?name={target.name}")
         screenshot(page, "user-edit-phone-dark")
         page.goto(f"{stopped_import}cancel/")
         screenshot(page, "import-cancel-phone-dark")
+
+
+def _wait_for_preview(page: Page, base: str, user: str) -> None:
+    """Leave a message waiting for confirmation, with text, an attachment and
+    the raw source, so that its preview page can be visited."""
+    page.goto(f"{base}/mail/deliver/")
+    page.get_by_label("User", exact=True).fill(user)
+    page.get_by_role("radio", name=re.compile("^Paste the whole message")).check()
+    page.get_by_label("Raw message").fill(
+        "From: a@example.org\nSubject: preview\nContent-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nSome text.\n--b\nContent-Type: text/csv\n"
+        "Content-Disposition: attachment; filename=data.csv\n\na,b\n--b--\n"
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page).to_have_title("Check the message · pymap admin")
 
 
 def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
@@ -173,10 +192,14 @@ def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
     page.keyboard.press("Enter")
     tab_to("User")
     page.keyboard.type(owner.name)
+    tab_to("From")
+    page.keyboard.type("keys@example.org")
+    tab_to("Subject (optional)")
+    page.keyboard.type("typed with the keyboard")
+    tab_to("Text")
+    page.keyboard.type("No mouse was used.\n")
     tab_to("Flagged")
     page.keyboard.press("Space")
-    tab_to("Message")
-    page.keyboard.type("Subject: typed with the keyboard\n\nNo mouse was used.\n")
     tab_to("Preview")
     screenshot(page, "keyboard-focus-ring")
     page.keyboard.press("Enter")
@@ -212,8 +235,8 @@ def test_errors_are_announced_and_tied_to_their_fields(
     user = page.get_by_label("User", exact=True)
     expect(user).to_have_attribute("aria-invalid", "true")
     expect(user).to_have_accessible_description(re.compile("This field is required"))
-    expect(page.get_by_label("Message", exact=True)).to_have_accessible_description(
-        re.compile("Type or paste a message")
+    expect(page.get_by_label("From", exact=True)).to_have_accessible_description(
+        re.compile("Enter the sender's address")
     )
     assert_errors_announced_and_linked()
     screenshot(page, "deliver-errors")

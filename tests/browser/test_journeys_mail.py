@@ -52,9 +52,14 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     page.get_by_role("checkbox", name="Seen").check()
     page.get_by_role("checkbox", name="Flagged").check()
     page.get_by_label("Keywords").fill("$Label1 Project-X")
-    page.get_by_label("Message", exact=True).fill(
+    # The simple fields are offered first; a raw message is one choice away,
+    # and the fields of the other sources are hidden.
+    expect(page.get_by_role("radio", name=re.compile("^Write it here"))).to_be_checked()
+    page.get_by_role("radio", name=re.compile("^Paste the whole message")).check()
+    expect(page.get_by_label("From", exact=True)).to_be_hidden()
+    page.get_by_label("Raw message").fill(
         f"From: Sender <sender@example.org>\nTo: {owner.name}@example.org\n"
-        f"Subject: {subject}\n\nDelivered from a browser.\n"
+        f"Subject: {subject}\n\nDelivered from a browser.\n<b>not bold</b>\n"
     )
     assert_accessible(page)
     screenshot(page, "deliver-form")
@@ -64,6 +69,14 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     main = page.get_by_role("main")
     expect(main).to_contain_text(subject)
     expect(main).to_contain_text("$Label1")
+    # The start of the text, escaped; the raw source folded away until asked for.
+    expect(main.get_by_role("region", name="Text")).to_have_text(
+        "Delivered from a browser.\n<b>not bold</b>\n"
+    )
+    source = main.get_by_role("region", name="Raw source")
+    expect(source).to_be_hidden()
+    main.get_by_text("Raw source", exact=True).click()
+    expect(source).to_contain_text(f"Subject: {subject}")
     assert_accessible(page)
     screenshot(page, "deliver-preview")
     page.get_by_role("button", name="Deliver this message").click()
@@ -81,7 +94,56 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     assert stored.uid == uid
     assert {"\\Seen", "\\Flagged", "$Label1", "Project-X"} <= stored.flags
     assert f"Subject: {subject}".encode() in stored.body
-    assert stored.body.endswith(b"\r\n\r\nDelivered from a browser.\r\n")
+    assert stored.body.endswith(b"\r\n\r\nDelivered from a browser.\r\n<b>not bold</b>\r\n")
+
+
+def test_write_a_message_in_the_fields_then_edit_and_try_again_after_a_refusal(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap
+) -> None:
+    owner = pymap_user("browser-compose")
+    subject = f"Written in the fields {uuid.uuid4().hex[:8]}"
+    sign_in(page, panel.url, owner.name, owner.password)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
+    user = page.get_by_label("User", exact=True)
+    expect(user).to_have_value("")  # never the operator by default
+    user.fill(owner.name)
+    page.get_by_label("Mailbox", exact=True).fill("Projects")  # does not exist
+    page.get_by_label("From", exact=True).fill("Ann Example <ann@example.org>")
+    page.get_by_label("To (optional)").fill(f"{owner.name}@example.org")
+    page.get_by_label("Subject (optional)").fill(subject)
+    page.get_by_label("Text", exact=True).fill("First line.\nSecond line.")
+    expect(page.get_by_label("Raw message")).to_be_hidden()
+    page.get_by_role("button", name="Preview").click()
+
+    main = page.get_by_role("main")
+    expect(main).to_contain_text("Ann Example <ann@example.org>")
+    expect(main.get_by_role("region", name="Text")).to_contain_text("First line.\nSecond line.")
+    expect(main).to_contain_text("written in the form (Date and Message-ID added")
+    page.get_by_role("button", name="Deliver this message").click()
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Not delivered")
+    expect(alert).to_contain_text("does not exist")
+    assert_accessible(page)
+    screenshot(page, "deliver-not-delivered")
+    page.get_by_role("link", name="Edit and try again").click()
+
+    expect(page).to_have_title("Deliver a message · pymap admin")
+    mailbox = page.get_by_label("Mailbox", exact=True)
+    expect(mailbox).to_have_value("Projects")
+    expect(page.get_by_label("From", exact=True)).to_have_value("Ann Example <ann@example.org>")
+    expect(page.get_by_label("Subject (optional)")).to_have_value(subject)
+    expect(page.get_by_label("Text", exact=True)).to_have_value("First line.\nSecond line.\n")
+    mailbox.fill("INBOX")
+    page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Deliver this message").click()
+    expect(page.get_by_role("status")).to_contain_text("2.0.0 Message delivered")
+
+    [stored] = fetch_all(imap_client(owner.name, owner.password))
+    assert f"Subject: {subject}".encode() in stored.body
+    assert re.search(rb"^Message-ID: <[^>]+@example\.org>\r$", stored.body, re.MULTILINE)
+    assert re.search(rb"^Date: ", stored.body, re.MULTILINE)
+    assert stored.body.endswith(b"\r\n\r\nFirst line.\r\nSecond line.\r\n")
 
 
 def _write_mbox(path: Path, count: int, tag: str) -> list[str]:
@@ -133,13 +195,15 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     page.get_by_role("button", name="Upload and import").click()
 
     expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    detail = page.url
     bar = page.get_by_role("progressbar", name="Progress")
     # The worker runs the import while the page refreshes itself.
-    expect(bar).to_have_attribute("value", str(IMPORTED_MESSAGES))
-    expect(bar).to_have_attribute("max", str(IMPORTED_MESSAGES))
+    expect(bar).to_have_attribute("aria-valuenow", str(IMPORTED_MESSAGES))
+    expect(bar).to_have_attribute("aria-valuemax", str(IMPORTED_MESSAGES))
     progress = page.get_by_role("region", name="Progress")
-    expect(progress).to_contain_text("Finished")
-    expect(progress).to_contain_text(f"{IMPORTED_MESSAGES} of {IMPORTED_MESSAGES} 100%")
+    n = IMPORTED_MESSAGES
+    expect(progress).to_contain_text(f"Finished {n} of {n} messages sent, {n} delivered.")
+    expect(progress).to_contain_text(f"{n} of {n} (100%)")
     report = page.get_by_role("table")
     expect(report.get_by_role("row")).to_have_count(IMPORTED_MESSAGES + 1)
     expect(report).to_contain_text(subjects[-1])
@@ -150,6 +214,12 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     assert [_subject(item.body) for item in stored] == subjects
     assert all({"\\Seen", "Imported"} <= item.flags for item in stored)
 
+    # The end of the import says where to go next.
+    progress.get_by_role("link", name=f"Import more into {owner.name} / INBOX").click()
+    expect(page).to_have_title("Import messages · pymap admin")
+    expect(page.get_by_label("User", exact=True)).to_have_value(owner.name)
+    expect(page.get_by_label("Mailbox", exact=True)).to_have_value("INBOX")
+
     # The import list links to it, and the list reads well on a phone too.
     phone = new_page(viewport=PHONE, color_scheme="dark")
     sign_in(phone, panel.url, admin.name, admin.password)
@@ -157,6 +227,48 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     expect(phone.get_by_role("link", name=re.compile(r"^#\d+$")).first).to_be_visible()
     assert_accessible(phone)
     screenshot(phone, "import-phone-dark")
+
+    # On a phone each message of the report is a two-line card: number and
+    # subject, then outcome, UID and size; the empty Reason is left out.
+    phone.goto(detail)
+    report = phone.get_by_role("table")
+    row = report.get_by_role("row").filter(has_text=subjects[0])
+    expect(row).to_contain_text("Delivered")
+    uid = row.locator("td").nth(4)
+    expect(uid).to_have_text(re.compile(r"^\d+$"))
+    assert "UID" in uid.evaluate("(el) => getComputedStyle(el, '::before').content")
+    expect(row.locator("td").last).to_be_hidden()  # Reason
+    box = row.bounding_box()
+    assert box is not None
+    assert box["height"] <= 70, box  # a message used to take 240 px
+    assert_accessible(phone)
+    screenshot(phone, "import-report-phone-dark")
+
+
+def test_an_mbox_keeps_its_read_and_flagged_state_by_default(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser, imap_client: Imap, tmp_path: Path
+) -> None:
+    owner = pymap_user("browser-status")
+    archive = tmp_path / "status.mbox"
+    archive.write_bytes(
+        b"From a@example.org Mon Feb  3 10:00:00 2020\nSubject: one\nStatus: RO\n\nread\n\n"
+        b"From a@example.org Mon Feb  3 10:00:00 2020\nSubject: two\nX-Status: F\n\nflagged\n"
+    )
+    sign_in(page, panel.url, owner.name, owner.password)
+    page.goto(f"{panel.url}/mail/import/")
+    keep = page.get_by_role("checkbox", name="Keep each message's read, answered and flagged state")
+    expect(keep).to_be_checked()
+    expect(keep).to_have_accessible_description(re.compile("Status and X-Status headers"))
+    flags = page.get_by_role("group", name="Flags", exact=True)
+    expect(flags).to_contain_text("Given to every message of the import")
+    page.get_by_label("User", exact=True).fill(owner.name)
+    page.get_by_label("mbox archive or .eml files").set_input_files(archive)
+    page.get_by_role("button", name="Upload and import").click()
+    progress = page.get_by_role("region", name="Progress")
+    expect(progress).to_contain_text("Finished")
+    expect(page.get_by_role("region", name="Details")).to_contain_text("State from the archive")
+    stored = fetch_all(imap_client(owner.name, owner.password))
+    assert [item.flags for item in stored] == [{"\\Seen"}, {"\\Flagged"}]
 
 
 def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without_javascript(
@@ -204,5 +316,14 @@ def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without
     expect(page.get_by_role("status").first).to_have_text(
         "The import was cancelled; no further message will be sent."
     )
-    expect(page.get_by_role("region", name="Progress")).to_contain_text("Cancelled")
+    progress = page.get_by_role("region", name="Progress")
+    # Cancelled is not finished: nothing was sent, and the bar says so.
+    expect(progress).to_contain_text("Cancelled after 0 of 1 messages: 0 delivered, 1 never sent.")
+    bar = progress.get_by_role("progressbar", name="Progress")
+    expect(bar).to_have_attribute("aria-valuenow", "0")
+    expect(bar).to_have_attribute("aria-valuetext", "0 of 1 sent, 1 never sent")
+    expect(progress).to_contain_text("Never sent (cancelled)")
     expect(page.get_by_role("region", name="Actions")).to_have_count(0)
+    screenshot(page, "import-cancelled")
+    progress.get_by_role("link", name=f"Open the user {owner.name}").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(owner.name)

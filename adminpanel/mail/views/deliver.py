@@ -3,7 +3,9 @@
 The message's bytes are stashed on disk between the preview and the
 confirmation (the session holds only a random key and their SHA-256), and the
 confirmation sends exactly those bytes. Claiming the stash is a rename, so a
-second confirmation of the same preview delivers nothing twice.
+second confirmation of the same preview delivers nothing twice. A message the
+server refused (so certainly did not store) is stashed again, so the result
+page can offer to edit it and try again with nothing retyped.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -29,8 +33,10 @@ from adminpanel.request_limits import max_body_size, too_large
 from adminpanel.servers import knowledge
 from adminpanel.users import records
 
-from .. import outcomes, parsing, spool
-from ..forms import SYSTEM_FLAGS, DeliverForm
+from .. import compose, outcomes, parsing, preview, spool
+from ..flags import SYSTEM_FLAGS
+from ..forms import DeliverForm
+from ..models import MessageSource
 
 PENDING_KEY = "mail.pending_delivery"
 RESULT_KEY = "mail.delivery_result"
@@ -47,10 +53,18 @@ def _drop_pending(request: HttpRequest) -> None:
         spool.discard_stash(pending["stash"])
 
 
-def _initial_from(pending: dict[str, Any] | None, operator_name: str | None) -> dict[str, Any]:
-    """The form's values: the defaults, or those of the preview being edited."""
+def _kept_file(pending: dict[str, Any] | None) -> str | None:
+    """How the form names the upload of the message being edited, if there is one."""
+    if pending is None or pending.get("source") not in (MessageSource.FILE, MessageSource.KEPT):
+        return None
+    return f"{pending.get('file_name') or 'upload'} ({filesizeformat(pending.get('size', 0))})"
+
+
+def _initial_from(pending: dict[str, Any] | None) -> dict[str, Any]:
+    """The form's values: the defaults (no user, so that nobody delivers to
+    themselves by accident), or those of the message being edited."""
     if pending is None:
-        return {"user": operator_name or "", "mailbox": "INBOX"}
+        return {"mailbox": "INBOX", "source": MessageSource.COMPOSE}
     flags = pending.get("flags", [])
     initial: dict[str, Any] = {
         "user": pending.get("user", ""),
@@ -62,10 +76,18 @@ def _initial_from(pending: dict[str, Any] | None, operator_name: str | None) -> 
     }
     if pending.get("when") is not None:
         initial["date"] = datetime.fromtimestamp(pending["when"], UTC)
-    if pending.get("typed"):
-        data = spool.read_stash(pending["stash"])
-        if data is not None:
-            initial["message_text"] = data.decode("utf-8", "replace")
+    source = pending.get("source", MessageSource.RAW)
+    if source in (MessageSource.FILE, MessageSource.KEPT):
+        initial["source"] = MessageSource.KEPT
+        return initial
+    data = spool.read_stash(pending["stash"])
+    if data is None:
+        return initial
+    fields = compose.fields_of(data) if source == MessageSource.COMPOSE else None
+    if fields is not None:
+        initial.update(fields, source=MessageSource.COMPOSE)
+    else:
+        initial.update(source=MessageSource.RAW, message_text=data.decode("utf-8", "replace"))
     return initial
 
 
@@ -73,16 +95,27 @@ def _initial_from(pending: dict[str, Any] | None, operator_name: str | None) -> 
 @max_body_size("PANEL_MAX_MESSAGE_BYTES")
 @require_http_methods(["GET", "POST"])
 def deliver(request: HttpRequest) -> HttpResponse:
-    operator = get_operator(request)
     status = 200
+    pending = _pending(request)
+    kept_file = _kept_file(pending)
     if request.method == "POST":
-        form = DeliverForm(request.POST, request.FILES)
+        form = DeliverForm(request.POST, request.FILES, kept_file=kept_file)
         if form.is_valid():
             limit: int = settings.PANEL_MAX_MESSAGE_BYTES
-            uploaded = form.cleaned_data["message_file"]
+            source = form.cleaned_data["source"]
+            uploaded = form.cleaned_data["message_file"] if source == MessageSource.FILE else None
             if uploaded is not None and uploaded.size > limit:
                 return too_large(request, uploaded.size, limit, "The message")
-            data = form.message_bytes()
+            if source == MessageSource.KEPT:
+                assert pending is not None  # the form offers KEPT only then
+                data = spool.read_stash(pending["stash"])
+                file_name = pending.get("file_name", "")
+                if data is None:
+                    form.add_error("source", "The file uploaded before is gone: upload it again.")
+                    return _form_page(request, form, 400)
+            else:
+                data = form.message_bytes(timezone.now())
+                file_name = parsing.displayable(uploaded.name, 200) if uploaded else ""
             if len(data) > limit:
                 return too_large(request, len(data), limit, "The message")
             _drop_pending(request)
@@ -91,8 +124,8 @@ def deliver(request: HttpRequest) -> HttpResponse:
                 "stash": spool.stash(data),
                 "sha256": hashlib.sha256(data).hexdigest(),
                 "size": len(data),
-                "typed": uploaded is None,
-                "file_name": parsing.displayable(uploaded.name, 200) if uploaded else "",
+                "source": MessageSource.FILE if source == MessageSource.KEPT else source,
+                "file_name": file_name,
                 "user": form.cleaned_data["user"],
                 "mailbox": form.cleaned_data["mailbox"],
                 "sender": form.cleaned_data["sender"],
@@ -103,8 +136,12 @@ def deliver(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(reverse("mail:deliver-preview"))
         status = 400
     else:
-        pending = _pending(request) if "edit" in request.GET else None
-        form = DeliverForm(initial=_initial_from(pending, operator.name))
+        editing = pending if "edit" in request.GET else None
+        form = DeliverForm(initial=_initial_from(editing), kept_file=kept_file if editing else None)
+    return _form_page(request, form, status)
+
+
+def _form_page(request: HttpRequest, form: DeliverForm, status: int) -> HttpResponse:
     return render(
         request,
         "mail/deliver_form.html",
@@ -128,7 +165,8 @@ def deliver_preview(request: HttpRequest) -> HttpResponse:
         "mail/deliver_preview.html",
         {
             "pending": pending,
-            "preview": parsing.preview(data),
+            "preview": preview.preview(data),
+            "source_limit": preview.SOURCE_LIMIT,
             "when": datetime.fromtimestamp(when, UTC) if when is not None else None,
         },
     )
@@ -193,6 +231,8 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
             reason=outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox),
             response=parsing.displayable(exc.response, 500),
         )
+        # Certainly not stored: the message waits again, for "edit and try again".
+        request.session[PENDING_KEY] = {**pending, "stash": spool.stash(data)}
     except PymapError as exc:
         audit_outcome = exc.outcome
         result.update(

@@ -10,6 +10,7 @@ be undone: a GET shows a page that says what they would do, its button POSTs.
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -38,6 +39,7 @@ from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.request_limits import max_body_size, too_large
 from adminpanel.sealing import Purpose, seal
 from adminpanel.servers import issued_tokens, knowledge
+from adminpanel.users.links import user_url
 
 from .. import jobs, outcomes
 from ..forms import ImportForm
@@ -51,17 +53,7 @@ RECENT_JOBS = 20
 
 
 def _visible_jobs(operator: Operator) -> QuerySet[ImportJob]:
-    """Admins see every import; others the ones they started with their rights.
-
-    ``operator_name`` is "" for the admin token's imports: a session whose
-    name is empty (pymap accepts such a user) must not match those.
-    """
-    everything = ImportJob.objects.all()
-    if operator.is_admin:
-        return everything
-    if not operator.name:
-        return everything.none()
-    return everything.filter(operator_name=operator.name)
+    return jobs.visible_to(operator)
 
 
 def _job_for(request: HttpRequest, pk: int) -> ImportJob:
@@ -121,7 +113,14 @@ def import_list(request: HttpRequest) -> HttpResponse:
         else:
             status = 400
     else:
-        form = ImportForm(initial={"user": operator.name or "", "mailbox": "INBOX"})
+        # No user by default, so that nobody imports into their own mailbox
+        # by accident; an import page's "import more" link names one.
+        form = ImportForm(
+            initial={
+                "user": request.GET.get("user", ""),
+                "mailbox": request.GET.get("mailbox", "INBOX"),
+            }
+        )
     recent = _visible_jobs(operator)[:RECENT_JOBS]
     return render(
         request,
@@ -164,6 +163,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
         flags=form.all_flags(),
         date_source=data["date_source"],
         sealed_token=sealed,
+        archive_flags=data["archive_flags"],
     )
     try:
         job = create_job(spec, files)
@@ -204,6 +204,10 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_resume": jobs.can_resume(job, progress.counts),
             "can_retry_unknown": jobs.can_retry_unknown(job, progress.counts),
             "can_discard_upload": jobs.can_discard_upload(job),
+            "user_link": user_url("users:detail", job.user),
+            "import_more_link": reverse("mail:import")
+            + "?"
+            + urlencode({"user": job.user, "mailbox": job.mailbox}),
         },
     )
 
@@ -336,6 +340,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
 CSV_COLUMNS = [
     "index",
     "state",
+    "flags",
     "uid",
     "uid_validity",
     "mailbox",
@@ -362,5 +367,13 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     writer.writerow(CSV_COLUMNS)
     rows = ImportMessage.objects.filter(job=job).order_by("index").values_list(*CSV_COLUMNS)
     for row in rows.iterator(chunk_size=2000):
-        writer.writerow([csv_safe("" if value is None else str(value)) for value in row])
+        writer.writerow([csv_safe(_cell(value)) for value in row])
     return response
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):  # the message's own flags
+        return " ".join(str(item) for item in value)
+    return str(value)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PreferencesConfig(AppConfig):
+    name = "adminpanel.preferences"
+    label = "preferences"
+    verbose_name = "Operators' preferences"
