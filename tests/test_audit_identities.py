@@ -86,6 +86,7 @@ def test_a_user_named_admin_token_sees_nothing_of_the_admin_tokens(
     assert Identity(IdentityKind.USER, "admin token") in {e.identity for e in own}
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_acting_as_a_user_is_recorded_with_who_authenticated(
     pymap_server: PymapServer, admin_token: str, pymap_user: MakeUser
 ) -> None:
@@ -109,6 +110,7 @@ def test_acting_as_a_user_is_recorded_with_who_authenticated(
     }
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_a_session_acting_as_a_user_sees_its_own_events_and_that_users(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -139,6 +141,7 @@ def test_failed_sign_ins_are_recorded_with_the_identity_they_claimed(
     ]
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_an_import_job_keeps_its_operator_as_an_identity(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser, mail_spool: Any
 ) -> None:

@@ -422,3 +422,24 @@ def test_an_import_whose_token_died_resumes_with_a_fresh_token(
     assert job.state == JobState.FINISHED
     stored = fetch_all(imap_client(target.name, target.password))
     assert [item.body for item in stored] == originals
+
+
+@pytest.mark.backends("redis")
+def test_on_redis_a_change_of_the_operators_roles_ends_their_session(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
+) -> None:
+    """Any SetUser gives the user a new token key, so the session's token dies:
+    the next page signs the operator out (pymap no longer accepts it)."""
+    operator = pymap_user("demoted", roles=["admin"])
+    sign_in(client, operator)
+    record = service.get_user(pymap_server, admin_login_token, operator.name)
+    service.set_user(
+        pymap_server,
+        admin_login_token,
+        operator.name,
+        password=operator.password,
+        previous_entity_tag=record.entity_tag,
+    )
+    response = client.get("/audit/", follow=True)
+    assert response.redirect_chain[-1][0].startswith("/accounts/sign-in/")
+    assert "no longer accepts your session" in page(response)

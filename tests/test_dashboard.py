@@ -22,6 +22,7 @@ def _failed_sign_in(client: Client, name: str) -> None:
     client.post(SIGN_IN, {"method": "password", "username": name, "password": "wrong"})
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_recent_changes_imports_and_failed_sign_ins(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:

@@ -69,6 +69,9 @@ def admin(client: Client, pymap_server: PymapServer, pymap_user: MakeUser) -> Py
     return user
 
 
+# maildir: the role gives no rights over others; redis: the SetUser that changes
+# the role ends the session altogether (test_backends.py).
+@pytest.mark.backends("dict")
 def test_losing_the_admin_role_hides_the_whole_audit_log_at_once(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
@@ -86,6 +89,9 @@ def test_losing_the_admin_role_hides_the_whole_audit_log_at_once(
     assert session_operator(client).is_admin is False
 
 
+# maildir: the role gives no rights over others; redis: the SetUser that changes
+# the role ends the session altogether (test_backends.py).
+@pytest.mark.backends("dict")
 def test_losing_the_admin_role_hides_the_recent_users_list(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
@@ -97,6 +103,9 @@ def test_losing_the_admin_role_hides_the_recent_users_list(
     assert "someone-viewed" not in client.get("/users/").content.decode()
 
 
+# maildir: the role gives no rights over others; redis: the SetUser that changes
+# the role ends the session altogether (test_backends.py).
+@pytest.mark.backends("dict")
 @pytest.mark.usefixtures("mail_spool")
 def test_losing_the_admin_role_ends_access_to_other_operators_imports(
     pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
@@ -126,6 +135,9 @@ def test_losing_the_admin_role_ends_access_to_other_operators_imports(
     assert f"{IMPORT}{job.pk}/" not in admins.get(IMPORT).content.decode()
 
 
+# maildir: the role gives no rights over others; redis: the SetUser that changes
+# the role ends the session altogether (test_backends.py).
+@pytest.mark.backends("dict")
 def test_other_pages_notice_a_lost_role_within_a_minute(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
@@ -140,6 +152,7 @@ def test_other_pages_notice_a_lost_role_within_a_minute(
     assert time.time() - session_operator(client).powers_checked_at < 5
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: the role gives no admin flag to re-check
 def test_a_deleted_users_session_ends(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
@@ -150,6 +163,9 @@ def test_a_deleted_users_session_ends(
     assert SESSION_KEY not in client.session
 
 
+# maildir: the role gives no rights over others; redis: the SetUser that changes
+# the role ends the session altogether (test_backends.py).
+@pytest.mark.backends("dict")
 def test_a_user_given_the_admin_role_gets_it_within_a_minute(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:

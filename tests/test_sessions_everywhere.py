@@ -40,6 +40,7 @@ def alive(client: Client) -> bool:
     return True
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_an_admins_password_change_ends_every_session_of_that_user(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -78,6 +79,7 @@ def test_changing_your_own_password_ends_your_other_sessions_but_not_this_one(
     assert not alive(elsewhere)
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_a_password_set_in_the_edit_form_ends_the_users_sessions(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -94,6 +96,7 @@ def test_a_password_set_in_the_edit_form_ends_the_users_sessions(
     assert not alive(theirs)
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_a_password_change_says_nothing_more_when_there_was_no_other_session(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -125,6 +128,7 @@ def test_sign_out_everywhere_from_your_own_page(
     assert response.status_code == 200
 
 
+@pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others
 def test_an_admin_signs_any_user_out_everywhere_but_not_others_acting_as_it(
     pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
@@ -170,6 +174,7 @@ def test_each_session_is_indexed_until_it_ends(
     assert not OperatorSession.objects.filter(identity_name=user.name).exists()
 
 
+@pytest.mark.backends("dict", "maildir")  # redis: any SetUser ends the user's tokens
 def test_the_old_password_still_opens_pymap_which_is_why_the_panel_ends_sessions(
     pymap_server: PymapServer, pymap_user: MakeUser, admin_login_token: str
 ) -> None:
