@@ -28,6 +28,7 @@ test: lint typecheck check-deploy pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/mypy adminpanel devtools tests manage.py

@@ -4,7 +4,7 @@ Django does not speak the ASGI lifespan protocol, so a thin wrapper does: at
 start-up it tells the gRPC service module to run calls on the server's event
 loop (reusing channels across requests), and at shutdown it closes them. The
 wrapper also runs each request's synchronous part on a reused thread, so that
-database connections are reused too (see adminpanel/request_threads.py).
+database connections are reused too (see adminpanel/web/request_threads.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
-from adminpanel.asgi_body_guard import Receive, Scope, Send, guard_asgi_body  # noqa: E402
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
-from adminpanel.request_threads import (  # noqa: E402
+from adminpanel.web.asgi_body_guard import Receive, Scope, Send, guard_asgi_body  # noqa: E402
+from adminpanel.web.request_threads import (  # noqa: E402
     DatabaseConnectionStats,
     RequestThreadPool,
     count_database_connections,

@@ -12,7 +12,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from adminpanel.env import env_bool, env_int, env_list, env_secret, env_str
+from adminpanel.lib.env import env_bool, env_int, env_list, env_secret, env_str
 from adminpanel.pymap.servers import server_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,16 +60,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After WhiteNoise (static files may be cached), before everything that
     # renders a page or an error: nothing else is ever stored.
-    "adminpanel.no_store.NoStoreMiddleware",
+    "adminpanel.web.no_store.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF, which reads the body: an oversized request gets 413 unread.
-    "adminpanel.request_limits.RequestSizeLimitMiddleware",
+    "adminpanel.web.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
     "adminpanel.preferences.zones.TimeZoneMiddleware",
-    "adminpanel.errors.PymapErrorMiddleware",
+    "adminpanel.web.errors.PymapErrorMiddleware",
 ]
 
 ROOT_URLCONF = "adminpanel.urls"
@@ -85,7 +85,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "adminpanel.accounts.context_processors.operator",
             ],
-            "libraries": {"display": "adminpanel.display"},
+            "libraries": {"display": "adminpanel.lib.display"},
         },
     },
 ]
@@ -99,7 +99,7 @@ if not _database_url:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     _database_url = f"sqlite:///{BASE_DIR / 'var' / 'adminpanel.sqlite3'}"
 # Connections stay open between requests: each request runs on a reused thread
-# (adminpanel/request_threads.py), so it finds its thread's connection open
+# (adminpanel/web/request_threads.py), so it finds its thread's connection open
 # instead of opening one; health checks replace one the database dropped.
 DATABASES = {
     "default": dj_database_url.parse(
@@ -134,7 +134,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 #: Idle request threads an ASGI process keeps (with SQLite, each with its open
-#: database connection; adminpanel/request_threads.py); more are made when busy.
+#: database connection; adminpanel/web/request_threads.py); more are made when busy.
 PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1)
 
 # --- the pymap admin service -----------------------------------------------
@@ -161,9 +161,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # Uploads: files over 1 MiB stream to disk under the spool directory (so an
 # import moves them into place with a rename); form fields may hold one
 # message typed into the deliver form (multipart, so not inflated by
-# percent-encoding). adminpanel.request_limits answers 413 for a body larger
+# percent-encoding). adminpanel.web.request_limits answers 413 for a body larger
 # than its view allows before any of it is parsed (under ASGI before Django
-# reads it: adminpanel.asgi_body_guard).
+# reads it: adminpanel.web.asgi_body_guard).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(PANEL_MAIL_SPOOL_DIR / "uploads")
 DATA_UPLOAD_MAX_MEMORY_SIZE = PANEL_MAX_MESSAGE_BYTES + 1024 * 1024
@@ -212,7 +212,7 @@ PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, 
 #: Shortest password the panel sets (no composition rules; the maximum is 1024).
 PANEL_PASSWORD_MIN_LENGTH = env_int("PANEL_PASSWORD_MIN_LENGTH", 8, minimum=1)
 
-# --- client address behind a reverse proxy (see adminpanel/client_address.py) --
+# --- client address behind a reverse proxy (see adminpanel/lib/client_address.py) --
 PANEL_CLIENT_IP_HEADER = env_str("PANEL_CLIENT_IP_HEADER")
 PANEL_TRUSTED_PROXIES = env_int("PANEL_TRUSTED_PROXIES", 1, minimum=1)
 
@@ -283,7 +283,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {
-            "()": "adminpanel.redaction.RedactingFormatter",
+            "()": "adminpanel.lib.redaction.RedactingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
@@ -292,6 +292,6 @@ LOGGING = {
     "loggers": {name: {"level": "INFO"} for name in _QUIET_AT_DEBUG},
 }
 # Error reports (DEBUG page, mailed reports) hide tokens, passwords and hashes.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "adminpanel.redaction.PanelExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "adminpanel.lib.redaction.PanelExceptionReporterFilter"
 
-CSRF_FAILURE_VIEW = "adminpanel.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "adminpanel.web.errors.csrf_failure"

@@ -9,7 +9,7 @@ urlpatterns = [
     path("preferences/", include("adminpanel.preferences.urls")),
 ]
 
-handler400 = "adminpanel.errors.bad_request"
-handler403 = "adminpanel.errors.permission_denied"
-handler404 = "adminpanel.errors.page_not_found"
-handler500 = "adminpanel.errors.server_error"
+handler400 = "adminpanel.web.errors.bad_request"
+handler403 = "adminpanel.web.errors.permission_denied"
+handler404 = "adminpanel.web.errors.page_not_found"
+handler500 = "adminpanel.web.errors.server_error"

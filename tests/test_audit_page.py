@@ -18,8 +18,8 @@ from django.http import StreamingHttpResponse
 from django.test import AsyncClient, Client
 
 from adminpanel.accounts.identity import Identity, IdentityKind
-from adminpanel.audit.export import csv_safe
 from adminpanel.audit.models import Action, AuditEvent, ImmutableRecord
+from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.pymap.servers import PymapServer
 
 from .conftest import MakeUser, PymapUser

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from adminpanel.env import env_bool, env_int, env_secret
+from adminpanel.lib.env import env_bool, env_int, env_secret
 from adminpanel.pymap.servers import default_socket_path, server_from_env
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,10 +20,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
+from adminpanel.lib.saslprep import saslprep_refuses
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused, ServerFault
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.saslprep import saslprep_refuses
 from adminpanel.users.links import user_url
 from devtools.html_forms import FormField, HtmlForm, forms_in
 

@@ -12,8 +12,8 @@ import pytest
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused, ServerTimeout, ServerUnavailable
 from adminpanel.pymap.generated import admin_pb2
+from adminpanel.pymap.results import AppendError, AppendItem, AppendOutcome
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.service import AppendError, AppendItem, AppendOutcome
 from devtools.pymap_process import PymapProcess
 
 from . import fake_pymap

@@ -21,11 +21,11 @@ from pymacaroons import Macaroon
 from pytest_django.fixtures import Settings
 
 from adminpanel.audit.models import AuditEvent
+from adminpanel.lib.sealing import Purpose, unseal
 from adminpanel.mail import tasks
 from adminpanel.mail.models import ImportJob, JobState, MessageState
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.sealing import Purpose, unseal
 from devtools.pymap_process import PymapProcess
 
 from . import fake_pymap

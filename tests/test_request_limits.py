@@ -15,9 +15,9 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings
 
-from adminpanel.asgi_body_guard import guard_asgi_body
+from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.request_limits import DEFAULT_MAX_BODY_SIZE
+from adminpanel.web.asgi_body_guard import guard_asgi_body
 
 from .users_support import fake_session
 
@@ -179,7 +179,7 @@ def test_a_body_that_does_not_arrive_in_time_is_cut_off(settings: Settings) -> N
 def test_a_larger_body_is_allowed_time_for_its_size(settings: Settings) -> None:
     settings.PANEL_REQUEST_BODY_SECONDS = 10
     settings.PANEL_REQUEST_BODY_MIN_RATE = 1000
-    from adminpanel.asgi_body_guard import body_seconds
+    from adminpanel.web.asgi_body_guard import body_seconds
 
     assert body_seconds(0) == 10
     assert body_seconds(50_000) == 60

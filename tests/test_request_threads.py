@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from adminpanel.request_threads import RequestThreadPool
+from adminpanel.web.request_threads import RequestThreadPool
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess

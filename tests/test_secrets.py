@@ -18,8 +18,8 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts import signin
 from adminpanel.audit.models import AuditEvent
+from adminpanel.lib.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 
 from .conftest import MakeUser, PymapUser
 from .error_urls import FAILING_PATH, PanelBug

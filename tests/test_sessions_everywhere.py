@@ -182,5 +182,8 @@ def test_the_old_password_still_opens_pymap_which_is_why_the_panel_ends_sessions
     user's password changed (dict backend, 0.36.7)."""
     user = pymap_user()
     token = service.login(pymap_server, user.name, password=user.password)
-    service.change_password(pymap_server, admin_login_token, user.name, NEW)
+    tag = service.get_user(pymap_server, admin_login_token, user.name).entity_tag
+    service.set_user(
+        pymap_server, admin_login_token, user.name, password=NEW, previous_entity_tag=tag
+    )
     assert service.get_user(pymap_server, token, user.name).name == user.name

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymacaroons import Macaroon
 
-from adminpanel.accounts.tokens import MalformedToken, attenuate_until, inspect_token
+from adminpanel.pymap.tokens import MalformedToken, attenuate_until, inspect_token
 
 
 def _macaroon(*caveats: str, identifier: str = "") -> str:

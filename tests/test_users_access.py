@@ -11,10 +11,10 @@ from django.urls import reverse
 from grpclib.const import Status
 
 from adminpanel.audit.models import AuditEvent
-from adminpanel.errors import PymapErrorMiddleware
 from adminpanel.pymap.errors import Refused
 from adminpanel.pymap.generated import admin_pb2
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.web.errors import PymapErrorMiddleware
 
 from . import fake_pymap
 from .conftest import MakeUser

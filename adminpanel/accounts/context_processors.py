@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from adminpanel.servers import current
 
 
 def operator(request: HttpRequest) -> dict[str, Any]:
     """The signed-in operator and the server, for the page header."""
     return {
         "operator": getattr(request, "operator", None),
-        "pymap_server": settings.PYMAP_SERVER,
+        "pymap_server": current.for_request(request),
     }

@@ -6,8 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
-from adminpanel.form_fields import VisibleTextField
-from adminpanel.saslprep import validate_login_name, validate_saslprep
+from adminpanel.lib.form_fields import VisibleTextField
+from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
 
 
 class SignInForm(forms.Form):

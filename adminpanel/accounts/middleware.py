@@ -16,6 +16,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
+from adminpanel.pymap.errors import RefusalKey, Refused
+
 from . import powers, session
 from .session import Operator, from_stored
 
@@ -115,6 +117,16 @@ class OperatorSessionMiddleware:
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         request.operator = confirmed  # type: ignore[attr-defined]
+        return None
+
+    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
+        """A call refused the session's token (InvalidAuth: its user was
+        deleted, or the server restarted with a new key): sign in again.
+        Every other failure becomes a page in web/errors.py."""
+        if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
+            request.session.flush()
+            messages.warning(request, TOKEN_REFUSED)
+            return redirect_to_sign_in(request)
         return None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.client_address import client_address
+from adminpanel.lib.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer

@@ -24,12 +24,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.servers import current
 
 from . import session
 from .session import Operator
@@ -71,7 +71,7 @@ def confirm(
     if not periodic and not _needs_asking(operator, others_data=others_data):
         return operator
     try:
-        may_act = service.may_act_on_others(settings.PYMAP_SERVER, operator.token)
+        may_act = service.may_act_on_others(current.for_request(request), operator.token)
     except Refused as exc:
         if exc.is_(RefusalKey.INVALID_AUTH):
             return None

@@ -1,7 +1,7 @@
 """The signed-in operator, as kept in the server-side session.
 
 The macaroon never leaves the session store, and is sealed in it (see
-:mod:`adminpanel.sealing`): whoever reads the database reads no usable token.
+:mod:`adminpanel.lib.sealing`): whoever reads the database reads no usable token.
 Templates get an :class:`Operator` whose ``token`` is excluded from its repr,
 and the cookie holds only Django's random session key.
 """
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.middleware.csrf import rotate_token
 
-from adminpanel.sealing import Purpose, UnsealError, seal, unseal
+from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
 from .identity import Identity, IdentityKind
 

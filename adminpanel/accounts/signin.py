@@ -13,13 +13,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.pymap.results import ADMIN_ROLE
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.service import ADMIN_ROLE
+from adminpanel.pymap.tokens import MalformedToken, attenuate_until, inspect_token
 from adminpanel.servers import detect
 
 from .identity import ADMIN_TOKEN, Identity, IdentityKind
 from .session import Operator, absolute_expiry
-from .tokens import MalformedToken, attenuate_until, inspect_token
 
 
 @dataclass(frozen=True)

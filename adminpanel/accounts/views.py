@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -13,11 +12,12 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adminpanel.audit.record import THROTTLED, Action, record
-from adminpanel.client_address import client_address
-from adminpanel.errors import render_error
+from adminpanel.lib.client_address import client_address
+from adminpanel.lib.pages import render_error
+from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
+from adminpanel.servers import current
 from adminpanel.users.links import user_url
-from adminpanel.validators import validate_user_name
 
 from . import everywhere, session, signin, throttle
 from .forms import SignInForm
@@ -74,7 +74,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
-    server = settings.PYMAP_SERVER
+    server = current.for_request(request)
     try:
         if is_token:
             signed_in = signin.with_token(server, data["token"], act_as)

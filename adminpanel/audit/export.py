@@ -19,6 +19,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 
+from adminpanel.lib.spreadsheet import csv_safe
+
 from .models import AuditEvent
 
 Format = Literal["csv", "json"]
@@ -39,16 +41,9 @@ COLUMNS = (
     "changed_fields",
     "detail",
 )
+
+
 #: Characters that make a spreadsheet read a cell as a formula (OWASP's list).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value: str) -> str:
-    """The cell as text a spreadsheet will not evaluate: a leading quote
-    before anything that would start a formula."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def as_dict(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": event.pk,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.http import HttpRequest
 
 from adminpanel.accounts.identity import Identity, IdentityKind
-from adminpanel.client_address import client_address
+from adminpanel.lib.client_address import client_address
+from adminpanel.servers import current
 
 from .models import OK, THROTTLED, Action, AuditEvent
 
@@ -32,13 +32,13 @@ def record(
     """Store one event. ``identity`` defaults to the signed-in operator's;
     sign-in attempts pass the one that was tried."""
     if identity is None:
-        current = getattr(request, "operator", None)
-        identity = current.identity if current is not None else Identity(IdentityKind.NONE)
+        signed_in = getattr(request, "operator", None)
+        identity = signed_in.identity if signed_in is not None else Identity(IdentityKind.NONE)
     return record_event(
         action,
         identity=identity,
         client_address=client_address(request),
-        server=settings.PYMAP_SERVER.name,
+        server=current.for_request(request).name,
         target=target,
         outcome=outcome,
         changed_fields=changed_fields,

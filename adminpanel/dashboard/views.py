@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -9,7 +8,7 @@ from adminpanel.accounts.middleware import get_operator, passive_view
 from adminpanel.preferences.zones import chosen_zone
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
-from adminpanel.servers import knowledge
+from adminpanel.servers import current, knowledge
 
 from .activity import panel_version, recent_activity
 
@@ -22,7 +21,7 @@ def index(request: HttpRequest) -> HttpResponse:
     that into a 503 page. A server that answers Ping but not Health shows
     health as unknown rather than failing the page.
     """
-    server = settings.PYMAP_SERVER
+    server = current.for_request(request)
     status = service.status(server)
     error = status.health_error
     return render(
@@ -48,7 +47,7 @@ def health_status(request: HttpRequest) -> JsonResponse:
 
     Never an error page: an unreachable server is a status like any other.
     """
-    server = settings.PYMAP_SERVER
+    server = current.for_request(request)
     try:
         status = service.status(server)
     except PymapError as exc:

@@ -17,7 +17,7 @@ from email.utils import format_datetime, make_msgid
 
 from django.core.exceptions import ValidationError
 
-from adminpanel.validators import has_control
+from adminpanel.lib.validators import has_control
 
 from .parsing import PARSE_ERRORS
 

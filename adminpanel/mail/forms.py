@@ -16,8 +16,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxLengthValidator
 
-from adminpanel.form_fields import VisibleTextField, text_input
-from adminpanel.validators import has_control, validate_user_name
+from adminpanel.lib.form_fields import VisibleTextField, text_input
+from adminpanel.lib.validators import has_control, validate_user_name
 
 from .compose import MAX_HEADER_LENGTH, compose, parse_addresses
 from .flags import SYSTEM_FLAGS

@@ -21,7 +21,6 @@ from adminpanel.accounts.identity import Identity
 
 from . import flags, parsing, spool
 from .models import ImportJob, ImportMessage, SourceFormat
-from .tasks import DATA_FILE, UPLOAD_FILE
 
 
 class UploadRefused(Exception):
@@ -82,10 +81,10 @@ def create_job(spec: JobSpec, files: Sequence[UploadedFile]) -> ImportJob:
     directory = spool.import_directory(name, create=True)
     try:
         if kind == SourceFormat.MBOX:
-            _store_file(files[0], directory / UPLOAD_FILE)
+            _store_file(files[0], directory / spool.UPLOAD_FILE)
             rows: list[ImportMessage] = []
         else:
-            rows = _store_messages(files, directory / DATA_FILE, spec.archive_flags)
+            rows = _store_messages(files, directory / spool.DATA_FILE, spec.archive_flags)
         with transaction.atomic():
             job = ImportJob.objects.create(
                 operator=spec.identity.label[:600],

@@ -113,7 +113,7 @@ class ImportJob(models.Model):
     #: Why the job stopped, in words, and the result key or error behind it.
     stop_reason = models.CharField(max_length=500, blank=True)
     stop_key = models.CharField(max_length=100, blank=True)
-    #: A login token for ``user``, narrowed and sealed (see adminpanel/sealing.py); wiped
+    #: A login token for ``user``, narrowed and sealed (see adminpanel/lib/sealing.py); wiped
     #: as soon as a run ends.
     sealed_token = models.BinaryField(null=True, blank=True, editable=False)
 

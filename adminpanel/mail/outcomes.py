@@ -15,7 +15,7 @@ from adminpanel.pymap.errors import (
     ServerTimeout,
     ServerUnavailable,
 )
-from adminpanel.pymap.service import AppendError
+from adminpanel.pymap.results import AppendError
 
 _REASONS: dict[str, str] = {
     RefusalKey.USER_NOT_FOUND: "There is no user “{user}” on the mail server.",

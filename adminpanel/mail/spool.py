@@ -119,6 +119,22 @@ def import_directory(name: str, *, create: bool = False) -> Path:
     return path
 
 
+#: The file an import's messages are read from, in its spool directory.
+DATA_FILE = "messages"
+#: The uploaded archive before it is checked (and uncompressed).
+UPLOAD_FILE = "upload"
+
+
+def data_path(name: str) -> Path:
+    """The message file of the import whose spool directory is ``name``."""
+    return import_directory(name) / DATA_FILE
+
+
+def upload_path(name: str) -> Path:
+    """The uploaded archive of the import whose spool directory is ``name``."""
+    return import_directory(name) / UPLOAD_FILE
+
+
 def remove_import_directory(name: str) -> None:
     with contextlib.suppress(ValueError):
         shutil.rmtree(import_directory(name), ignore_errors=True)

@@ -28,21 +28,18 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
+from adminpanel.lib.sealing import Purpose, UnsealError, unseal
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey
-from adminpanel.pymap.service import AppendError, AppendItem, AppendOutcome
-from adminpanel.sealing import Purpose, UnsealError, unseal
-from adminpanel.servers import knowledge
+from adminpanel.pymap.results import AppendError, AppendItem, AppendOutcome
+from adminpanel.pymap.servers import PymapServer
+from adminpanel.servers import current, knowledge
 
 from . import jobs, outcomes, parsing, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
 
 log = logging.getLogger(__name__)
 
-#: The file an import's messages are read from, in its spool directory.
-DATA_FILE = "messages"
-#: The uploaded archive before it is checked (and uncompressed).
-UPLOAD_FILE = "upload"
 #: Message rows written per transaction while splitting.
 SPLIT_BATCH = 1000
 #: A chunk holds at most this many bytes of messages...
@@ -63,14 +60,6 @@ def _record_sql() -> str:
         f"UPDATE {quote(ImportMessage._meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {quote('id')} = %s AND {quote('claim')} = %s AND {quote('state')} IN (%s, %s)"
     )
-
-
-def data_path(job: ImportJob) -> Path:
-    return spool.import_directory(job.spool_name) / DATA_FILE
-
-
-def upload_path(job: ImportJob) -> Path:
-    return spool.import_directory(job.spool_name) / UPLOAD_FILE
 
 
 @task()
@@ -98,12 +87,8 @@ class ImportRun:
         self.job_id = job_id
         self.lease = uuid.uuid4().hex
         self.concurrency: int = settings.PANEL_IMPORT_CONCURRENCY
-        if not knowledge.capabilities(settings.PYMAP_SERVER).keeps_order_of_parallel_appends:
-            # The backend (redis) numbers parallel Appends in the order they
-            # finish, not the order they were sent: one at a time keeps the
-            # archive's order.
-            self.concurrency = 1
         self.chunk_messages = max(32, self.concurrency * CHUNK_ROUNDS)
+        self.server: PymapServer = current.default()
 
     # -- life cycle -------------------------------------------------------------------
 
@@ -143,14 +128,21 @@ class ImportRun:
         return ImportJob.objects.values_list("state", flat=True).get(pk=job.pk)
 
     def _run(self, job: ImportJob) -> None:
-        server = settings.PYMAP_SERVER
-        if server.name != job.server:
+        server = current.by_name(job.server)
+        if server is None:
             raise _Stopped(
                 JobState.FAILED,
-                f"This worker sends to the mail server “{server.name}”, but the import "
-                f"was made for “{job.server}”.",
+                f"This worker sends to the mail server “{current.default().name}”, but the "
+                f"import was made for “{job.server}”.",
                 "WrongServer",
             )
+        self.server = server
+        if not knowledge.capabilities(server).keeps_order_of_parallel_appends:
+            # The backend (redis) numbers parallel Appends in the order they
+            # finish, not the order they were sent: one at a time keeps the
+            # archive's order.
+            self.concurrency = 1
+            self.chunk_messages = max(32, CHUNK_ROUNDS)
         token = self._token(job)
         if not job.split_done:
             self._split(job)
@@ -159,7 +151,7 @@ class ImportRun:
         ImportJob.objects.filter(pk=job.pk).update(
             run_start_done=started.delivered, run_start_bytes=started.delivered_bytes
         )
-        with data_path(job).open("rb") as stream:
+        with spool.data_path(job.spool_name).open("rb") as stream:
             while True:
                 if self._beat(job):
                     jobs.cancel_pending(job)
@@ -234,7 +226,7 @@ class ImportRun:
         """Turn the uploaded mbox into message rows (again, after a crash mid-way)."""
         if job.source_format != SourceFormat.MBOX:
             raise _Stopped(JobState.FAILED, "The import has no messages.", "NoMessages")
-        target = data_path(job)
+        target = spool.data_path(job.spool_name)
         try:
             self._prepare_archive(job, target)
             job.messages.all().delete()  # rows of a split that did not finish
@@ -273,7 +265,7 @@ class ImportRun:
         job.refresh_from_db()
 
     def _prepare_archive(self, job: ImportJob, target: Path) -> None:
-        upload = upload_path(job)
+        upload = spool.upload_path(job.spool_name)
         if not upload.exists():
             if target.exists():
                 return  # uncompressed by an earlier run
@@ -354,7 +346,7 @@ class ImportRun:
 
         try:
             service.append_batch(
-                settings.PYMAP_SERVER,
+                self.server,
                 token,
                 job.user,
                 items(),
@@ -369,7 +361,7 @@ class ImportRun:
         if stops:
             first = stops[0]
             reason = outcomes.error_reason(first.error, user=job.user, mailbox=job.mailbox)
-            caps = knowledge.capabilities(settings.PYMAP_SERVER)
+            caps = knowledge.capabilities(self.server)
             if first.error.outcome == RefusalKey.INVALID_AUTH and caps.set_user_ends_tokens:
                 reason = (
                     f"The import's token was refused: on this server ({caps.label}) every "

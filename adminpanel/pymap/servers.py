@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import gettempdir
 
-from adminpanel.env import env_bool, env_choice, env_float, env_int, env_str
+from adminpanel.lib.env import env_bool, env_choice, env_float, env_int, env_str
 
 from .backends import AUTO, SETTING_CHOICES
 

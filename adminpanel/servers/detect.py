@@ -15,12 +15,12 @@ import secrets
 
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts.tokens import MalformedToken, inspect_token
 from adminpanel.pymap import backends, service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.pymap.results import UserRecord
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.service import UserRecord
+from adminpanel.pymap.tokens import MalformedToken, inspect_token
 
 from . import knowledge
 

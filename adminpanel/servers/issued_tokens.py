@@ -13,10 +13,10 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
+from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.sealing import Purpose, UnsealError, seal, unseal
 
 from .models import IssuedToken
 

@@ -24,7 +24,7 @@ class ServerKnowledge(models.Model):
 
 
 class IssuedToken(models.Model):
-    """A login token pymap issued for one user, sealed (adminpanel/sealing.py).
+    """A login token pymap issued for one user, sealed (adminpanel/lib/sealing.py).
 
     Kept only for backends that keep every token they issue for good (maildir
     appends a line to pymap-tokens per Login), so that the panel asks for one

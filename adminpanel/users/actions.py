@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
@@ -32,9 +31,9 @@ from adminpanel.audit.record import OK, Action, record
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.results import UserRecord
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.service import UserRecord
-from adminpanel.servers import issued_tokens, knowledge
+from adminpanel.servers import current, issued_tokens, knowledge
 
 from . import recent, records
 from .editable import PasswordAction, not_editable
@@ -54,7 +53,7 @@ class Acting:
 
     @classmethod
     def of(cls, request: HttpRequest) -> Acting:
-        return cls(request, settings.PYMAP_SERVER, get_operator(request))
+        return cls(request, current.for_request(request), get_operator(request))
 
     @property
     def caps(self) -> Capabilities:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from django.core.exceptions import ValidationError
 
-from adminpanel.validators import validate_name, validate_param_value
+from adminpanel.lib.validators import validate_name, validate_param_value
 
 
 class PasswordAction:

@@ -20,11 +20,11 @@ from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
 from django.utils.functional import lazy
 
-from adminpanel.form_fields import VisibleTextField, text_input
+from adminpanel.lib.form_fields import VisibleTextField, text_input
+from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
+from adminpanel.lib.validators import validate_name, validate_param_value, validate_user_name
 from adminpanel.pymap.backends import Capabilities
-from adminpanel.pymap.service import ADMIN_ROLE
-from adminpanel.saslprep import validate_login_name, validate_saslprep
-from adminpanel.validators import validate_name, validate_param_value, validate_user_name
+from adminpanel.pymap.results import ADMIN_ROLE
 
 from . import backend_rules
 from .editable import PasswordAction

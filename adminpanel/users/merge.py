@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from adminpanel.pymap.service import ADMIN_ROLE
+from adminpanel.pymap.results import ADMIN_ROLE
 
 
 def sorted_roles(roles: Iterable[str]) -> tuple[str, ...]:

@@ -15,8 +15,8 @@ from django.views.decorators.debug import sensitive_variables
 from adminpanel.accounts.session import Operator
 from adminpanel.pymap import backends, service
 from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.pymap.results import UserRecord
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.service import UserRecord
 from adminpanel.servers import issued_tokens, knowledge
 
 

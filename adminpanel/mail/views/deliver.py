@@ -26,11 +26,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import OK, Action, record
+from adminpanel.lib.body_limits import max_body_size, too_large
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.request_limits import max_body_size, too_large
-from adminpanel.servers import knowledge
+from adminpanel.servers import current, knowledge
 from adminpanel.users import records
 
 from .. import compose, outcomes, parsing, preview, spool
@@ -203,14 +203,14 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
         "flags": pending["flags"],
     }
     audit_outcome = OK
-    server = settings.PYMAP_SERVER
+    server = current.for_request(request)
     caps = knowledge.capabilities(server)
     try:
         if not caps.append_refuses_unknown_user and not records.exists(server, operator, user):
             # This backend (redis) would store it in a mailbox nobody owns.
             raise Refused(RefusalKey.USER_NOT_FOUND, "")
         outcome = service.append(
-            settings.PYMAP_SERVER,
+            server,
             operator.token,
             user,
             data,

@@ -30,15 +30,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
-from adminpanel.accounts.tokens import attenuate_until
-from adminpanel.audit.export import csv_safe
 from adminpanel.audit.record import OK, Action, record
-from adminpanel.client_address import client_address
+from adminpanel.lib.body_limits import max_body_size, too_large
+from adminpanel.lib.client_address import client_address
+from adminpanel.lib.sealing import Purpose, seal
+from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
-from adminpanel.request_limits import max_body_size, too_large
-from adminpanel.sealing import Purpose, seal
-from adminpanel.servers import issued_tokens, knowledge
+from adminpanel.pymap.servers import PymapServer
+from adminpanel.pymap.tokens import attenuate_until
+from adminpanel.servers import current, issued_tokens, knowledge
 from adminpanel.users.links import user_url
 
 from .. import jobs, outcomes
@@ -64,7 +65,7 @@ def _to_detail(pk: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
 
 
-def job_token(operator: Operator, user: str) -> bytes:
+def job_token(server: PymapServer, operator: Operator, user: str) -> bytes:
     """A token for the worker: a login token for ``user`` alone (pymap issues
     it if the operator may act on ``user``), narrowed to the operator's
     session end, sealed. Login tokens also avoid the ~300 ms the admin token
@@ -76,7 +77,6 @@ def job_token(operator: Operator, user: str) -> bytes:
     exist, so reading the user's record with it proves both the user and the
     token before anything is stored.
     """
-    server = settings.PYMAP_SERVER
     caps = knowledge.capabilities(server)
     reuse = operator.is_admin or operator.name == user
     for fresh in (False, True):
@@ -146,7 +146,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
     user, mailbox = data["user"], data["mailbox"]
     target = f"{user}/{mailbox}"
     try:
-        sealed = job_token(operator, user)
+        sealed = job_token(current.for_request(request), operator, user)
     except Refused as exc:
         record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
@@ -157,7 +157,7 @@ def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpRe
         identity=operator.identity,
         operator_name=operator.name or "",
         client_address=client_address(request),
-        server=settings.PYMAP_SERVER.name,
+        server=current.for_request(request).name,
         user=user,
         mailbox=mailbox,
         flags=form.all_flags(),
@@ -282,7 +282,7 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
         )
         return _to_detail(pk)
     try:
-        sealed = job_token(operator, job.user)
+        sealed = job_token(current.for_request(request), operator, job.user)
     except Refused as exc:
         record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):

@@ -7,7 +7,6 @@ import functools
 from collections.abc import Callable
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -17,14 +16,14 @@ from django.urls import reverse
 from adminpanel.accounts import session
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
-from adminpanel.accounts.tokens import attenuate_until
-from adminpanel.errors import render_error
+from adminpanel.lib.pages import render_error
+from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.servers import knowledge
-from adminpanel.validators import validate_user_name
+from adminpanel.pymap.tokens import attenuate_until
+from adminpanel.servers import current, knowledge
 
 from .. import actions, records
 
@@ -32,9 +31,9 @@ View = Callable[[HttpRequest], HttpResponse]
 NameView = Callable[[HttpRequest, str], HttpResponse]
 
 
-def server() -> PymapServer:
-    configured: PymapServer = settings.PYMAP_SERVER
-    return configured
+def server(request: HttpRequest) -> PymapServer:
+    """The server this request acts on."""
+    return current.for_request(request)
 
 
 def is_self(operator: Operator, name: str) -> bool:
@@ -88,7 +87,7 @@ def admin_only(what: str) -> Callable[[View], View]:
         def wrapper(request: HttpRequest) -> HttpResponse:
             operator = get_operator(request)
             if not operator.is_admin:
-                return render_error(request, 403, f"{what} {_needs_rights(operator)}")
+                return render_error(request, 403, f"{what} {_needs_rights(request, operator)}")
             return view(request)
 
         return wrapper
@@ -96,9 +95,9 @@ def admin_only(what: str) -> Callable[[View], View]:
     return decorate
 
 
-def _needs_rights(operator: Operator) -> str:
+def _needs_rights(request: HttpRequest, operator: Operator) -> str:
     """Why this operator may not act on other users, in words."""
-    capabilities = caps()
+    capabilities = caps(request)
     if capabilities.only_admin_token_acts_on_others:
         return (
             f"needs the admin role, and this server ({capabilities.label}) gives rights over "
@@ -115,7 +114,7 @@ def _needs_rights(operator: Operator) -> str:
 def not_authorized(request: HttpRequest, name: str) -> HttpResponse:
     """The server's AuthorizationFailure, in words."""
     operator = get_operator(request)
-    capabilities = caps()
+    capabilities = caps(request)
     why = "Without the admin role you may act only on your own account."
     if capabilities.only_admin_token_acts_on_others:
         why += (
@@ -141,12 +140,12 @@ def not_found(request: HttpRequest, name: str) -> HttpResponse:
 def read_user(request: HttpRequest, name: str) -> service.UserRecord:
     """The user's own record (see records.read); UserNotFound and
     AuthorizationFailure become pages in :func:`with_target_name`."""
-    return records.read(server(), get_operator(request), name)
+    return records.read(server(request), get_operator(request), name)
 
 
-def caps() -> Capabilities:
+def caps(request: HttpRequest) -> Capabilities:
     """What the server's backend does (adminpanel/pymap/backends.py)."""
-    return knowledge.capabilities(server())
+    return knowledge.capabilities(server(request))
 
 
 def add_failure(form: forms.Form, exc: PymapError) -> int:
@@ -192,9 +191,9 @@ def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> 
     assert operator.name is not None
     try:
         token = attenuate_until(
-            service.login(server(), operator.name, password=password), operator.expires
+            service.login(server(request), operator.name, password=password), operator.expires
         )
-        is_admin = service.may_act_on_others(server(), token)
+        is_admin = service.may_act_on_others(server(request), token)
     except PymapError:
         request.session.flush()
         messages.warning(
@@ -212,7 +211,7 @@ def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> 
 def refresh_own_rights(request: HttpRequest, operator: Operator) -> None:
     """After operators changed their own roles without a password to sign in
     again: ask the server what the session's token may do now."""
-    is_admin = service.may_act_on_others(server(), operator.token)
+    is_admin = service.may_act_on_others(server(request), operator.token)
     request.operator = session.replace_token(  # type: ignore[attr-defined]
         request, operator, operator.token, is_admin=is_admin
     )

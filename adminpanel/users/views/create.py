@@ -45,7 +45,7 @@ def _render(
 @admin_only("Creating users")
 @sensitive_post_parameters(*PASSWORD_FIELDS)
 def create(request: HttpRequest) -> HttpResponse:
-    backend = caps()
+    backend = caps(request)
     if request.method == "GET":
         # "?name=" comes from the unknown-user page's "create it" link.
         form = CreateUserForm(initial={"name": request.GET.get("name", "")}, caps=backend)

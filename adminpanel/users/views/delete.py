@@ -32,7 +32,7 @@ def _confirm(
 def delete(request: HttpRequest, name: str) -> HttpResponse:
     operator = get_operator(request)
     if request.method == "GET":
-        if not records.exists(server(), operator, name):
+        if not records.exists(server(request), operator, name):
             return not_found(request, name)
         return _confirm(request, name)
 

@@ -22,7 +22,7 @@ from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.pymap.service import UserRecord
+from adminpanel.pymap.results import UserRecord
 
 from .. import actions
 from ..editable import not_editable
@@ -125,7 +125,7 @@ def _conflict(
     """409: the user changed since the form was made; re-apply the edit on top."""
     if problems := not_editable(current.roles, current.params):
         return _cannot_edit(request, name, problems)
-    backend = caps()
+    backend = caps(request)
     new_form, new_formset = _form_for(
         current,
         rebase(edit.base, edit.yours, _values(current)),
@@ -172,7 +172,7 @@ def _deleted(request: HttpRequest, name: str, edit: actions.Edit) -> HttpRespons
 @with_target_name
 def edit(request: HttpRequest, name: str) -> HttpResponse:
     editing_self = is_self(get_operator(request), name)
-    backend = caps()
+    backend = caps(request)
     if request.method == "GET":
         found = read_user(request, name)
         if problems := not_editable(found.roles, found.params):

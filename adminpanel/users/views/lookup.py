@@ -59,6 +59,6 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
             "roles": sorted_roles(found.roles),
             "params": sorted(found.params.items()),
             "is_self": is_self(operator, found.name),
-            "caps": caps(),
+            "caps": caps(request),
         },
     )

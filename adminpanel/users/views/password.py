@@ -20,7 +20,7 @@ from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.pymap.service import UserRecord
+from adminpanel.pymap.results import UserRecord
 
 from .. import actions
 from ..forms import ChangePasswordForm
@@ -63,7 +63,7 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     operator = get_operator(request)
-    backend = caps()
+    backend = caps(request)
     return render(
         request,
         "users/password.html",
@@ -99,7 +99,7 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
     new_password: str = form.cleaned_data["password"]
     try:
         if asks_current and not password_check.is_current(
-            request, server(), name, form.cleaned_data["current_password"]
+            request, server(request), name, form.cleaned_data["current_password"]
         ):
             form.add_error("current_password", WRONG_CURRENT)
             return _render(request, name, form, status=400)

@@ -10,7 +10,7 @@ the limits:
 * :class:`RequestSizeLimitMiddleware` compares ``Content-Length`` with the
   resolved view's limit in ``process_view``, before CSRF reads ``request.POST``.
   Under WSGI nothing of the body has been read at that point.
-* :mod:`adminpanel.asgi_body_guard` wraps the ASGI application: Django's ASGI
+* :mod:`adminpanel.web.asgi_body_guard` wraps the ASGI application: Django's ASGI
   handler reads the whole body into a temporary file before any middleware
   runs, so the guard resolves the URL and applies the same limit first.
 """
@@ -19,50 +19,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.defaultfilters import filesizeformat
 
 from adminpanel.accounts.middleware import holds_current_operator
 from adminpanel.accounts.session import SESSION_KEY
-from adminpanel.errors import render_error
-
-#: Django's own DATA_UPLOAD_MAX_MEMORY_SIZE default, for views without a limit.
-DEFAULT_MAX_BODY_SIZE = 2_621_440
-#: Room for a multipart body's boundaries, part headers and small fields.
-MULTIPART_OVERHEAD = 1024 * 1024
-
-ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponse])
-
-
-def max_body_size(setting: str) -> Callable[[ViewT], ViewT]:
-    """Let a multipart view accept bodies of up to the size the setting named
-    ``setting`` allows, plus room for the multipart framing (read at request
-    time, so settings overrides apply)."""
-
-    def limit() -> int:
-        allowed: int = getattr(settings, setting)
-        return allowed + MULTIPART_OVERHEAD
-
-    def mark(view: ViewT) -> ViewT:
-        view.max_body_size = limit  # type: ignore[attr-defined]
-        return view
-
-    return mark
-
-
-def too_large(
-    request: HttpRequest, size: int, limit: int, what: str = "This request"
-) -> HttpResponse:
-    return render_error(
-        request,
-        413,
-        f"{what} is {filesizeformat(size)}; the panel accepts at most "
-        f"{filesizeformat(limit)} here. Nothing was sent to the mail server.",
-        title="Too large",
-    )
+from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE, too_large
 
 
 def content_length(raw: str | bytes | None) -> int | None:

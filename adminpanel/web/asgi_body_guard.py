@@ -3,7 +3,7 @@
 Django's ASGI handler reads the whole body into a temporary file before any
 middleware runs, so a view's own limit comes too late: a 300 MiB POST to the
 sign-in page once left a 263 MB file behind. This wrapper applies each URL's
-limit first (:func:`adminpanel.request_limits.body_limit`, which allows a large
+limit first (:func:`adminpanel.web.request_limits.body_limit`, which allows a large
 body only on the upload URLs and only from a signed-in session):
 
 * a ``Content-Length`` over the limit is answered 413 without reading a byte;
@@ -33,7 +33,8 @@ from django.urls import Resolver404, resolve
 
 from adminpanel.accounts.middleware import holds_current_operator
 from adminpanel.accounts.session import SESSION_KEY
-from adminpanel.request_limits import DEFAULT_MAX_BODY_SIZE, body_limit, content_length
+from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
+from adminpanel.web.request_limits import body_limit, content_length
 
 Scope = dict[str, Any]
 Message = Mapping[str, Any]

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pymacaroons import Macaroon
 
-from adminpanel.pymap.service import ADMIN_ROLE
+from .results import ADMIN_ROLE
 
 
 class MalformedToken(ValueError):

@@ -15,7 +15,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-from adminpanel.validators import validate_user_name
+from adminpanel.lib.validators import validate_user_name
 
 _PROHIBITED = (
     stringprep.in_table_a1,  # unassigned in Unicode 3.2

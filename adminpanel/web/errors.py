@@ -6,41 +6,17 @@ import logging
 import sys
 from collections.abc import Callable
 
-from django.contrib import messages
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from adminpanel.accounts.middleware import TOKEN_REFUSED, redirect_to_sign_in
+from adminpanel.lib.pages import render_error
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 log = logging.getLogger(__name__)
 
 #: What a 503 for the panel's own database tells clients to wait.
 DATABASE_RETRY_AFTER_SECONDS = 10
-
-TITLES = {
-    403: "Not allowed",
-    404: "Not found",
-    503: "Mail server unreachable",
-    504: "Mail server did not answer",
-}
-
-
-def render_error(
-    request: HttpRequest, status: int, message: str, *, title: str | None = None
-) -> HttpResponse:
-    return render(
-        request,
-        "errors/error.html",
-        {
-            "status": status,
-            "title": title or TITLES.get(status, "Mail server error"),
-            "message": message,
-        },
-        status=status,
-    )
 
 
 class PymapErrorMiddleware:
@@ -61,11 +37,7 @@ class PymapErrorMiddleware:
         if not isinstance(exc, PymapError):
             return None
         if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-            # The session's token no longer works (its user was deleted or the
-            # server restarted with a new key): sign in again.
-            request.session.flush()
-            messages.warning(request, TOKEN_REFUSED)
-            return redirect_to_sign_in(request)
+            return None  # the session's token: accounts' middleware signs out
         log.warning(
             "%s %s: %s (%s)",
             request.method,
