@@ -4,12 +4,13 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from adminpanel.accounts.middleware import current_operator
 from adminpanel.servers import current
 
 
 def operator(request: HttpRequest) -> dict[str, Any]:
     """The signed-in operator and the server, for the page header."""
     return {
-        "operator": getattr(request, "operator", None),
+        "operator": current_operator(request),
         "pymap_server": current.for_request(request),
     }

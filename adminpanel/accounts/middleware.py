@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -50,9 +50,26 @@ def others_data_view(view: ViewT) -> ViewT:
 TOKEN_REFUSED = "The mail server no longer accepts your session. Please sign in again."  # noqa: S105
 
 
+class OperatorRequest(HttpRequest):
+    """A request as this middleware leaves it: the signed-in operator, or None
+    on a public view without a session."""
+
+    operator: Operator | None
+
+
+def set_operator(request: HttpRequest, operator: Operator | None) -> None:
+    """Make ``operator`` the request's, for the views and templates after this."""
+    cast(OperatorRequest, request).operator = operator
+
+
+def current_operator(request: HttpRequest) -> Operator | None:
+    """The signed-in operator, or None (a public view, or before this middleware)."""
+    return getattr(cast(OperatorRequest, request), "operator", None)
+
+
 def get_operator(request: HttpRequest) -> Operator:
     """The signed-in operator; protected views can rely on there being one."""
-    operator: Operator | None = getattr(request, "operator", None)
+    operator = current_operator(request)
     if operator is None:
         raise RuntimeError("get_operator() called on a public view without a session")
     return operator
@@ -90,7 +107,7 @@ class OperatorSessionMiddleware:
                 request.session.flush()
                 messages.info(request, reason)
                 operator = None
-        request.operator = operator  # type: ignore[attr-defined]
+        set_operator(request, operator)
         return self.get_response(request)
 
     def process_view(
@@ -100,7 +117,7 @@ class OperatorSessionMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponse | None:
-        operator: Operator | None = getattr(request, "operator", None)
+        operator = current_operator(request)
         now = time.time()
         if operator is not None and not getattr(view_func, "panel_passive", False):
             operator = session.touch(request, operator, now)
@@ -116,7 +133,7 @@ class OperatorSessionMiddleware:
             request.session.flush()
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
-        request.operator = confirmed  # type: ignore[attr-defined]
+        set_operator(request, confirmed)
         return None
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:

@@ -29,7 +29,7 @@ def is_current(request: HttpRequest, server: PymapServer, name: str, password: s
     try:
         service.login(server, name, password=password)
     except Refused as exc:
-        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.USER_NOT_FOUND):
+        if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
             return False  # the attempt stays counted
         attempt.release()
         raise

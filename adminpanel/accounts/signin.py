@@ -48,7 +48,7 @@ NOT_AUTHORIZED_TO_ACT = "These credentials may not act as that user (the admin r
 def _refusal_message(exc: Refused) -> str:
     if exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
         return NOT_AUTHORIZED_TO_ACT
-    if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.USER_NOT_FOUND):
+    if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
         return GENERIC_FAILURE
     return f"Sign-in failed: {exc.message}"
 

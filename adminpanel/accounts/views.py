@@ -21,7 +21,7 @@ from adminpanel.users.links import user_url
 
 from . import everywhere, session, signin, throttle
 from .forms import SignInForm
-from .middleware import get_operator, others_data_view, public_view
+from .middleware import current_operator, get_operator, others_data_view, public_view, set_operator
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -38,7 +38,7 @@ def _safe_next(request: HttpRequest) -> str:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
-    if getattr(request, "operator", None) is not None and request.method == "GET":
+    if current_operator(request) is not None and request.method == "GET":
         return HttpResponseRedirect(_safe_next(request))
     form = SignInForm(request.POST or None)
     if request.method == "POST":
@@ -94,7 +94,7 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     operator = signed_in.operator
     session.start(request, operator)
     everywhere.register(request, operator)
-    request.operator = operator  # type: ignore[attr-defined]
+    set_operator(request, operator)
     record(request, Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
         messages.info(request, signed_in.notice)

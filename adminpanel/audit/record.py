@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.http import HttpRequest
 
 from adminpanel.accounts.identity import Identity, IdentityKind
+from adminpanel.accounts.middleware import current_operator
 from adminpanel.lib.client_address import client_address
 from adminpanel.servers import current
 
@@ -32,7 +33,7 @@ def record(
     """Store one event. ``identity`` defaults to the signed-in operator's;
     sign-in attempts pass the one that was tried."""
     if identity is None:
-        signed_in = getattr(request, "operator", None)
+        signed_in = current_operator(request)
         identity = signed_in.identity if signed_in is not None else Identity(IdentityKind.NONE)
     return record_event(
         action,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from adminpanel.accounts.middleware import current_operator
 from adminpanel.accounts.session import Operator
 
 from .models import TimeZoneChoice
@@ -73,7 +74,7 @@ class TimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        operator: Operator | None = getattr(request, "operator", None)
+        operator = current_operator(request)
         zone = chosen_zone(request, operator) if operator is not None else ""
         if zone:
             timezone.activate(zoneinfo.ZoneInfo(zone))

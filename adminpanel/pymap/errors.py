@@ -113,5 +113,6 @@ class Refused(PymapError):
         """The server's result key."""
         return self.key or "Refused"
 
-    def is_(self, key: RefusalKey) -> bool:
-        return self.key == key
+    def is_(self, *keys: RefusalKey) -> bool:
+        """Whether the server's result key is one of ``keys``."""
+        return self.key in keys

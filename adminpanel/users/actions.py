@@ -21,43 +21,23 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts import password_check
-from adminpanel.accounts.middleware import get_operator
-from adminpanel.accounts.session import Operator
+from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
-from adminpanel.pymap.servers import PymapServer
-from adminpanel.servers import current, issued_tokens, knowledge
+from adminpanel.servers import issued_tokens
 
 from . import recent, records
 from .editable import PasswordAction, not_editable
 from .merge import UserValues, changed_fields
 from .models import LastAction
 
-# --- who acts, and the outcomes -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Acting:
-    """The request an action serves (for its audit record), its server and operator."""
-
-    request: HttpRequest
-    server: PymapServer
-    operator: Operator
-
-    @classmethod
-    def of(cls, request: HttpRequest) -> Acting:
-        return cls(request, current.for_request(request), get_operator(request))
-
-    @property
-    def caps(self) -> Capabilities:
-        return knowledge.capabilities(self.server)
+# --- the outcomes -------------------------------------------------
 
 
 @dataclass(frozen=True)

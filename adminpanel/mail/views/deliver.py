@@ -24,16 +24,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from adminpanel.accounts.middleware import get_operator
-from adminpanel.audit.record import OK, Action, record
+from adminpanel.accounts.acting import Acting
 from adminpanel.lib.body_limits import max_body_size, too_large
-from adminpanel.pymap import service
-from adminpanel.pymap.backends import Capabilities
-from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.servers import current, knowledge
-from adminpanel.users import records
 
-from .. import compose, outcomes, parsing, preview, spool
+from .. import actions, compose, parsing, preview, spool
 from ..flags import SYSTEM_FLAGS
 from ..forms import DeliverForm
 from ..models import MessageSource
@@ -95,50 +89,55 @@ def _initial_from(pending: dict[str, Any] | None) -> dict[str, Any]:
 @max_body_size("PANEL_MAX_MESSAGE_BYTES")
 @require_http_methods(["GET", "POST"])
 def deliver(request: HttpRequest) -> HttpResponse:
-    status = 200
     pending = _pending(request)
     kept_file = _kept_file(pending)
-    if request.method == "POST":
-        form = DeliverForm(request.POST, request.FILES, kept_file=kept_file)
-        if form.is_valid():
-            limit: int = settings.PANEL_MAX_MESSAGE_BYTES
-            source = form.cleaned_data["source"]
-            uploaded = form.cleaned_data["message_file"] if source == MessageSource.FILE else None
-            if uploaded is not None and uploaded.size > limit:
-                return too_large(request, uploaded.size, limit, "The message")
-            if source == MessageSource.KEPT:
-                assert pending is not None  # the form offers KEPT only then
-                data = spool.read_stash(pending["stash"])
-                file_name = pending.get("file_name", "")
-                if data is None:
-                    form.add_error("source", "The file uploaded before is gone: upload it again.")
-                    return _form_page(request, form, 400)
-            else:
-                data = form.message_bytes(timezone.now())
-                file_name = parsing.displayable(uploaded.name, 200) if uploaded else ""
-            if len(data) > limit:
-                return too_large(request, len(data), limit, "The message")
-            _drop_pending(request)
-            when = form.cleaned_data["date"]
-            request.session[PENDING_KEY] = {
-                "stash": spool.stash(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "size": len(data),
-                "source": MessageSource.FILE if source == MessageSource.KEPT else source,
-                "file_name": file_name,
-                "user": form.cleaned_data["user"],
-                "mailbox": form.cleaned_data["mailbox"],
-                "sender": form.cleaned_data["sender"],
-                "recipient": form.cleaned_data["recipient"],
-                "flags": form.all_flags(),
-                "when": int(when.timestamp()) if when is not None else None,
-            }
-            return HttpResponseRedirect(reverse("mail:deliver-preview"))
-        status = 400
-    else:
+    if request.method != "POST":
         editing = pending if "edit" in request.GET else None
         form = DeliverForm(initial=_initial_from(editing), kept_file=kept_file if editing else None)
-    return _form_page(request, form, status)
+        return _form_page(request, form, 200)
+    form = DeliverForm(request.POST, request.FILES, kept_file=kept_file)
+    if not form.is_valid():
+        return _form_page(request, form, 400)
+    limit: int = settings.PANEL_MAX_MESSAGE_BYTES
+    source = form.cleaned_data["source"]
+    uploaded = form.cleaned_data["message_file"] if source == MessageSource.FILE else None
+    if uploaded is not None and uploaded.size > limit:
+        return too_large(request, uploaded.size, limit, "The message")
+    if source == MessageSource.KEPT:
+        assert pending is not None  # the form offers KEPT only then
+        data = spool.read_stash(pending["stash"])
+        file_name = pending.get("file_name", "")
+        if data is None:
+            form.add_error("source", "The file uploaded before is gone: upload it again.")
+            return _form_page(request, form, 400)
+    else:
+        data = form.message_bytes(timezone.now())
+        file_name = parsing.displayable(uploaded.name, 200) if uploaded else ""
+    if len(data) > limit:
+        return too_large(request, len(data), limit, "The message")
+    _drop_pending(request)
+    request.session[PENDING_KEY] = _pending_from(form, data, file_name)
+    return HttpResponseRedirect(reverse("mail:deliver-preview"))
+
+
+def _pending_from(form: DeliverForm, data: bytes, file_name: str) -> dict[str, Any]:
+    """What the session keeps of a message waiting for confirmation (the bytes
+    themselves wait in the stash)."""
+    source = form.cleaned_data["source"]
+    when = form.cleaned_data["date"]
+    return {
+        "stash": spool.stash(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "source": MessageSource.FILE if source == MessageSource.KEPT else source,
+        "file_name": file_name,
+        "user": form.cleaned_data["user"],
+        "mailbox": form.cleaned_data["mailbox"],
+        "sender": form.cleaned_data["sender"],
+        "recipient": form.cleaned_data["recipient"],
+        "flags": form.all_flags(),
+        "when": int(when.timestamp()) if when is not None else None,
+    }
 
 
 def _form_page(request: HttpRequest, form: DeliverForm, status: int) -> HttpResponse:
@@ -181,7 +180,6 @@ def deliver_cancel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def deliver_confirm(request: HttpRequest) -> HttpResponse:
-    operator = get_operator(request)
     pending = _pending(request)
     data = spool.claim_stash(pending["stash"]) if pending is not None else None
     if pending is None or data is None:
@@ -194,90 +192,21 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
     if hashlib.sha256(data).hexdigest() != pending["sha256"]:
         messages.error(request, "The stored message was damaged; nothing was delivered.")
         return HttpResponseRedirect(reverse("mail:deliver"))
-
-    user, mailbox = pending["user"], pending["mailbox"]
-    result: dict[str, Any] = {
-        "user": user,
-        "mailbox": mailbox,
-        "size": len(data),
-        "flags": pending["flags"],
-    }
-    audit_outcome = OK
-    server = current.for_request(request)
-    caps = knowledge.capabilities(server)
-    try:
-        if not caps.append_refuses_unknown_user and not records.exists(server, operator, user):
-            # This backend (redis) would store it in a mailbox nobody owns.
-            raise Refused(RefusalKey.USER_NOT_FOUND, "")
-        outcome = service.append(
-            server,
-            operator.token,
-            user,
-            data,
-            mailbox=mailbox,
-            sender=pending["sender"] or None,
-            recipient=pending["recipient"] or None,
-            flags=pending["flags"],
-            when=pending["when"],
-        )
-    except Refused as exc:
-        audit_outcome = exc.outcome
-        if exc.is_(RefusalKey.INVALID_AUTH):
-            record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome)
-            raise  # the error middleware signs the operator out
-        result.update(
-            status="refused",
-            key=exc.key,
-            reason=outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox),
-            response=parsing.displayable(exc.response, 500),
-        )
-        # Certainly not stored: the message waits again, for "edit and try again".
-        request.session[PENDING_KEY] = {**pending, "stash": spool.stash(data)}
-    except PymapError as exc:
-        audit_outcome = exc.outcome
-        result.update(
-            status="unknown",
-            key=audit_outcome,
-            reason=exc.message,
-        )
-    else:
-        if outcome.delivered:
-            kept, unconfirmed = stored_flags(pending["flags"], caps)
-            result.update(
-                status="delivered",
-                mailbox=outcome.mailbox or mailbox,
-                uid_validity=outcome.uid_validity,
-                uid=outcome.uid,
-                flags=kept,
-                flags_unconfirmed=unconfirmed,
-                backend=caps.label,
-                line_endings_rewritten=not caps.keeps_line_endings and b"\r" in data,
-            )
-        else:
-            audit_outcome = "discarded"
-            result.update(status="discarded", reason=outcomes.DISCARDED)
-    detail = f"mailbox={result['mailbox']} size={len(data)}"
-    if result.get("uid") is not None:
-        detail += f" uid={result['uid']} uidvalidity={result['uid_validity']}"
-    record(request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail)
-    request.session[RESULT_KEY] = result
-    return HttpResponseRedirect(reverse("mail:deliver-result"))
-
-
-def stored_flags(flags: list[str], caps: Capabilities) -> tuple[list[str], list[str]]:
-    """The flags the server keeps, and those it may have dropped.
-
-    Append answers with no flags, so they cannot be read back: what the
-    backend does with them decides. maildir keeps system flags, and keywords
-    only where the mailbox's dovecot-keywords file lists them (the panel
-    cannot read it), so those are reported as not confirmed.
-    """
-    if caps.keeps_keywords:
-        return list(flags), []
-    return (
-        [flag for flag in flags if flag in SYSTEM_FLAGS],
-        [flag for flag in flags if flag not in SYSTEM_FLAGS],
+    delivery = actions.Delivery(
+        user=pending["user"],
+        mailbox=pending["mailbox"],
+        data=data,
+        sender=pending["sender"] or None,
+        recipient=pending["recipient"] or None,
+        flags=pending["flags"],
+        when=pending["when"],
     )
+    result = actions.deliver(Acting.of(request), delivery)
+    if result.certainly_not_stored:
+        # The message waits again, for "edit and try again".
+        request.session[PENDING_KEY] = {**pending, "stash": spool.stash(data)}
+    request.session[RESULT_KEY] = result.as_session()
+    return HttpResponseRedirect(reverse("mail:deliver-result"))
 
 
 @never_cache

@@ -28,25 +28,17 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import OK, Action, record
+from adminpanel.audit.record import Action, record
 from adminpanel.lib.body_limits import max_body_size, too_large
-from adminpanel.lib.client_address import client_address
-from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.lib.spreadsheet import csv_safe
-from adminpanel.pymap import service
-from adminpanel.pymap.errors import RefusalKey, Refused
-from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.tokens import attenuate_until
-from adminpanel.servers import current, issued_tokens, knowledge
 from adminpanel.users.links import user_url
 
-from .. import jobs, outcomes
+from .. import actions, jobs
 from ..forms import ImportForm
-from ..intake import JobSpec, UploadRefused, create_job
 from ..models import ImportJob, ImportMessage, MessageState
-from ..tasks import run_import
 
 REPORT_PAGE_SIZE = 200
 PROBLEM_STATES = (MessageState.REFUSED, MessageState.UNKNOWN, MessageState.CANCELLED)
@@ -65,63 +57,27 @@ def _to_detail(pk: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("mail:import-detail", args=[pk]))
 
 
-def job_token(server: PymapServer, operator: Operator, user: str) -> bytes:
-    """A token for the worker: a login token for ``user`` alone (pymap issues
-    it if the operator may act on ``user``), narrowed to the operator's
-    session end, sealed. Login tokens also avoid the ~300 ms the admin token
-    costs on every call. Where the server keeps every token it issues
-    (maildir), the one the panel already holds for ``user`` is used again.
-
-    dict issues such a token even for a user that does not exist (it then
-    fails with InvalidAuth), and redis would deliver to a user that does not
-    exist, so reading the user's record with it proves both the user and the
-    token before anything is stored.
-    """
-    caps = knowledge.capabilities(server)
-    reuse = operator.is_admin or operator.name == user
-    for fresh in (False, True):
-        issued = issued_tokens.for_user(
-            server, caps, operator.token, user, reuse=reuse, fresh=fresh
-        )
-        token = attenuate_until(issued, operator.expires)
-        try:
-            service.get_user(server, token, user)
-        except Refused as exc:
-            if not exc.is_(RefusalKey.INVALID_AUTH):
-                raise
-            if fresh or not (reuse and caps.keeps_issued_tokens):
-                raise Refused(RefusalKey.USER_NOT_FOUND, exc.response) from exc
-            continue  # the kept token died with an earlier user of that name
-        return seal(token, Purpose.IMPORT_JOB)
-    raise AssertionError("unreachable")
-
-
 @others_data_view
 @never_cache
 @max_body_size("PANEL_MAX_IMPORT_BYTES")
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
-    operator = get_operator(request)
-    status = 200
     if request.method == "POST":
         form = ImportForm(request.POST, request.FILES)
-        if form.is_valid():
-            started = _start(request, operator, form)
-            if isinstance(started, HttpResponse):
-                return started
-            status = started
-        else:
-            status = 400
-    else:
-        # No user by default, so that nobody imports into their own mailbox
-        # by accident; an import page's "import more" link names one.
-        form = ImportForm(
-            initial={
-                "user": request.GET.get("user", ""),
-                "mailbox": request.GET.get("mailbox", "INBOX"),
-            }
-        )
-    recent = _visible_jobs(operator)[:RECENT_JOBS]
+        return _start(request, form) if form.is_valid() else _list_page(request, form, 400)
+    # No user by default, so that nobody imports into their own mailbox
+    # by accident; an import page's "import more" link names one.
+    form = ImportForm(
+        initial={
+            "user": request.GET.get("user", ""),
+            "mailbox": request.GET.get("mailbox", "INBOX"),
+        }
+    )
+    return _list_page(request, form, 200)
+
+
+def _list_page(request: HttpRequest, form: ImportForm, status: int) -> HttpResponse:
+    recent = _visible_jobs(get_operator(request))[:RECENT_JOBS]
     return render(
         request,
         "mail/import_list.html",
@@ -135,48 +91,26 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _start(request: HttpRequest, operator: Operator, form: ImportForm) -> HttpResponse | int:
-    """Create and enqueue the job, or set the form's errors and return a status."""
+def _start(request: HttpRequest, form: ImportForm) -> HttpResponse:
+    """Create and enqueue the job; or the form again, with why not."""
     data = form.cleaned_data
     files = data["upload"]
     limit: int = settings.PANEL_MAX_IMPORT_BYTES
     total = sum(uploaded.size or 0 for uploaded in files)
     if total > limit:
         return too_large(request, total, limit, "The upload")
-    user, mailbox = data["user"], data["mailbox"]
-    target = f"{user}/{mailbox}"
-    try:
-        sealed = job_token(current.for_request(request), operator, user)
-    except Refused as exc:
-        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
-        if exc.is_(RefusalKey.INVALID_AUTH):
-            raise
-        form.add_error(None, outcomes.refusal_reason(exc.key, user=user, mailbox=mailbox))
-        return exc.http_status
-    spec = JobSpec(
-        identity=operator.identity,
-        operator_name=operator.name or "",
-        client_address=client_address(request),
-        server=current.for_request(request).name,
-        user=user,
-        mailbox=mailbox,
+    wanted = actions.ImportRequest(
+        user=data["user"],
+        mailbox=data["mailbox"],
         flags=form.all_flags(),
         date_source=data["date_source"],
-        sealed_token=sealed,
         archive_flags=data["archive_flags"],
     )
     try:
-        job = create_job(spec, files)
-    except UploadRefused as exc:
-        form.add_error("upload", exc.message)
-        return 400
-    run_import.enqueue(job.pk)
-    record(
-        request,
-        Action.MAILBOX_IMPORT,
-        target=target,
-        detail=f"import {job.pk} queued: {job.source_name} ({job.upload_bytes} bytes)",
-    )
+        job = actions.start_import(Acting.of(request), wanted, files)
+    except actions.ImportNotStarted as exc:
+        form.add_error(exc.field, exc.message)
+        return _list_page(request, form, exc.http_status)
     return _to_detail(job.pk)
 
 
@@ -266,9 +200,7 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpResponse:
-    operator = get_operator(request)
     job = _job_for(request, pk)
-    target = job.target
     what = "retry of unknown outcomes" if include_unknown else "resume"
     allowed = jobs.can_retry_unknown(job) if include_unknown else jobs.can_resume(job)
     if not allowed:
@@ -282,18 +214,11 @@ def _requeue(request: HttpRequest, pk: int, *, include_unknown: bool) -> HttpRes
         )
         return _to_detail(pk)
     try:
-        sealed = job_token(current.for_request(request), operator, job.user)
-    except Refused as exc:
-        record(request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
-        if exc.is_(RefusalKey.INVALID_AUTH):
-            raise
-        messages.error(request, outcomes.refusal_reason(exc.key, user=job.user, mailbox=""))
+        queued = actions.resume_import(Acting.of(request), job, include_unknown=include_unknown)
+    except actions.ImportNotStarted as exc:
+        messages.error(request, exc.message)
         return _to_detail(pk)
-    if jobs.requeue(job, sealed, include_unknown=include_unknown):
-        run_import.enqueue(job.pk)
-        record(
-            request, Action.MAILBOX_IMPORT, target=target, outcome=OK, detail=f"import {pk} {what}"
-        )
+    if queued:
         messages.success(request, "The import is queued again.")
     else:
         messages.info(request, "The import changed meanwhile; nothing was done.")

@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from adminpanel.accounts import session
-from adminpanel.accounts.middleware import get_operator
+from adminpanel.accounts.middleware import get_operator, set_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.validators import validate_user_name
@@ -156,7 +156,7 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
     goes on to :func:`with_target_name`'s 403 page (or the middleware's).
     """
     if isinstance(exc, Refused):
-        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+        if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.AUTHORIZATION_FAILURE):
             raise exc
         form.add_error(None, f"{exc.message} Nothing was changed.")
     else:
@@ -202,9 +202,7 @@ def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> 
             "Please sign in again with the password you just set.",
         )
         return HttpResponseRedirect(reverse("accounts:sign-in"))
-    request.operator = session.replace_token(  # type: ignore[attr-defined]
-        request, operator, token, is_admin=is_admin
-    )
+    set_operator(request, session.replace_token(request, operator, token, is_admin=is_admin))
     return None
 
 
@@ -212,6 +210,6 @@ def refresh_own_rights(request: HttpRequest, operator: Operator) -> None:
     """After operators changed their own roles without a password to sign in
     again: ask the server what the session's token may do now."""
     is_admin = service.may_act_on_others(server(request), operator.token)
-    request.operator = session.replace_token(  # type: ignore[attr-defined]
-        request, operator, operator.token, is_admin=is_admin
+    set_operator(
+        request, session.replace_token(request, operator, operator.token, is_admin=is_admin)
     )

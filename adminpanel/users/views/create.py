@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 from .. import actions
@@ -63,7 +64,7 @@ def create(request: HttpRequest) -> HttpResponse:
         return _render(request, form, formset, status=400)
     try:
         saved = actions.create_user(
-            actions.Acting.of(request),
+            Acting.of(request),
             name,
             password=form.cleaned_data["password"],
             wanted=UserValues.of(form.roles(), formset.params()),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
@@ -37,14 +38,14 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         return _confirm(request, name)
 
     try:
-        actions.delete_user(actions.Acting.of(request), name)
+        actions.delete_user(Acting.of(request), name)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             messages.warning(
                 request, f"There was no user named {name} any more: nothing to delete."
             )
             return HttpResponseRedirect(reverse("users:index"))
-        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
+        if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.AUTHORIZATION_FAILURE):
             raise
         return _confirm(
             request, name, error=f"{exc.message} Nothing was deleted.", status=exc.http_status

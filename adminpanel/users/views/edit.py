@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from adminpanel.accounts import everywhere
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.backends import Capabilities
@@ -217,7 +218,7 @@ def _save(
 ) -> HttpResponse:
     edit = _edit_of(form, formset)
     try:
-        saved = actions.edit_user(actions.Acting.of(request), name, edit)
+        saved = actions.edit_user(Acting.of(request), name, edit)
     except actions.DeletedMeanwhile:
         return _deleted(request, name, edit)
     except actions.ChangedMeanwhile as exc:

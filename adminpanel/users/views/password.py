@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from adminpanel.accounts import everywhere, password_check
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
@@ -103,7 +104,7 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         ):
             form.add_error("current_password", WRONG_CURRENT)
             return _render(request, name, form, status=400)
-        saved = actions.change_password(actions.Acting.of(request), name, new_password)
+        saved = actions.change_password(Acting.of(request), name, new_password)
     except SignInThrottled as exc:
         form.add_error("current_password" if asks_current else None, exc.message)
         response = _render(request, name, form, status=429)
