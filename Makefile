@@ -5,25 +5,42 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The demo needs only the panel's runtime packages; the tests add the dev tools.
+RUN_STAMP := $(VENV)/.installed-runtime
+# Parallel test processes (pytest-xdist); each starts its own pymap per backend.
+PYTEST_WORKERS ?= 3
 # Settings that `manage.py check --deploy` must pass: production, not DEBUG.
 DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-not-a-real-secret-key-0123456789abcdef DJANGO_ALLOWED_HOSTS=panel.example.org
 
-.PHONY: demo test lint typecheck check-deploy pytest browser postgres start-postgres redis start-redis install protos bench wrk clean
+.PHONY: demo quick test lint typecheck check-deploy pytest browser postgres start-postgres redis start-redis install protos bench wrk clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 ## Command one: a local demo pymap and the panel on http://127.0.0.1:8000
-demo: $(STAMP)
+demo: $(RUN_STAMP)
 	$(BIN)/python -m devtools.demo
 
-## Command two: every test, lint and type check
-test: lint typecheck check-deploy pytest
+## Command two: every test, lint and type check (prints its wall time)
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory lint typecheck check-deploy pytest; rc=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
+
+## The fast loop: unit and dict-backend tests, no browser, no PostgreSQL, nothing from apt
+quick: $(STAMP)
+	@start=$$(date +%s); $(BIN)/ruff check . && \
+	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+		--backend dict -m "not browser and not postgres" -q $(PYTEST_ARGS); rc=$$?; \
+	echo "make quick: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -62,7 +79,7 @@ start-redis:
 	for i in $$(seq 30); do $(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1).close()" 2>/dev/null && exit 0; sleep 1; done; exit 1
 
 pytest: $(STAMP) browser postgres redis
-	DJANGO_DEBUG=1 $(BIN)/python -W error::ResourceWarning -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 ## The web benchmark (README, "Performance"); run by hand, not part of `make test`
 bench: $(STAMP) wrk

@@ -38,9 +38,8 @@ from __future__ import annotations
 import imaplib
 import secrets
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,32 +50,9 @@ from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import BACKENDS, LOCALHOST, PymapProcess
 
-from . import fake_pymap
-from .fake_pymap import Recorder
-
-DEMO_USER = "demouser"
-DEMO_PASSWORD = "demopass"
-
-
-@dataclass(frozen=True)
-class PymapUser:
-    name: str
-    password: str
-    roles: tuple[str, ...]
-    entity_tag: int
-
-
-def make_user(
-    server: PymapServer,
-    admin_token: str,
-    name: str,
-    password: str,
-    roles: Iterable[str] = (),
-) -> PymapUser:
-    """Create ``name`` on the server (fails with Refused if it exists)."""
-    roles = tuple(roles)
-    tag = service.set_user(server, admin_token, name, password=password, roles=roles)
-    return PymapUser(name=name, password=password, roles=roles, entity_tag=tag)
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
+from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, SessionAdmin, UserFactory, make_user
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -94,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for backend in BACKENDS:
         config.addinivalue_line("markers", f"{backend}: the test runs on pymap's {backend} backend")
+    config.addinivalue_line("markers", "browser: drives Chromium (tests/browser/)")
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL on 127.0.0.1:5432")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -111,19 +89,41 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """Mark each test with its backend, so that ``-m maildir`` selects."""
+    """Mark each test with its backend, so that ``-m maildir`` selects, and
+    the browser tests with ``browser``.
+
+    Under pytest-xdist (``make test``: ``--dist loadgroup``) each worker
+    starts its own pymap per backend; the browser tests of one backend form
+    one group, so that one worker and one panel process run them all.
+    """
     callspec = getattr(item, "callspec", None)
     backend = callspec.params.get("pymap") if callspec is not None else None
     if isinstance(backend, str):  # not for a test none of the chosen backends runs
         item.add_marker(backend)
+    if "tests/browser/" in item.nodeid:
+        item.add_marker("browser")
+        item.add_marker(pytest.mark.xdist_group(f"browser-{backend}"))
+
+
+def _runs_on_no_chosen_backend(item: pytest.Item) -> bool:
+    """A server test whose backends are all left out by ``--backend``."""
+    callspec = getattr(item, "callspec", None)
+    needs_pymap = "pymap" in getattr(item, "fixturenames", ())
+    return needs_pymap and (callspec is None or "pymap" not in callspec.params)
 
 
 @pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The browser tests last, after pytest grouped the tests by backend: they
-    are the slowest, the fast tests fail first, and Playwright's event loop in
-    the main thread (while its session fixture lives) would make Django refuse
-    database access in the tests that follow (SynchronousOnlyOperation)."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out the tests that run on none of the chosen backends (rather
+    than skip them), and put the browser tests last, after pytest grouped the
+    tests by backend: they are the slowest, the fast tests fail first, and
+    Playwright's event loop in the main thread (while its session fixture
+    lives) would make Django refuse database access in the tests that follow
+    (SynchronousOnlyOperation)."""
+    left_out = [item for item in items if _runs_on_no_chosen_backend(item)]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not _runs_on_no_chosen_backend(item)]
     items.sort(key=lambda item: "tests/browser/" in item.nodeid)
 
 
@@ -148,70 +148,34 @@ def admin_token(pymap: PymapProcess) -> str:
 
 
 @pytest.fixture(scope="session")
-def _user_creator_token(pymap: PymapProcess) -> str:
-    """A login token of a user with the admin role, for creating test users.
+def _session_admin(pymap: PymapProcess) -> SessionAdmin:
+    """A user with the admin role and its login token, for creating test users.
 
     It may do what the admin token does, but each call with the admin token
     costs ~300 ms more (pymap's invalid-user delay), and SetUser is ~430 ms
     with it against ~130 ms with this one. On maildir only the admin token
-    may act on other users (PYMAP.md), so it is the admin token there.
+    may act on other users (PYMAP.md), so it is the admin token there. No
+    test may change this user: on redis that would end its token.
     """
     if pymap.backend == "maildir":
-        return pymap.admin_token
+        return SessionAdmin(None, pymap.admin_token)
     server = pymap.server()
     name, password = f"fixture-admin-{uuid.uuid4().hex[:12]}", secrets.token_urlsafe(16)
     make_user(server, pymap.admin_token, name, password, roles=["admin"])
-    return service.login(server, name, password=password)
+    return SessionAdmin(name, service.login(server, name, password=password))
 
 
 @pytest.fixture
-def admin_login_token(_user_creator_token: str) -> str:
+def admin_login_token(_session_admin: SessionAdmin) -> str:
     """A login token of an admin-role user, for setting up a test's data
     (cheaper than the server's admin token, which costs 300 ms a call)."""
-    return _user_creator_token
-
-
-class UserFactory:
-    """``pymap_user(prefix="user", password=None, roles=(), name=None)``: a new user.
-
-    The name is ``<prefix>-<12 hex digits>`` unless given; the password is
-    random unless given. Users are not deleted afterwards: the names never
-    repeat, and every backend's data goes when the session ends (dict forgets
-    it, the maildir directory and the redis keys are deleted), while deleting
-    would cost another call per user. ``pymap`` is the server they are made on.
-    """
-
-    def __init__(self, pymap: PymapProcess, token: str) -> None:
-        self.pymap = pymap
-        self.backend: str = pymap.backend
-        self._server = pymap.server()
-        self._token = token
-
-    def __call__(
-        self,
-        prefix: str = "user",
-        *,
-        password: str | None = None,
-        roles: Iterable[str] = (),
-        name: str | None = None,
-    ) -> PymapUser:
-        return make_user(
-            self._server,
-            self._token,
-            name if name is not None else f"{prefix}-{uuid.uuid4().hex[:12]}",
-            password if password is not None else secrets.token_urlsafe(12),
-            roles,
-        )
-
-
-#: The type of the ``pymap_user`` fixture.
-MakeUser = UserFactory
+    return _session_admin.token
 
 
 @pytest.fixture
-def pymap_user(pymap: PymapProcess, _user_creator_token: str) -> UserFactory:
+def pymap_user(pymap: PymapProcess, _session_admin: SessionAdmin) -> UserFactory:
     """The :class:`UserFactory` for the session's server."""
-    return UserFactory(pymap, _user_creator_token)
+    return UserFactory(pymap, _session_admin)
 
 
 @pytest.fixture
@@ -268,7 +232,7 @@ def fake_admin(
     client: Client, monkeypatch: pytest.MonkeyPatch, recorder: Recorder, settings: DjangoSettings
 ) -> Client:
     """A signed-in admin session whose every RPC goes to the recording fake."""
-    from .users_support import fake_session  # it imports this module
+    from .support.users import fake_session
 
     server = fake_pymap.install(monkeypatch, recorder)
     settings.PYMAP_SERVER = server

@@ -20,7 +20,7 @@ from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import LOCALHOST, PymapProcess
 
-from .conftest import MakeUser
+from .support.pymap_users import MakeUser
 
 SESSION_COOKIE = "pymap_panel_session"
 BODY_SECONDS = 2

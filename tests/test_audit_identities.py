@@ -25,8 +25,8 @@ from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, make_user
-from .panel_client import SIGN_IN, sign_in
+from .support.panel_client import SIGN_IN, sign_in
+from .support.pymap_users import MakeUser, make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -22,9 +22,9 @@ from adminpanel.audit.models import Action, AuditEvent, ImmutableRecord
 from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .panel_client import sign_in
-from .users_support import signed_in_admin
+from .support.panel_client import sign_in
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -64,8 +64,9 @@ def rows(response: Any) -> list[list[str]]:
 
 @pytest.fixture
 def admin(client: Client, pymap_server: PymapServer, pymap_user: MakeUser) -> str:
-    """An operator who sees every event; the name the audit log gives it."""
-    return signed_in_admin(client, pymap_user)
+    """An operator who sees every event (its sign-in is one); the name the
+    audit log gives it."""
+    return signed_in_admin(client, pymap_user, through_form=True)
 
 
 @pytest.fixture

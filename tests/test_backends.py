@@ -27,12 +27,12 @@ from adminpanel.pymap.servers import PymapServer, server_from_env
 from adminpanel.servers.models import ServerKnowledge
 from devtools.pymap_process import PymapProcess
 
-from .conftest import MakeUser
-from .mail_support import IMPORT, fetch_all, mbox_bytes, message, run, upload
-from .panel_client import session_operator
-from .stored import maildir_group_roles, maildir_token_lines, stored_user
+from .support.mail import IMPORT, fetch_all, mbox_bytes, message, run, upload
+from .support.panel_client import SIGN_IN, session_operator
+from .support.pymap_users import MakeUser
+from .support.stored import maildir_group_roles, maildir_token_lines, stored_user
+from .support.users import edit_post, page, sign_in, signed_in_admin, user_url
 from .test_users_create import CREATE, PASSWORD, create_post
-from .users_support import edit_post, page, sign_in, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 
@@ -64,9 +64,10 @@ def test_a_password_sign_in_tells_the_backend_and_the_dashboard_shows_it(
 
 @pytest.mark.backends("dict")
 def test_an_admin_token_sign_in_tells_dict(
-    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+    client: Client, pymap: PymapProcess, pymap_server: PymapServer
 ) -> None:
-    signed_in_admin(client, pymap_user)
+    response = client.post(SIGN_IN, {"method": "token", "token": pymap.admin_token})
+    assert response.status_code == 302
     assert ServerKnowledge.objects.get(server=pymap_server.name).backends == "dict"
 
 

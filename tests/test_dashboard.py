@@ -11,9 +11,9 @@ from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.mail.models import ImportJob
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .mail_support import DELIVER, message, run, upload
-from .panel_client import SIGN_IN, sign_in
+from .support.mail import DELIVER, message, run, upload
+from .support.panel_client import SIGN_IN, sign_in
+from .support.pymap_users import MakeUser, PymapUser
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
+
+pytestmark = pytest.mark.postgres
 
 SESSION_COOKIE = "pymap_panel_session"
 

@@ -27,9 +27,9 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.links import user_url
 from devtools.html_forms import FormField, HtmlForm, forms_in
 
-from .conftest import MakeUser, PymapUser
-from .panel_urls import PanelUrl, panel_urls
-from .users_support import params_post, signed_in_admin
+from .support.panel_urls import PanelUrl, panel_urls
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import params_post, signed_in_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def _probe_form(client: Client, url: str) -> HtmlForm:
 def test_the_sweep_sends_non_utf8_uploads_and_catches_a_careless_view(
     settings: DjangoSettings, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
-    settings.ROOT_URLCONF = "tests.sweep_probe_urls"
+    settings.ROOT_URLCONF = "tests.support.sweep_probe_urls"
     client = Client(raise_request_exception=False)
     sample = pymap_user(prefix="sample")
     careful = _probe_form(client, "/careful/")

@@ -24,9 +24,8 @@ from adminpanel.pymap.generated import admin_pb2
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import PymapProcess
 
-from . import fake_pymap
-from .conftest import DEMO_USER, MakeUser, PymapUser
-from .mail_support import (
+from .support import fake_pymap
+from .support.mail import (
     DELIVER,
     IMPORT,
     as_stored,
@@ -36,8 +35,9 @@ from .mail_support import (
     message,
     sign_in,
 )
-from .panel_client import session_operator
-from .users_support import signed_in_admin
+from .support.panel_client import session_operator
+from .support.pymap_users import DEMO_USER, MakeUser, PymapUser
+from .support.users import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 

@@ -28,9 +28,8 @@ from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import PymapProcess
 
-from . import fake_pymap
-from .conftest import MakeUser, PymapUser
-from .mail_support import (
+from .support import fake_pymap
+from .support.mail import (
     IMPORT,
     as_stored,
     fetch_all,
@@ -42,8 +41,9 @@ from .mail_support import (
     sign_in,
     upload,
 )
-from .panel_client import session_operator
-from .users_support import signed_in_admin
+from .support.panel_client import session_operator
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 

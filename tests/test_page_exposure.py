@@ -18,9 +18,9 @@ from django.test import Client
 
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser
-from .panel_client import SIGN_IN, sign_in
-from .panel_urls import PanelUrl, panel_urls
+from .support.panel_client import SIGN_IN, sign_in
+from .support.panel_urls import PanelUrl, panel_urls
+from .support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.django_db
 

@@ -26,12 +26,12 @@ from adminpanel.pymap.generated import admin_pb2
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
-from . import fake_pymap
-from .conftest import MakeUser, PymapUser
-from .fake_pymap import Recorder
-from .mail_support import IMPORT, message, run, upload
-from .panel_client import SIGN_IN, session_operator, sign_in
-from .users_support import fake_session
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
+from .support.mail import IMPORT, message, run, upload
+from .support.panel_client import SIGN_IN, session_operator, sign_in
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import fake_session
 
 pytestmark = pytest.mark.django_db
 

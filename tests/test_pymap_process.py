@@ -13,7 +13,7 @@ from adminpanel.pymap.errors import Refused, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import PYMAP_VERSION, PymapProcess, PymapStartError
 
-from .conftest import DEMO_PASSWORD, DEMO_USER, MakeUser
+from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, MakeUser
 
 
 @pytest.fixture(scope="module")

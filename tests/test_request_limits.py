@@ -19,7 +19,7 @@ from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.web.asgi_body_guard import guard_asgi_body
 
-from .users_support import fake_session
+from .support.users import fake_session
 
 SIGN_IN = "/accounts/sign-in/"
 IMPORT = "/mail/import/"

@@ -16,7 +16,7 @@ from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from .conftest import MakeUser
+from .support.pymap_users import MakeUser
 
 
 async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:

@@ -15,7 +15,9 @@ from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from .conftest import MakeUser
+from .support.pymap_users import MakeUser
+
+pytestmark = pytest.mark.postgres
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SESSION_COOKIE = "pymap_panel_session"

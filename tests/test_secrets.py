@@ -21,10 +21,10 @@ from adminpanel.audit.models import AuditEvent
 from adminpanel.lib.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .error_urls import FAILING_PATH, PanelBug
-from .panel_client import SIGN_IN, session_operator, sign_in
-from .users_support import raw_password_hash
+from .support.error_urls import FAILING_PATH, PanelBug
+from .support.panel_client import SIGN_IN, session_operator, sign_in
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import raw_password_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_a_failed_sign_in_echoes_neither_password_nor_token(
 def _failing_request(
     client: Client, settings: DjangoSettings, caplog: pytest.LogCaptureFixture, **post: str
 ) -> tuple[logging.LogRecord, Any]:
-    settings.ROOT_URLCONF = "tests.error_urls"
+    settings.ROOT_URLCONF = "tests.support.error_urls"
     client.raise_request_exception = False
     response = client.post(FAILING_PATH, post) if post else client.get(FAILING_PATH)
     assert response.status_code == 500

@@ -17,9 +17,9 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser
-from .error_urls import FAILING_PATH
-from .panel_client import SIGN_IN, sign_in
+from .support.error_urls import FAILING_PATH
+from .support.panel_client import SIGN_IN, sign_in
+from .support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def _unreachable(client: Client, user: MakeUser, settings: DjangoSettings, **_: 
 
 def _server_error(client: Client, user: MakeUser, settings: DjangoSettings, **_: Any) -> Any:
     sign_in(client, user(), secure=True)
-    settings.ROOT_URLCONF = "tests.error_urls"
+    settings.ROOT_URLCONF = "tests.support.error_urls"
     client.raise_request_exception = False
     return client.get(FAILING_PATH, secure=True)
 

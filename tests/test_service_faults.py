@@ -17,8 +17,8 @@ from adminpanel.pymap.errors import (
 )
 from adminpanel.pymap.generated import admin_pb2
 
-from . import fake_pymap
-from .fake_pymap import Recorder
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
 
 
 @pytest.fixture

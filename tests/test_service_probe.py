@@ -9,7 +9,7 @@ from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser
+from .support.pymap_users import MakeUser
 
 
 def test_the_admin_token_may_act_on_others(pymap_server: PymapServer, admin_token: str) -> None:

@@ -22,8 +22,8 @@ from pytest_django.fixtures import Settings as DjangoSettings
 from adminpanel.accounts.session import SEALED_TOKEN, SESSION_KEY, from_stored
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser
-from .panel_client import SIGN_IN, session_operator, sign_in
+from .support.panel_client import SIGN_IN, session_operator, sign_in
+from .support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .panel_client import SIGN_IN, sign_in
-from .users_support import edit_post, page, user_url
+from .support.panel_client import SIGN_IN, sign_in
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import edit_post, page, user_url
 
 pytestmark = pytest.mark.django_db
 

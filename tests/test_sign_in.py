@@ -14,8 +14,8 @@ from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .panel_client import session_operator as unsealed
+from .support.panel_client import session_operator as unsealed
+from .support.pymap_users import MakeUser, PymapUser
 
 SIGN_IN = "/accounts/sign-in/"
 GENERIC = "the user name, password or token was not accepted"

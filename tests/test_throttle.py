@@ -25,10 +25,10 @@ from adminpanel.audit.models import THROTTLED, Action, AuditEvent
 from adminpanel.pymap.generated import admin_pb2
 from adminpanel.pymap.servers import PymapServer
 
-from . import fake_pymap
-from .conftest import MakeUser
-from .fake_pymap import Recorder
-from .panel_client import SIGN_IN
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
+from .support.panel_client import SIGN_IN
+from .support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.preferences.models import TimeZoneChoice
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser, PymapUser
-from .panel_client import sign_in
+from .support.panel_client import sign_in
+from .support.pymap_users import MakeUser, PymapUser
 
 pytestmark = pytest.mark.django_db
 

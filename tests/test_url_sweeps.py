@@ -17,12 +17,12 @@ from adminpanel.accounts.models import FailedSignIn
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap.servers import PymapServer
 
-from . import fake_pymap
-from .conftest import MakeUser, PymapUser
-from .fake_pymap import Recorder
-from .panel_client import SIGN_IN, sign_in
-from .panel_urls import PanelUrl, panel_urls
-from .users_support import signed_in_admin
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
+from .support.panel_client import SIGN_IN, sign_in
+from .support.panel_urls import PanelUrl, panel_urls
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import signed_in_admin
 
 pytestmark = pytest.mark.django_db
 

@@ -16,11 +16,11 @@ from adminpanel.pymap.generated import admin_pb2
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.web.errors import PymapErrorMiddleware
 
-from . import fake_pymap
-from .conftest import MakeUser
-from .fake_pymap import Recorder
+from .support import fake_pymap
+from .support.fake_pymap import Recorder
+from .support.pymap_users import MakeUser
+from .support.users import edit_post, page, sign_in, user_url
 from .test_users_create import CREATE, create_post
-from .users_support import edit_post, page, sign_in, user_url
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
-from .conftest import MakeUser
-from .users_support import page, params_post, sign_in, signed_in_admin, user_url
+from .support.pymap_users import MakeUser
+from .support.users import page, params_post, sign_in, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 

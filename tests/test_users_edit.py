@@ -14,9 +14,9 @@ from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
-from .conftest import MakeUser, PymapUser
-from .panel_client import session_operator
-from .users_support import edit_post, page, sign_in, signed_in_admin, signed_in_admin_user, user_url
+from .support.panel_client import session_operator
+from .support.pymap_users import MakeUser, PymapUser
+from .support.users import edit_post, page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
 pytestmark = pytest.mark.django_db
 

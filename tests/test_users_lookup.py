@@ -13,8 +13,8 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import recent
 from adminpanel.users.models import LastAction, RecentUser
 
-from .conftest import MakeUser
-from .users_support import page, raw_password_hash, sign_in, signed_in_admin, user_url
+from .support.pymap_users import MakeUser
+from .support.users import page, raw_password_hash, sign_in, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 

@@ -16,10 +16,10 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 from devtools.pymap_process import PymapProcess
 
-from .conftest import MakeUser
-from .panel_client import session_operator
-from .stored import stored_user
-from .users_support import page, sign_in, signed_in_admin, signed_in_admin_user, user_url
+from .support.panel_client import session_operator
+from .support.pymap_users import MakeUser
+from .support.stored import stored_user
+from .support.users import page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
 pytestmark = pytest.mark.django_db
 

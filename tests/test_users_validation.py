@@ -16,10 +16,10 @@ from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 
-from .conftest import MakeUser
-from .fake_pymap import Recorder
+from .support.fake_pymap import Recorder
+from .support.pymap_users import MakeUser
+from .support.users import page, params_post, signed_in_admin, user_url
 from .test_users_create import CREATE, create_post
-from .users_support import page, params_post, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,7 @@ from playwright.sync_api import Page, expect
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..conftest import MakeUser, PymapUser
-from .conftest import (
+from ..support.browser import (
     DESKTOP,
     NON_TEXT_CONTRAST,
     PHONE,
@@ -28,6 +27,7 @@ from .conftest import (
     sign_in,
     start_stopped_import,
 )
+from ..support.pymap_users import MakeUser, PymapUser
 
 # What the element with focus is called, the way a screen reader names it
 # (enough of it for these pages: label, aria-label, or text).

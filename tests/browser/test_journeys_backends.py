@@ -14,9 +14,9 @@ from playwright.sync_api import Page, expect
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..conftest import MakeUser
-from ..stored import stored_user
-from .conftest import NewPage, assert_accessible, screenshot, sign_in
+from ..support.browser import NewPage, assert_accessible, screenshot, sign_in
+from ..support.pymap_users import MakeUser
+from ..support.stored import stored_user
 
 NEW_PASSWORD = "a fresh long passphrase"
 

@@ -9,8 +9,8 @@ from playwright.sync_api import Response, expect
 
 from devtools.panel_process import PanelProcess
 
-from ..conftest import MakeUser
-from .conftest import NewPage, assert_accessible, screenshot, sign_in
+from ..support.browser import NewPage, assert_accessible, screenshot, sign_in
+from ..support.pymap_users import MakeUser
 
 
 def test_the_dashboard_shows_recent_activity_and_the_panels_version(

@@ -17,9 +17,7 @@ from playwright.sync_api import Page, expect
 
 from devtools.panel_process import PanelProcess
 
-from ..conftest import MakeUser
-from ..mail_support import fetch_all
-from .conftest import (
+from ..support.browser import (
     PHONE,
     NewPage,
     assert_accessible,
@@ -27,6 +25,8 @@ from .conftest import (
     sign_in,
     start_stopped_import,
 )
+from ..support.mail import fetch_all
+from ..support.pymap_users import MakeUser
 
 Imap = Callable[..., imaplib.IMAP4]
 IMPORTED_MESSAGES = 20

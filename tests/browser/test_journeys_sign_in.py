@@ -8,8 +8,8 @@ from playwright.sync_api import Page, expect
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..conftest import MakeUser
-from .conftest import assert_accessible, screenshot, sign_in
+from ..support.browser import assert_accessible, screenshot, sign_in
+from ..support.pymap_users import MakeUser
 
 # The pages look and behave alike on every backend; these journeys run on
 # dict, and test_journeys_backends.py runs what differs on all three.

@@ -13,8 +13,8 @@ from adminpanel.pymap.errors import RefusalKey, Refused
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..conftest import MakeUser
-from .conftest import NewPage, assert_accessible, screenshot, sign_in, sign_out
+from ..support.browser import NewPage, assert_accessible, screenshot, sign_in, sign_out
+from ..support.pymap_users import MakeUser
 
 # The pages look and behave alike on every backend; these journeys run on
 # dict, and test_journeys_backends.py runs what differs on all three.

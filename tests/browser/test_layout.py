@@ -11,8 +11,7 @@ from playwright.sync_api import Page, expect
 
 from devtools.panel_process import PanelProcess
 
-from ..conftest import MakeUser
-from .conftest import (
+from ..support.browser import (
     NON_TEXT_CONTRAST,
     PHONE,
     NewPage,
@@ -23,6 +22,7 @@ from .conftest import (
     screenshot,
     sign_in,
 )
+from ..support.pymap_users import MakeUser
 
 WIDE = {"width": 1920, "height": 1000}
 

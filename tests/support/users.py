@@ -12,15 +12,17 @@ from django.test import Client
 
 from adminpanel.accounts.session import SESSION_KEY, Operator, to_stored
 from adminpanel.pymap import channels
+from adminpanel.pymap.backends import Backend
 from adminpanel.pymap.generated.admin_grpc import UserStub
 from adminpanel.pymap.generated.admin_pb2 import GetUserRequest
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.pymap.service import CLIENT_VERSION
+from adminpanel.servers import knowledge
 from adminpanel.users.links import user_url
 
-from .conftest import MakeUser, PymapUser
 from .panel_client import SIGN_IN
 from .panel_client import sign_in as sign_in  # re-exported for the user tests
+from .pymap_users import MakeUser, PymapUser
 
 __all__ = [
     "edit_post",
@@ -33,27 +35,48 @@ __all__ = [
     "signed_in_admin",
     "signed_in_admin_user",
     "user_url",
+    "write_session",
 ]
 
 
 def signed_in_admin(
-    client: Client, pymap_user: MakeUser, *, as_user: PymapUser | None = None
+    client: Client,
+    pymap_user: MakeUser,
+    *,
+    as_user: PymapUser | None = None,
+    through_form: bool = False,
 ) -> str:
     """Sign ``client`` in as an operator who may act on every user; the name
     the audit log gives it.
 
-    That is a user with the admin role signed in with a password (``as_user``,
-    or a new one), except on maildir, where only pymap's admin token may act
-    on other users.
+    ``as_user`` signs in through the form with that user's password. Without
+    it the operator is the session's creator of users: a user with the admin
+    role, or on maildir, where only pymap's admin token may act on other
+    users, that token. Its session is written directly, with what a sign-in
+    learns of the server's backend (signing in is not what such a test is
+    about), unless ``through_form`` (the sign-in's own audit event, say).
     """
-    if pymap_user.backend == "maildir":
-        response = client.post(SIGN_IN, {"method": "token", "token": pymap_user.pymap.admin_token})
-        assert response.status_code == 302, response.content.decode()[:2000]
-        return "admin token"
     if as_user is not None:
         sign_in(client, as_user)
         return as_user.name
-    return signed_in_admin_user(client, pymap_user).name
+    creator = pymap_user.creator
+    if through_form and creator.name is None:
+        response = client.post(SIGN_IN, {"method": "token", "token": creator.token})
+        assert response.status_code == 302, response.content.decode()[:2000]
+        return "admin token"
+    if through_form:
+        return signed_in_admin_user(client, pymap_user).name
+    server = pymap_user.pymap.server()
+    knowledge.learn(server, frozenset({Backend(pymap_user.backend)}))
+    write_session(
+        client,
+        server,
+        token=creator.token,
+        name=creator.name,
+        admin=True,
+        admin_token=creator.name is None,
+    )
+    return creator.name or "admin token"
 
 
 def signed_in_admin_user(client: Client, pymap_user: MakeUser) -> PymapUser:
@@ -66,16 +89,30 @@ def signed_in_admin_user(client: Client, pymap_user: MakeUser) -> PymapUser:
 
 def fake_session(client: Client, server: PymapServer, *, name: str | None, admin: bool) -> None:
     """A signed-in session without a sign-in RPC, for tests against the fake."""
+    write_session(client, server, token="fake-token", name=name, admin=admin)
+
+
+def write_session(
+    client: Client,
+    server: PymapServer,
+    *,
+    token: str,
+    name: str | None,
+    admin: bool,
+    admin_token: bool = False,
+) -> None:
+    """Store a signed-in operator in ``client``'s session, as a sign-in leaves it."""
     now = time.time()
     operator = Operator(
-        token="fake-token",
+        token=token,
         name=name,
         is_admin=admin,
         server=server.name,
         signed_in_at=now,
         expires_at=now + 3600,
         last_seen=now,
-        powers_checked_at=now,  # as a sign-in leaves it
+        admin_token=admin_token,
+        powers_checked_at=now,
     )
     session = client.session
     session[SESSION_KEY] = to_stored(operator)

@@ -8,7 +8,7 @@ from django.test import Client
 
 from adminpanel.accounts.session import SESSION_KEY, Operator, from_stored
 
-from .conftest import PymapUser
+from .pymap_users import PymapUser
 
 SIGN_IN = "/accounts/sign-in/"
 

@@ -1,6 +1,6 @@
 """The panel's URLs plus a view that fails, for 500 pages and error reports.
 
-Tests switch to it with ``settings.ROOT_URLCONF = "tests.error_urls"``.
+Tests switch to it with ``settings.ROOT_URLCONF = "tests.support.error_urls"``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The panel on this branch has no upload form yet, so these show that the
 sweep reaches file fields: it must pass the careful view and catch the
 careless one, which assumes uploads are UTF-8.
-Tests switch to them with ``settings.ROOT_URLCONF = "tests.sweep_probe_urls"``.
+Tests switch to them with ``settings.ROOT_URLCONF = "tests.support.sweep_probe_urls"``.
 """
 
 from __future__ import annotations
