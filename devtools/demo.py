@@ -19,6 +19,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from devtools.pymap_process import LOCALHOST, PymapProcess, stop_processes
@@ -88,20 +89,7 @@ def main() -> int:
         subprocess.run(  # noqa: S603
             [*manage, "collectstatic", "--noinput", "-v0"], env=env, check=True
         )
-        print(
-            f"""
-pymap admin panel demo
-  panel:     http://{LOCALHOST}:{port}/
-  operator:  {OPERATOR}
-  password:  {password}
-  (admin role; generated for this run)
-  pymap:     admin socket {pymap.socket_path}
-             IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass)
-  worker:    manage.py db_worker (runs imports)
-Ctrl-C stops all three.
-""",
-            flush=True,
-        )
+        print(_banner(port, password, pymap), flush=True)
         server = [
             sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
             "--host", LOCALHOST, "--port", port, "--no-server-header",
@@ -118,7 +106,7 @@ Ctrl-C stops all three.
         )
         web = subprocess.Popen(server, env=env, cwd=ROOT, process_group=0)  # noqa: S603
         try:
-            return web.wait()
+            return _watch(web, worker, pymap)
         except KeyboardInterrupt:
             return 0
         finally:
@@ -126,6 +114,45 @@ Ctrl-C stops all three.
             # lifespan shutdown (closing channels and database connections);
             # the worker finishes the import it is running first.
             stop_processes(web, worker, timeout=10)
+
+
+def _banner(port: str, password: str, pymap: PymapProcess) -> str:
+    return f"""
+pymap admin panel demo: http://{LOCALHOST}:{port}/
+
+Sign in with either
+  user name and password:  {OPERATOR} / {password}
+                           (admin role; generated for this run)
+  the admin token:         choose "Token" and paste the contents of
+                           {pymap.token_file}
+                           (pymap writes it at start-up; a new one each run)
+
+  pymap:   dict backend, admin socket {pymap.socket_path}
+           IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass)
+  worker:  manage.py db_worker (runs imports)
+Ctrl-C stops all three.
+"""
+
+
+def _watch(
+    web: subprocess.Popen[bytes], worker: subprocess.Popen[bytes], pymap: PymapProcess
+) -> int:
+    """Wait until one of the three exits; say which, and why it matters."""
+    while True:
+        if not pymap.running:
+            print(
+                "\npymap exited, so the panel has nothing to manage; stopping the panel.\n"
+                f"pymap's last words:\n{pymap.stderr_tail()}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return 1
+        for name, child in (("the panel (uvicorn)", web), ("the task worker", worker)):
+            code = child.poll()
+            if code is not None:
+                print(f"\n{name} exited with status {code}; stopping.", file=sys.stderr)
+                return code or 1
+        time.sleep(0.5)
 
 
 if __name__ == "__main__":
