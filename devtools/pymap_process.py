@@ -35,39 +35,52 @@ manual work on the panel; it prints the ``PYMAP_ADMIN_*`` variables to use.
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
-import fcntl
 import os
-import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Self
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Self
+
+from devtools import pymap_redis
+from devtools.local_processes import (
+    LOCALHOST,
+    free_port,
+    make_self_signed_cert,
+    stop_processes,
+)
+from devtools.pymap_stderr import StderrDrain
+from devtools.pymap_venv import (
+    PYMAP_REQUIREMENT,
+    PYMAP_VERSION,
+    PymapStartError,
+    default_venv_dir,
+    ensure_pymap_venv,
+)
 
 if TYPE_CHECKING:
     from adminpanel.pymap.servers import PymapServer
 
-#: The pymap release the panel is built and tested against.
-PYMAP_VERSION = "0.36.7"
-#: What ``ensure_pymap_venv`` installs. ``admin`` brings the gRPC service,
-#: ``macaroon`` the tokens, ``sieve`` is needed by the demo data (without it
-#: Append to the demo user fails with ``KeyError: 'sieve'``), ``redis`` the
-#: redis backend.
-PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve,redis]=={PYMAP_VERSION}"
-#: Written into the venv once PYMAP_REQUIREMENT is installed; a venv made for
-#: another requirement (an older checkout's) is brought up to date.
-REQUIREMENT_STAMP = ".adminpanel-requirement"
+__all__ = [
+    "BACKENDS",
+    "LOCALHOST",
+    "PYMAP_REQUIREMENT",
+    "PYMAP_VERSION",
+    "PymapProcess",
+    "PymapStartError",
+    "default_venv_dir",
+    "ensure_pymap_venv",
+    "free_port",
+    "make_self_signed_cert",
+    "stop_processes",
+]
 
 #: The storage backends pymap can run on: dict (in memory, the demo), maildir
 #: (files in a directory) and redis (what pymap scales out with).
@@ -78,16 +91,9 @@ BACKENDS = ("dict", "maildir", "redis")
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LOCALHOST = "127.0.0.1"
 #: How long start-up may take before we give up (it usually takes ~0.4 s).
 READY_TIMEOUT = 30.0
-#: How long SIGTERM gets before SIGKILL.
-STOP_TIMEOUT = 10.0
-#: Lines of pymap's stderr kept for error messages.
-STDERR_TAIL_LINES = 200
-
 # Names of things pymap writes, not secrets:
-TOKEN_PREFIX = "PYMAP_ADMIN_TOKEN="  # noqa: S105
 SOCKET_NAME = "pymap-admin.sock"
 TOKEN_NAME = "pymap-admin.token"  # noqa: S105
 #: sun_path is 108 bytes on Linux (104 on macOS); stay well under both.
@@ -107,172 +113,6 @@ _SCRUBBED_ENV = (
     "PYTHONSTARTUP",
     "VIRTUAL_ENV",
 )
-
-
-class PymapStartError(RuntimeError):
-    """pymap exited or did not become ready; the message ends with its stderr."""
-
-
-# --- the virtual environment ---------------------------------------------------
-
-
-def default_venv_dir() -> Path:
-    """``$PYMAP_VENV`` if set, else ``<repo root>/.venv-pymap``."""
-    override = os.environ.get("PYMAP_VENV", "").strip()
-    return Path(override).expanduser() if override else REPO_ROOT / ".venv-pymap"
-
-
-def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
-    """Make sure ``<venv_dir>/bin/pymap`` exists; return its path.
-
-    When it is missing, the venv is created with the running interpreter's
-    ``-m venv`` and :data:`PYMAP_REQUIREMENT` is pip-installed into it (this
-    needs network access, once). A venv is used as it is once it holds that
-    requirement (:data:`REQUIREMENT_STAMP`); one made for another requirement
-    is installed into again. A lock file inside the venv directory keeps parallel test
-    workers from installing at the same time.
-    """
-    venv_dir = (venv_dir or default_venv_dir()).absolute()
-    pymap = venv_dir / "bin" / "pymap"
-    stamp = venv_dir / REQUIREMENT_STAMP
-
-    def installed() -> bool:
-        return pymap.exists() and stamp.exists() and stamp.read_text() == PYMAP_REQUIREMENT
-
-    if installed():
-        return pymap
-    venv_dir.mkdir(parents=True, exist_ok=True)  # `-m venv` accepts an existing dir
-    with (venv_dir / ".install.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
-        if not installed():  # another worker may have finished meanwhile
-            if not (venv_dir / "bin" / "python").exists():
-                subprocess.run([sys.executable, "-m", "venv", str(venv_dir)], check=True)  # noqa: S603
-            subprocess.run(  # noqa: S603
-                [
-                    str(venv_dir / "bin" / "python"),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--quiet",
-                    PYMAP_REQUIREMENT,
-                ],
-                check=True,
-            )
-            if pymap.exists():
-                stamp.write_text(PYMAP_REQUIREMENT)
-    if not pymap.exists():
-        raise PymapStartError(f"installing {PYMAP_REQUIREMENT} did not produce {pymap}")
-    return pymap
-
-
-# --- small helpers ---------------------------------------------------------------
-
-
-def free_port(host: str = LOCALHOST) -> int:
-    """A TCP port that was free a moment ago (bind port 0, read it, close).
-
-    Another process could take it before pymap binds it; in practice on a
-    test machine that does not happen.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def make_self_signed_cert(directory: Path, *, days: int = 7) -> tuple[Path, Path]:
-    """Write ``cert.pem`` and ``key.pem`` for 127.0.0.1/localhost with openssl.
-
-    The certificate is its own CA, so a client trusts it with
-    ``cafile=cert.pem``. An EC key keeps generation fast.
-    """
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise PymapStartError("TLS needs the openssl command, which is not on PATH")
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(  # noqa: S603
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-            "-days",
-            str(days),
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            f"subjectAltName=IP:{LOCALHOST},DNS:localhost",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-def stop_processes(*processes: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> None:
-    """SIGTERM to all at once (each shuts down gracefully), SIGKILL after ``timeout``."""
-    for proc in processes:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc in processes:
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _parse_token_line(line: str) -> str | None:
-    """The token from a ``PYMAP_ADMIN_TOKEN=...`` line (pymap shell-quotes it)."""
-    if not line.startswith(TOKEN_PREFIX):
-        return None
-    words = shlex.split(line[len(TOKEN_PREFIX) :])
-    return words[0] if words else None
-
-
-class _StderrDrain:
-    """Reads a child's stderr in a daemon thread so the pipe never fills up.
-
-    Keeps the last lines for error messages and picks out the admin token.
-    """
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-        self._lines: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
-        self._lock = threading.Lock()
-        self.token: str | None = None
-        self.token_seen = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pymap-stderr", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(ValueError, OSError):  # the pipe closed under us
-            for raw in self._stream:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                with self._lock:
-                    self._lines.append(line)
-                token = _parse_token_line(line)
-                if token is not None:
-                    self.token = token
-                    self.token_seen.set()
-
-    def tail(self, lines: int = 30) -> str:
-        with self._lock:
-            return "\n".join(list(self._lines)[-lines:])
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Wait for EOF (the child has exited), then close the pipe."""
-        self._thread.join(timeout)
-        self._stream.close()
 
 
 # --- the process ------------------------------------------------------------------
@@ -316,7 +156,7 @@ class PymapProcess:
         self.redis_prefix = f"adminpanel-test-{uuid.uuid4().hex[:12]}"
         self._tmp_dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._drain: _StderrDrain | None = None
+        self._drain: StderrDrain | None = None
         self._admin_token: str | None = None
         # Chosen on the first start and kept by restart().
         self.imap_port: int | None = None
@@ -515,34 +355,10 @@ class PymapProcess:
         self.cafile = self.keyfile = None
 
     def _check_redis(self) -> None:
-        """A clear error instead of a server that starts but never gets healthy."""
-        parsed = urlsplit(self.redis_url)
-        host, port = parsed.hostname or LOCALHOST, parsed.port or 6379
-        try:
-            socket.create_connection((host, port), timeout=2).close()
-        except OSError as exc:
-            raise PymapStartError(
-                f"the redis backend needs Redis at {host}:{port}, which refused a "
-                f"connection ({exc}); `make redis` starts the machine's Redis"
-            ) from exc
+        pymap_redis.check_reachable(self.redis_url)
 
     def _delete_redis_keys(self) -> None:
-        """Delete every key under :attr:`redis_prefix`, with pymap's own redis
-        client (the panel's venv has none)."""
-        python = ensure_pymap_venv().parent / "python"
-        script = (
-            "import sys, redis\n"
-            "r = redis.Redis.from_url(sys.argv[1])\n"
-            "keys = list(r.scan_iter(match=sys.argv[2] + '/*', count=1000))\n"
-            "for start in range(0, len(keys), 1000):\n"
-            "    r.delete(*keys[start:start + 1000])\n"
-        )
-        subprocess.run(  # noqa: S603
-            [str(python), "-c", script, self.redis_url, self.redis_prefix],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        pymap_redis.delete_keys(self.redis_url, self.redis_prefix)
 
     def _spawn(self, pymap: Path) -> None:
         if self.backend == "redis":
@@ -562,7 +378,7 @@ class PymapProcess:
             cwd=self.tmp_dir,
         )
         assert self._proc.stderr is not None
-        self._drain = _StderrDrain(self._proc.stderr)
+        self._drain = StderrDrain(self._proc.stderr)
         try:
             self._wait_ready(started + READY_TIMEOUT)
         except BaseException:
