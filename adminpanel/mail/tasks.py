@@ -35,7 +35,7 @@ from adminpanel.pymap.results import AppendError, AppendItem, AppendOutcome
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.servers import current, knowledge
 
-from . import jobs, outcomes, parsing, spool
+from . import jobs, outcomes, parsing, progress, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,7 @@ class ImportRun:
         if not job.split_done:
             self._split(job)
         self._refuse_unsendable(job)
-        started = jobs.delivered_so_far(job)
+        started = progress.delivered_so_far(job)
         ImportJob.objects.filter(pk=job.pk).update(
             run_start_done=started.delivered, run_start_bytes=started.delivered_bytes
         )
@@ -203,7 +203,7 @@ class ImportRun:
         if not ended:
             return
         job.refresh_from_db()
-        done = jobs.progress(job)
+        done = progress.progress(job)
         counts = done.counts
         detail = (
             f"import {job.pk}: {counts[MessageState.DELIVERED]} delivered, "

@@ -36,7 +36,7 @@ from adminpanel.lib.body_limits import max_body_size, too_large
 from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.users.links import user_url
 
-from .. import actions, jobs
+from .. import actions, jobs, progress
 from ..forms import ImportForm
 from ..models import ImportJob, ImportMessage, MessageState
 
@@ -119,7 +119,7 @@ def _start(request: HttpRequest, form: ImportForm) -> HttpResponse:
 @require_GET
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_for(request, pk)
-    progress = jobs.progress(job)
+    shown = progress.progress(job)
     show = "problems" if request.GET.get("show") == "problems" else "all"
     rows = job.messages.order_by("index")
     if show == "problems":
@@ -130,13 +130,13 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "mail/import_detail.html",
         {
             "job": job,
-            "progress": progress,
+            "progress": shown,
             "page": page,
             "show": show,
-            "waiting_for_worker": jobs.waiting_for_worker(job),
+            "waiting_for_worker": progress.waiting_for_worker(job),
             "can_cancel": jobs.can_cancel(job) and not jobs.worker_is_stopping(job),
-            "can_resume": jobs.can_resume(job, progress.counts),
-            "can_retry_unknown": jobs.can_retry_unknown(job, progress.counts),
+            "can_resume": jobs.can_resume(job, shown.counts),
+            "can_retry_unknown": jobs.can_retry_unknown(job, shown.counts),
             "can_discard_upload": jobs.can_discard_upload(job),
             "user_link": user_url("users:detail", job.user),
             "import_more_link": reverse("mail:import")
@@ -152,7 +152,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> JsonResponse:
     job = _job_for(request, pk)
-    return JsonResponse(jobs.progress(job).as_json())
+    return JsonResponse(progress.progress(job).as_json())
 
 
 #: What a cancel or discard says when it is no longer possible (GET and POST alike).
@@ -168,7 +168,7 @@ def _confirm(request: HttpRequest, job: ImportJob, action: str) -> HttpResponse:
     return render(
         request,
         "mail/import_confirm.html",
-        {"job": job, "action": action, "stakes": jobs.stakes(job)},
+        {"job": job, "action": action, "stakes": progress.stakes(job)},
     )
 
 

@@ -16,9 +16,9 @@ from adminpanel.pymap.results import AppendError, AppendItem, AppendOutcome
 from adminpanel.pymap.servers import PymapServer
 from devtools.pymap_process import PymapProcess
 
-from .support import fake_pymap
-from .support.mail import as_stored, caps_of, fetch_all, flags_kept, message
-from .support.pymap_users import MakeUser
+from ..support import fake_pymap
+from ..support.mail import as_stored, caps_of, fetch_all, flags_kept, message
+from ..support.pymap_users import MakeUser
 
 Results = dict[int, AppendOutcome | AppendError]
 

@@ -15,9 +15,9 @@ from adminpanel.audit.models import AuditEvent
 from adminpanel.mail import spool
 from adminpanel.mail.models import ImportJob, JobState, MessageState
 
-from .support.mail import IMPORT, mbox_bytes, message, run, sign_in, upload
-from .support.pymap_users import MakeUser, PymapUser
-from .support.users import signed_in_admin
+from ..support.mail import IMPORT, mbox_bytes, message, run, sign_in, upload
+from ..support.pymap_users import MakeUser, PymapUser
+from ..support.users import signed_in_admin
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 
