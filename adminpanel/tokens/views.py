@@ -26,6 +26,12 @@ from . import actions
 from .forms import InspectTokenForm, IssueTokenForm
 
 
+NOT_ADMIN = (
+    "this session may act only on its own user, so it can issue a token only for itself. "
+    "No token was issued."
+)
+
+
 def _own_password_user(operator: Operator) -> str | None:
     """The user who may issue their own token with a password, if any."""
     identity = operator.identity
@@ -60,6 +66,10 @@ def issue(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _issue_page(request, IssueTokenForm(for_others=for_others))
     form = IssueTokenForm(request.POST, for_others=for_others)
+    asked_for = request.POST.get("user", "")
+    if not for_others and asked_for not in ("", operator.name):
+        form.add_error(None, f"Issuing a token for {asked_for!r} needs the admin role: {NOT_ADMIN}")
+        return _issue_page(request, form, 403)
     if not form.is_valid():
         return _issue_page(request, form, 400)
     user = form.cleaned_data["user"] if for_others else operator.name

@@ -27,7 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.lib.body_limits import max_body_size, too_large
-from adminpanel.pymap import service
+from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.servers import current, knowledge
@@ -243,6 +243,15 @@ def deliver_confirm(request: HttpRequest) -> HttpResponse:
     else:
         if outcome.delivered:
             kept, unconfirmed = stored_flags(pending["flags"], caps)
+            result["command"] = cli_commands.append(
+                server,
+                user,
+                mailbox=mailbox,
+                sender=pending["sender"] or None,
+                recipient=pending["recipient"] or None,
+                flags=pending["flags"],
+                when=pending["when"],
+            ).as_dict()
             result.update(
                 status="delivered",
                 mailbox=outcome.mailbox or mailbox,
