@@ -77,6 +77,8 @@ def attenuate_until(token: str, expires_at: datetime) -> str:
 #: the token invalid.
 TIME_CAVEAT = "time < "
 AUTHZID_CAVEAT = "authzid = "
+#: An HMAC-SHA256 signature.
+SIGNATURE_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,12 @@ def read_token(token: str) -> TokenDetails:
         third_party = len(macaroon.third_party_caveats())
         identifier = str(macaroon.identifier)
         location = str(macaroon.location or "")
+        # A cut-off paste still parses; its signature is then short.
+        whole = len(bytes.fromhex(str(macaroon.signature))) == SIGNATURE_BYTES
     except Exception as exc:
         raise MalformedToken("not a macaroon") from exc
+    if not whole:
+        raise MalformedToken("cut off: the signature is incomplete")
     authcid: str | None = None
     is_admin = False
     authzids: list[str] = []

@@ -25,7 +25,6 @@ from adminpanel.users.actions import Acting
 from . import actions
 from .forms import InspectTokenForm, IssueTokenForm
 
-
 NOT_ADMIN = (
     "this session may act only on its own user, so it can issue a token only for itself. "
     "No token was issued."
@@ -68,6 +67,7 @@ def issue(request: HttpRequest) -> HttpResponse:
     form = IssueTokenForm(request.POST, for_others=for_others)
     asked_for = request.POST.get("user", "")
     if not for_others and asked_for not in ("", operator.name):
+        form.is_valid()
         form.add_error(None, f"Issuing a token for {asked_for!r} needs the admin role: {NOT_ADMIN}")
         return _issue_page(request, form, 403)
     if not form.is_valid():
