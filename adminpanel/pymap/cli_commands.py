@@ -20,7 +20,8 @@ pymap 0.36.7 (docs/tokens.md):
   makes the user an admin, so there the command is a ``set-user`` with the
   user's stored roles and params instead.
 * ``login -s`` saves the token to ``$XDG_CONFIG_HOME/pymap/pymap-admin.token``
-  (``~/.config/pymap/pymap-admin.token``), mode 600; ``--expiration`` gives an
+  (``~/.config/pymap/pymap-admin.token``), mode 600, but fails when ``~/.config``
+  does not exist (it makes only the last folder); ``--expiration`` gives an
   unusable token in 0.36.7 (a naive timestamp), so an expiry is added with
   pymacaroons, as the panel does.
 
@@ -294,7 +295,11 @@ def issue_token(
         _line(server, ["login", *how, "-s", *_positional(user)], token=not with_password),
         f"Saves the token to {TOKEN_FILE} (mode 600).",
     )
-    steps = [login]
+    folder = Step(
+        "umask 077 && mkdir -p ~/.config/pymap",
+        "login -s of pymap-admin 0.12.1 fails (after logging in) when ~/.config does not exist.",
+    )
+    steps = [folder, login]
     for caveat in caveats:
         steps.append(
             Step(
