@@ -69,7 +69,8 @@ def test_the_create_command_creates_the_same_user(
     assert response.status_code == 200
     command = _one_command(page(response))
     assert "set-user --no-overwrite --password-file password.txt" in command
-    assert password not in command and pymap.admin_token not in command
+    assert password not in command
+    assert pymap.admin_token not in command
     assert shown_commands(page(client.get(user_url("users:detail", name)))) == [], "shown once"
     made_by_panel = stored_user(pymap, name)
 
@@ -77,7 +78,8 @@ def test_the_create_command_creates_the_same_user(
     _run(command, tmp_path, pymap, password_txt=password)
     made_by_command = stored_user(pymap, name)
     assert made_by_command == made_by_panel
-    assert made_by_command is not None and made_by_command.roles == {"editor"}
+    assert made_by_command is not None
+    assert made_by_command.roles == {"editor"}
     service.login(pymap_server, name, password=password)  # the password works
 
 
@@ -120,7 +122,8 @@ def test_the_edit_command_stores_the_same_roles_and_params(
     assert response.status_code == 200, page(response)[:3000]
     command = _one_command(page(response))
     edited = stored_user(pymap, user.name)
-    assert edited is not None and edited.roles == {"auditor"}
+    assert edited is not None
+    assert edited.roles == {"auditor"}
 
     tag = service.get_user(pymap_server, pymap.admin_token, user.name).entity_tag
     service.set_user(
@@ -188,7 +191,8 @@ def test_the_append_command_delivers_the_same_message(
     text = page(client.get("/mail/deliver/result/"))
     assert "2.0.0 Message delivered" in text
     command = _one_command(text)
-    assert "--seen" in command and "--timestamp 1614834367" in command
+    assert "--seen" in command
+    assert "--timestamp 1614834367" in command
 
     _run(command, tmp_path, pymap, message_eml=message)
     first, second = fetch_all(imap_client(owner.name, owner.password))
@@ -216,7 +220,8 @@ def test_the_token_commands_issue_an_equivalent_token(
     )
     panel_token = shown_token(text)
     *use, folder, login, narrow = shown_commands(text)
-    assert "login -t -s" in login and panel_token not in login + narrow
+    assert "login -t -s" in login
+    assert panel_token not in login + narrow
     assert run_shown(folder, tmp_path).returncode == 0
     result = run_shown(login, tmp_path, token=pymap.admin_token)
     assert result.returncode == 0, result.stderr

@@ -56,7 +56,8 @@ def test_the_admin_token_narrowed_to_one_user_and_seconds_is_refused_for_the_res
         assert Macaroon.deserialize(token).signature not in text
 
     details = read_token(narrowed)
-    assert details.is_admin_token and details.authzid == target.name
+    assert details.is_admin_token
+    assert details.authzid == target.name
     assert details.expires_at is not None
     assert works(pymap, narrowed, target.name)
     assert "InvalidAuth" in refusal(pymap, narrowed, other.name)
@@ -70,9 +71,7 @@ def test_a_login_token_narrowed_again_keeps_its_earliest_expiry(
 ) -> None:
     user = pymap_user("holder")
     sign_in(client, user)
-    status, text = _inspect(
-        client, _login_token(pymap, user.name), lifetime="10", unit="minutes"
-    )
+    status, text = _inspect(client, _login_token(pymap, user.name), lifetime="10", unit="minutes")
     narrowed = shown_token(text, "narrowed")
     assert works(pymap, narrowed, user.name)
     status, text = _inspect(client, narrowed, lifetime="1", unit="hours")
@@ -98,7 +97,8 @@ def test_inspecting_makes_no_rpc_and_names_what_the_token_allows(
     status, text = _inspect(fake_admin, token)
     assert status == 200
     assert "A login token of <code>alice</code>" in text
-    assert "abc123" in text and f"time &lt; {until.isoformat()}" in text
+    assert "abc123" in text
+    assert f"time &lt; {until.isoformat()}" in text
     assert Macaroon.deserialize(token).signature not in text
     assert token not in text
     assert recorder.requests == []
@@ -123,15 +123,19 @@ def test_a_second_user_would_void_the_token_and_is_refused(fake_admin: Client) -
     status, text = _inspect(fake_admin, _macaroon("role = admin", "authzid = alice"), act_as="bob")
     assert status == 400
     assert "a second user would make it good for nobody" in text
-    status, text = _inspect(fake_admin, _macaroon("role = admin", "authzid = alice"), act_as="alice")
-    assert status == 400 and "already limited to &#x27;alice&#x27;: nothing to add" in text
+    status, text = _inspect(
+        fake_admin, _macaroon("role = admin", "authzid = alice"), act_as="alice"
+    )
+    assert status == 400
+    assert "already limited to &#x27;alice&#x27;: nothing to add" in text
 
 
 def test_caveats_pymap_cannot_verify_are_named(fake_admin: Client) -> None:
     naive = datetime.now() + timedelta(hours=1)  # noqa: DTZ005  (as token_expiration writes it)
     status, text = _inspect(fake_admin, _macaroon("authcid = alice", f"time < {naive.isoformat()}"))
     assert status == 200
-    assert "pymap will refuse this token" in text and "without a time zone" in text
+    assert "pymap will refuse this token" in text
+    assert "without a time zone" in text
     status, text = _inspect(fake_admin, _macaroon("authcid = alice", "colour = blue"))
     assert "a caveat pymap does not know" in text
 
@@ -139,4 +143,5 @@ def test_caveats_pymap_cannot_verify_are_named(fake_admin: Client) -> None:
 def test_a_lifetime_past_the_maximum_is_refused(fake_admin: Client, settings: object) -> None:
     settings.PANEL_TOKEN_MAX_SECONDS = 60  # type: ignore[attr-defined]
     status, text = _inspect(fake_admin, _macaroon("role = admin"), lifetime="2", unit="minutes")
-    assert status == 400 and "at most 1 minute" in text
+    assert status == 400
+    assert "at most 1 minute" in text

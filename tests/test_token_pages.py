@@ -62,8 +62,10 @@ def test_an_own_token_works_with_pymap_admin_until_it_expires_and_never_leaks(
     assert status == 200, text[:3000]
     token = shown_token(text)
     details = read_token(token)
-    assert details.authcid == user.name and details.expires_at is not None
-    assert "cannot be revoked" in text and "Copy token" in text
+    assert details.authcid == user.name
+    assert details.expires_at is not None
+    assert "cannot be revoked" in text
+    assert "Copy token" in text
 
     assert works(pymap, token, user.name), "the issued token should work before its expiry"
     _wait_past(details.expires_at)
@@ -71,9 +73,11 @@ def test_an_own_token_works_with_pymap_admin_until_it_expires_and_never_leaks(
 
     # Audited: who for whom, expiry, caveats, identifier; never the token.
     event = AuditEvent.objects.get(action=Action.TOKEN_ISSUE, target=user.name)
-    assert event.outcome == "ok" and event.operator == user.name
+    assert event.outcome == "ok"
+    assert event.operator == user.name
     assert details.identifier in event.detail
-    assert details.expires_at.isoformat() in event.detail and "time <" in event.detail
+    assert details.expires_at.isoformat() in event.detail
+    assert "time <" in event.detail
     assert token not in _audit_text()
     assert token not in everything_logged(caplog)
     assert user.password not in everything_logged(caplog)
@@ -119,11 +123,14 @@ def test_an_admin_issues_for_another_user_and_act_as_limits_it_to_that_user(
     signed_in_admin(client, pymap_user)
     helpdesk = pymap_user("helpdesk", roles=["admin"])
     target, other = pymap_user("target"), pymap_user("other")
-    status, text = _issue(client, user=helpdesk.name, act_as=target.name, lifetime="15", unit="minutes")
+    status, text = _issue(
+        client, user=helpdesk.name, act_as=target.name, lifetime="15", unit="minutes"
+    )
     assert status == 200, text[:3000]
     token = shown_token(text)
     details = read_token(token)
-    assert details.authcid == helpdesk.name and details.authzid == target.name
+    assert details.authcid == helpdesk.name
+    assert details.authzid == target.name
     assert works(pymap, token, target.name)
     assert works(pymap, helpdesk_token_unlimited(pymap, helpdesk.name), other.name)
     # The caveat fails verification: InvalidAuth, not AuthorizationFailure.
@@ -143,7 +150,10 @@ def test_a_token_for_a_user_that_does_not_exist_is_refused_clearly(
     signed_in_admin(client, pymap_user)
     status, text = _issue(client, user="nobody-7c1e5a9d")
     assert status == 404
-    assert "The mail server has no user named &#x27;nobody-7c1e5a9d&#x27;: no token was issued." in text
+    assert (
+        "The mail server has no user named &#x27;nobody-7c1e5a9d&#x27;: no token was issued."
+        in text
+    )
     assert 'id="issued-token"' not in text
 
 
@@ -153,10 +163,12 @@ def test_without_rights_over_others_only_an_own_token_is_issued(
     user, other = pymap_user("plain"), pymap_user("other")
     sign_in(client, user)
     form = page(client.get(ISSUE))
-    assert 'name="password"' in form and 'name="user"' not in form
+    assert 'name="password"' in form
+    assert 'name="user"' not in form
     status, text = _issue(client, user=other.name, password=user.password)
     assert status == 403
-    assert "needs the admin role" in text and 'id="issued-token"' not in text
+    assert "needs the admin role" in text
+    assert 'id="issued-token"' not in text
     assert not AuditEvent.objects.filter(action=Action.TOKEN_ISSUE, target=other.name).exists()
 
 
@@ -168,7 +180,8 @@ def test_on_maildir_an_admin_role_user_with_a_password_issues_only_their_own(
     admin = pymap_user("operator", roles=["admin"])
     sign_in(client, admin)
     form = page(client.get(ISSUE))
-    assert 'name="password"' in form and 'name="user"' not in form
+    assert 'name="password"' in form
+    assert 'name="user"' not in form
 
 
 def test_the_lifetime_is_bounded_by_the_setting(
@@ -181,7 +194,8 @@ def test_the_lifetime_is_bounded_by_the_setting(
     assert status == 400
     assert "at most 2 hours (PANEL_TOKEN_MAX_SECONDS); 3 hours is longer" in text
     status, text = _issue(client, password=user.password, lifetime="0", unit="hours")
-    assert status == 400 and 'id="issued-token"' not in text
+    assert status == 400
+    assert 'id="issued-token"' not in text
 
 
 def test_an_admin_token_session_issues_for_any_user(

@@ -21,7 +21,8 @@ COMMAND = re.compile(r'<pre class="command"><code>(.*?)</code></pre>', re.S)
 def shown_token(text: str, which: str = "issued") -> str:
     for kind, value in TOKEN_FIELD.findall(text):
         if kind == which:
-            return html.unescape(value).strip()
+            token: str = html.unescape(value).strip()
+            return token
     raise AssertionError(f"no {which} token on the page")
 
 
