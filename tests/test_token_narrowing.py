@@ -46,7 +46,7 @@ def test_the_admin_token_narrowed_to_one_user_and_seconds_is_refused_for_the_res
     target, other = pymap_user("target"), pymap_user("other")
     sign_in(client, pymap_user("viewer"))
     status, text = _inspect(
-        client, pymap.admin_token, lifetime="3", unit="seconds", act_as=target.name
+        client, pymap.admin_token, lifetime="5", unit="seconds", act_as=target.name
     )
     assert status == 200, text[:3000]
     assert "The server's admin token" in text

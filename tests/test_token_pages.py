@@ -58,7 +58,7 @@ def test_an_own_token_works_with_pymap_admin_until_it_expires_and_never_leaks(
     caplog.set_level(logging.DEBUG)
     user = pymap_user("holder")
     sign_in(client, user)
-    status, text = _issue(client, password=user.password, lifetime="3", unit="seconds")
+    status, text = _issue(client, password=user.password, lifetime="5", unit="seconds")
     assert status == 200, text[:3000]
     token = shown_token(text)
     details = read_token(token)
