@@ -235,3 +235,31 @@ def test_the_token_commands_issue_an_equivalent_token(
     # The page's "use it" command, with the saved file and no variable.
     result = run_shown(use[-1], tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_own_token_commands_log_in_with_the_password_typed(
+    client: Client,
+    pymap: PymapProcess,
+    pymap_server: PymapServer,
+    pymap_user: MakeUser,
+    tmp_path: Path,
+) -> None:
+    """login -i asks for the password (here on stdin, without a terminal)."""
+    user = pymap_user("own")
+    sign_in(client, user)
+    text = page(
+        client.post(
+            "/tokens/",
+            {"password": user.password, "lifetime": "2", "unit": "days", "act_as": ""},
+        )
+    )
+    *use, folder, login, narrow = shown_commands(text)
+    assert "login -i -s" in login
+    assert user.password not in text
+    assert run_shown(folder, tmp_path).returncode == 0
+    result = run_shown(login, tmp_path, stdin=f"{user.password}\n".encode(), detached=True)
+    assert result.returncode == 0, result.stderr
+    assert run_shown(narrow, tmp_path).returncode == 0
+    token = (tmp_path / ".config" / "pymap" / "pymap-admin.token").read_text().strip()
+    assert read_token(token).caveats == read_token(shown_token(text)).caveats
+    assert works(pymap, token, user.name)

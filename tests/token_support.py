@@ -48,10 +48,13 @@ def run_shown(
     token: str | None = None,
     stdin: bytes | None = None,
     home: Path | None = None,
+    detached: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run a command exactly as a page shows it, with ``/bin/sh``: the
     ``PYMAP_ADMIN_TOKEN=…`` placeholder becomes ``"$TOKEN"``; ``pymap-admin``
-    and ``python3`` are those of pymap's environment."""
+    and ``python3`` are those of pymap's environment. ``detached``: without a
+    controlling terminal (``setsid``), so that a password prompt (``-i``) reads
+    ``stdin``."""
     placeholder = "PYMAP_ADMIN_TOKEN=…"
     if token is not None:
         assert command.startswith(placeholder + " "), command
@@ -64,7 +67,7 @@ def run_shown(
     if token is not None:
         env["TOKEN"] = token
     return subprocess.run(
-        ["/bin/sh", "-c", command],
+        [*(["setsid"] if detached else []), "/bin/sh", "-c", command],
         cwd=cwd,
         env=env,
         input=stdin,
