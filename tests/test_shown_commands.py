@@ -253,7 +253,7 @@ def test_the_own_token_commands_log_in_with_the_password_typed(
             {"password": user.password, "lifetime": "2", "unit": "days", "act_as": ""},
         )
     )
-    *use, folder, login, narrow = shown_commands(text)
+    *_use, folder, login, narrow = shown_commands(text)
     assert "login -i -s" in login
     assert user.password not in text
     assert run_shown(folder, tmp_path).returncode == 0
