@@ -156,5 +156,5 @@ class InspectTokenForm(LifetimeMixin):
     def until(self, now: datetime | None = None) -> datetime | None:
         if self.cleaned_data.get("lifetime") is None:
             return None
-        start = now or datetime.now(UTC)
+        start = (now or datetime.now(UTC)).replace(microsecond=0)
         return start + timedelta(seconds=self.lifetime_seconds())

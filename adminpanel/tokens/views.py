@@ -63,7 +63,8 @@ def issue(request: HttpRequest) -> HttpResponse:
     if not for_others and _own_password_user(operator) is None:
         return _issue_page(request, IssueTokenForm(for_others=False), 403)
     if request.method == "GET":
-        return _issue_page(request, IssueTokenForm(for_others=for_others))
+        initial = {"user": operator.name or ""} if for_others else {}
+        return _issue_page(request, IssueTokenForm(initial=initial, for_others=for_others))
     form = IssueTokenForm(request.POST, for_others=for_others)
     asked_for = request.POST.get("user", "")
     if not for_others and asked_for not in ("", operator.name):
