@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "adminpanel.mail",
+    "adminpanel.tokens",
 ]
 
 MIDDLEWARE = [
@@ -139,6 +140,8 @@ PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1
 
 # --- the pymap admin service -----------------------------------------------
 PYMAP_SERVER = server_from_env()
+#: Longest life of a token issued on the Tokens page (docs/tokens.md): 30 days.
+PANEL_TOKEN_MAX_SECONDS = env_int("PANEL_TOKEN_MAX_SECONDS", 30 * 86400, minimum=1)
 
 # --- mail delivery and import (adminpanel/mail) ---------------------------------
 #: Largest message the panel delivers, from the form or inside an import.

@@ -7,6 +7,7 @@ urlpatterns = [
     path("mail/", include("adminpanel.mail.urls")),
     path("audit/", include("adminpanel.audit.urls")),
     path("preferences/", include("adminpanel.preferences.urls")),
+    path("tokens/", include("adminpanel.tokens.urls")),
 ]
 
 handler400 = "adminpanel.web.errors.bad_request"

@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     USER_DELETE = "user-delete", "Delete user"
     MESSAGE_DELIVER = "message-deliver", "Deliver message"
     MAILBOX_IMPORT = "mailbox-import", "Import messages"
+    TOKEN_ISSUE = "token-issue", "Issue token"
 
 
 #: The outcome of a successful action; failures store the result key or error.

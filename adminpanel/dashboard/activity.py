@@ -27,6 +27,7 @@ CHANGES = (
     Action.PASSWORD_CHANGE,
     Action.USER_DELETE,
     Action.MESSAGE_DELIVER,
+    Action.TOKEN_ISSUE,
 )
 
 

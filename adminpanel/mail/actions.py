@@ -20,7 +20,7 @@ from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.sealing import Purpose, seal
-from adminpanel.pymap import service
+from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
@@ -67,6 +67,8 @@ class DeliveryResult:
     flags_unconfirmed: list[str] = field(default_factory=list)
     backend: str = ""
     line_endings_rewritten: bool = False
+    #: The ``pymap-admin append`` that does the same (``cli_commands.Command.as_dict``).
+    command: dict[str, Any] | None = None
 
     @property
     def certainly_not_stored(self) -> bool:
@@ -122,6 +124,15 @@ def _append(acting: Acting, delivery: Delivery) -> DeliveryResult:
     result.flags, result.flags_unconfirmed = stored_flags(delivery.flags, caps)
     result.backend = caps.label
     result.line_endings_rewritten = not caps.keeps_line_endings and b"\r" in delivery.data
+    result.command = cli_commands.append(
+        acting.server,
+        delivery.user,
+        mailbox=delivery.mailbox,
+        sender=delivery.sender,
+        recipient=delivery.recipient,
+        flags=delivery.flags,
+        when=delivery.when,
+    ).as_dict()
     return result
 
 

@@ -93,6 +93,8 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "import-cancel", f"{stopped_import}cancel/"
     yield "import-discard", f"{stopped_import}discard/"
     yield "audit", f"{base}/audit/"
+    yield "tokens", f"{base}/tokens/"
+    yield "tokens-inspect", f"{base}/tokens/inspect/"
     yield "time-zone", f"{base}/preferences/time-zone/"
     yield "not-found", f"{base}/no-such-page/"
 

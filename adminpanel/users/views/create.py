@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from adminpanel.accounts.acting import Acting
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
-from .. import actions
+from .. import actions, shown_command
 from ..forms import PARAMS_PREFIX, BaseParamFormSet, CreateUserForm, ParamFormSet
 from ..links import user_url
 from ..merge import UserValues
@@ -80,4 +80,7 @@ def create(request: HttpRequest) -> HttpResponse:
         return _render(request, form, formset, status=add_failure(form, exc))
     without = "" if form.cleaned_data["password"] is not None else " without a password"
     saved_message(request, saved, f"User {name} was created{without}.")
+    shown_command.after_create(
+        request, name, password=without == "", roles=form.roles(), params=formset.params()
+    )
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -12,7 +12,7 @@ from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
-from .. import actions, records
+from .. import actions, records, shown_command
 from .common import admin_only, is_self, not_found, server, with_target_name
 
 
@@ -64,6 +64,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         request.session.flush()
         messages.info(request, f"You deleted your own user {name} and were signed out.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
+    shown_command.after_delete(request, name, reverse("users:index"))
     messages.success(
         request,
         f"User {name} and all of its mail were deleted; the mail server no longer knows this name.",

@@ -25,7 +25,7 @@ from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
-from .. import actions
+from .. import actions, shown_command
 from ..editable import not_editable
 from ..forms import (
     PARAMS_PREFIX,
@@ -248,6 +248,7 @@ def _save(
         return _render(request, name, form, formset, status=403)
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))
+    shown_command.after_edit(request, name, edit)
     return _after_save(request, name, edit, saved)
 
 

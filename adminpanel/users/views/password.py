@@ -23,7 +23,7 @@ from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
-from .. import actions
+from .. import actions, shown_command
 from ..forms import ChangePasswordForm
 from ..links import user_url
 from ..merge import sorted_roles
@@ -122,6 +122,7 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         return _render(request, name, form, status=add_failure(form, exc))
     except PymapError as exc:
         return _render(request, name, form, status=add_failure(form, exc))
+    shown_command.after_password(request, name, saved)
     # The user's other panel sessions end with the old password.
     ended = everywhere.end_after_password_change(request, name)
     if is_self(operator, name):
