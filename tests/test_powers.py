@@ -17,7 +17,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.powers import RECHECK_SECONDS, ROLE_LOST
-from adminpanel.accounts.session import SESSION_KEY, from_stored, to_stored
+from adminpanel.accounts.session import from_stored, to_stored
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.mail import spool
 from adminpanel.mail.models import ImportJob, JobState
@@ -30,7 +30,7 @@ from . import fake_pymap
 from .conftest import MakeUser, PymapUser
 from .fake_pymap import Recorder
 from .mail_support import IMPORT, message, run, upload
-from .panel_client import SIGN_IN, session_operator, sign_in
+from .panel_client import SIGN_IN, operator_entry, session_operator, sign_in, signed_in_anywhere
 from .users_support import fake_session
 
 pytestmark = pytest.mark.django_db
@@ -54,11 +54,12 @@ def remove_admin_role(server: PymapServer, token: str, user: PymapUser) -> None:
 def age_check(client: Client, seconds: float) -> None:
     """Pretend pymap was last asked ``seconds`` ago."""
     session = client.session
-    operator = from_stored(session[SESSION_KEY])
+    entry = operator_entry(session)
+    operator = from_stored(session[entry])
     assert operator is not None
     stored = to_stored(operator)
     stored["powers_checked_at"] = time.time() - seconds
-    session[SESSION_KEY] = stored
+    session[entry] = stored
     session.save()
 
 
@@ -160,7 +161,7 @@ def test_a_deleted_users_session_ends(
     response = client.get(AUDIT, follow=True)
     assert response.redirect_chain[0][0].startswith(SIGN_IN)
     assert "no longer accepts your session" in response.content.decode()
-    assert SESSION_KEY not in client.session
+    assert not signed_in_anywhere(client.session)
 
 
 # maildir: the role gives no rights over others; redis: the SetUser that changes

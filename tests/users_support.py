@@ -10,7 +10,7 @@ from typing import Any
 
 from django.test import Client
 
-from adminpanel.accounts.session import SESSION_KEY, Operator, to_stored
+from adminpanel.accounts.session import Operator, operator_key, to_stored
 from adminpanel.pymap import channels
 from adminpanel.pymap.generated.admin_grpc import UserStub
 from adminpanel.pymap.generated.admin_pb2 import GetUserRequest
@@ -78,7 +78,7 @@ def fake_session(client: Client, server: PymapServer, *, name: str | None, admin
         powers_checked_at=now,  # as a sign-in leaves it
     )
     session = client.session
-    session[SESSION_KEY] = to_stored(operator)
+    session[operator_key(server.name)] = to_stored(operator)
     session.save()
 
 

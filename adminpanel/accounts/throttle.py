@@ -66,8 +66,11 @@ def window() -> timedelta:
     return timedelta(seconds=settings.PANEL_SIGN_IN_WINDOW_SECONDS)
 
 
-def begin(address: str | None, user_name: str | None, *, now: datetime | None = None) -> Attempt:
-    """Count an attempt from ``address`` for ``user_name``, or refuse it.
+def begin(
+    server: str, address: str | None, user_name: str | None, *, now: datetime | None = None
+) -> Attempt:
+    """Count an attempt on ``server`` from ``address`` for ``user_name``, or
+    refuse it. Each server has counters of its own: its users are its own.
 
     Raises :class:`SignInThrottled` (and counts nothing) when either limit is
     reached. Requests without a usable address share one counter, so a
@@ -77,18 +80,19 @@ def begin(address: str | None, user_name: str | None, *, now: datetime | None = 
     since = now - window()
     FailedSignIn.objects.filter(at__lt=since).delete()
     row = FailedSignIn.objects.create(
-        at=now, client_address=address or "", user_name=(user_name or "")[:255]
+        at=now, server=server[:200], client_address=address or "", user_name=(user_name or "")[:255]
     )
+    on_server = FailedSignIn.objects.filter(server=row.server)
     waits = [
         _wait(
-            FailedSignIn.objects.filter(client_address=row.client_address),
+            on_server.filter(client_address=row.client_address),
             settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS,
             since,
             now,
         )
     ]
     if row.user_name:
-        per_user = FailedSignIn.objects.filter(user_name=row.user_name)
+        per_user = on_server.filter(user_name=row.user_name)
         waits.append(_wait(per_user, settings.PANEL_SIGN_IN_LIMIT_PER_USER, since, now))
         waits.append(
             _wait(
