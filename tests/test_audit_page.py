@@ -265,7 +265,8 @@ def test_the_log_is_the_servers_own(client: Client, admin: str, pymap_server: Py
     assert "here-target" in html
     assert "there-target" not in html  # another server's users and rights are its own
     response = client.get("/audit/export.json")
-    exported = json.loads(b"".join(response.streaming_content))
+    assert isinstance(response, StreamingHttpResponse)
+    exported = json.loads(b"".join(response))
     assert {row["server"] for row in exported} == {pymap_server.name}
 
 

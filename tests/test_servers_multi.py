@@ -1,0 +1,167 @@
+"""Several servers from one PANEL_SERVERS_FILE, side by side: two real pymap
+servers on different backends (servers_support.py), one stopped midway."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+from pytest_django.fixtures import Settings as DjangoSettings
+
+from adminpanel.accounts.models import FailedSignIn, OperatorSession
+from adminpanel.audit.models import Action, AuditEvent
+from adminpanel.users.models import RecentUser
+from devtools.pymap_process import PymapProcess
+
+from . import stored
+from .panel_client import signed_in_anywhere
+from .servers_support import SAVED, TwoServers, sign_in_to, two_servers_running
+from .test_users_create import create_post, unique
+from .users_support import page
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_servers(
+    pymap: PymapProcess, settings: DjangoSettings, tmp_path: Path
+) -> Iterator[TwoServers]:
+    with two_servers_running(pymap, settings, tmp_path) as servers:
+        yield servers
+
+
+def test_every_url_names_its_server(client: Client, two_servers: TwoServers) -> None:
+    # One-server URLs go to the same page of the default server (the first).
+    old = client.get("/users/?x=1")
+    assert (old.status_code, old["Location"]) == (302, "/s/alpha/users/?x=1")
+    assert client.get("/s/alpha")["Location"] == "/s/alpha/"
+    signed_out = client.get("/s/pymap-admin/users/")
+    assert (
+        signed_out["Location"]
+        == "/s/pymap-admin/accounts/sign-in/?next=%2Fs%2Fpymap-admin%2Fusers%2F"
+    )
+    assert client.get("/s/no-such-server/").status_code == 404
+    html = page(client.get("/s/pymap-admin/accounts/sign-in/"))
+    assert "<title>Sign in · pymap-admin · pymap admin</title>" in html
+    assert 'action="/s/pymap-admin/accounts/sign-in/"' in html
+
+
+def test_the_session_holds_a_sign_in_to_each_server(
+    client: Client, two_servers: TwoServers
+) -> None:
+    alpha, beta = two_servers.alpha, two_servers.beta
+    assert sign_in_to(client, alpha, two_servers.alpha_process.admin_token).status_code == 302
+    assert sign_in_to(client, beta, two_servers.beta_process.admin_token)["Location"] == (
+        "/s/pymap-admin/"
+    )
+    # Signing in to the second did not sign out of the first.
+    assert {f"operator:{alpha.name}", f"operator:{beta.name}"} <= set(client.session.keys())
+    key = client.session.session_key
+    assert set(OperatorSession.objects.filter(session_id=key).values_list("server", flat=True)) == {
+        alpha.name,
+        beta.name,
+    }
+    first = page(client.get("/s/alpha/"))
+    assert "<title>Dashboard · Alpha (" in first
+    assert 'href="/s/alpha/users/"' in first  # the page's links stay on its server
+    assert 'href="/s/pymap-admin/"' in first  # the switcher
+    assert page(client.get("/s/pymap-admin/")).count("(signed in)") == 2
+    # Sign-out ends both, with one audit row per server.
+    client.post("/s/alpha/accounts/sign-out/")
+    assert not signed_in_anywhere(client.session)
+    outs = AuditEvent.objects.filter(action=Action.SIGN_OUT)
+    assert sorted(outs.values_list("server", flat=True)) == sorted([alpha.name, beta.name])
+    assert client.get("/s/pymap-admin/").status_code == 302
+
+
+def test_a_user_created_on_one_server_is_absent_from_the_other(
+    client: Client, two_servers: TwoServers
+) -> None:
+    sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
+    sign_in_to(client, two_servers.beta, two_servers.beta_process.admin_token)
+    name = unique("only-on-alpha")
+    created = client.post("/s/alpha/users/new/", create_post(name))
+    assert created.status_code == 302
+    assert created["Location"] == f"/s/alpha/users/user/?name={quote(name)}"
+    # What each server kept, read with pymap-admin.
+    assert stored.stored_user(two_servers.alpha_process, name) is not None
+    assert stored.stored_user(two_servers.beta_process, name) is None
+    missing = client.get(f"/s/{SAVED}/users/user/?name={quote(name)}")
+    assert missing.status_code == 404
+    assert "has no user named" in page(missing)
+    # The audit row, the recent list and the audit page are the server's own.
+    event = AuditEvent.objects.get(action=Action.USER_CREATE, target=name)
+    assert event.server == "alpha"
+    assert RecentUser.objects.get(name=name).server == "alpha"
+    assert name in page(client.get("/s/alpha/users/"))
+    assert name not in page(client.get(f"/s/{SAVED}/users/"))
+    assert name not in page(client.get(f"/s/{SAVED}/audit/"))
+    assert name in page(client.get("/s/alpha/audit/"))
+
+
+def test_one_server_down_leaves_the_other_usable(client: Client, two_servers: TwoServers) -> None:
+    sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
+    sign_in_to(client, two_servers.beta, two_servers.beta_process.admin_token)
+    up = page(client.get("/s/alpha/servers/"))
+    assert up.count("SERVING") == 2
+    two_servers.beta_process.stop()  # midway
+    down = client.get(f"/s/{SAVED}/")
+    assert down.status_code == 503
+    started = time.monotonic()
+    overview = page(client.get("/s/alpha/servers/"))
+    assert time.monotonic() - started < 2
+    assert overview.count("DOWN") == 1
+    assert overview.count("SERVING") == 1
+    assert "unreachable" in overview
+    name = unique("while-beta-down")
+    assert client.post("/s/alpha/users/new/", create_post(name)).status_code == 302
+    assert stored.stored_user(two_servers.alpha_process, name) is not None
+    # The session still holds the sign-in to the stopped server.
+    assert f"operator:{SAVED}" in client.session
+
+
+def test_a_hung_server_costs_the_overview_no_more_than_its_timeout(
+    client: Client, two_servers: TwoServers, settings: DjangoSettings
+) -> None:
+    sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
+    hung = replace(two_servers.beta, timeout=0.5)
+    settings.PANEL_SERVERS = (two_servers.alpha, hung)
+    os.kill(two_servers.beta_process.pid, signal.SIGSTOP)  # accepts, never answers
+    try:
+        started = time.monotonic()
+        overview = page(client.get("/s/alpha/servers/"))
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(two_servers.beta_process.pid, signal.SIGCONT)
+    assert elapsed < 0.5 + 1.0, elapsed
+    assert "did not answer within 0.5 seconds" in overview
+    assert overview.count("SERVING") == 1
+
+
+def test_throttling_counts_each_server_on_its_own(
+    client: Client, two_servers: TwoServers, settings: DjangoSettings
+) -> None:
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = 2
+    for _ in range(3):
+        client.post(
+            f"/s/{SAVED}/accounts/sign-in/",
+            {"method": "password", "username": "alice", "password": "wrong guess"},
+        )
+    refused = client.post(
+        f"/s/{SAVED}/accounts/sign-in/",
+        {"method": "password", "username": "alice", "password": "wrong guess"},
+    )
+    assert refused.status_code == 429
+    on_alpha = client.post(
+        "/s/alpha/accounts/sign-in/",
+        {"method": "password", "username": "alice", "password": "wrong guess"},
+    )
+    assert on_alpha.status_code == 200  # asked alpha: refused there, not throttled
+    assert set(FailedSignIn.objects.values_list("server", flat=True)) == {SAVED, "alpha"}
