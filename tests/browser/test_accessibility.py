@@ -94,6 +94,7 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "import-discard", f"{stopped_import}discard/"
     yield "audit", f"{base}/audit/"
     yield "time-zone", f"{base}/preferences/time-zone/"
+    yield "servers", f"{base}/servers/"
     yield "not-found", f"{base}/no-such-page/"
 
 
