@@ -64,7 +64,7 @@ def two_servers_running(
 ) -> Iterator[TwoServers]:
     """For a fixture: the panel's ``PANEL_SERVERS`` are ``alpha`` (``pymap``)
     and ``pymap-admin`` (a new server on the next backend)."""
-    with PymapProcess(backend=NEXT_BACKEND[pymap.backend]) as other:
+    with PymapProcess(backend=NEXT_BACKEND[pymap.backend], imap=True) as other:
         file = write_servers_file(tmp_path, pymap, other)
         beta, alpha = load(file)
         assert (beta.name, alpha.name) == (SAVED, "alpha")

@@ -3,6 +3,7 @@ servers on different backends (servers_support.py), one stopped midway."""
 
 from __future__ import annotations
 
+import imaplib
 import os
 import signal
 import time
@@ -12,15 +13,19 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.models import FailedSignIn, OperatorSession
 from adminpanel.audit.models import Action, AuditEvent
+from adminpanel.mail.models import ImportJob, JobState
 from adminpanel.users.models import RecentUser
-from devtools.pymap_process import PymapProcess
+from devtools.pymap_process import LOCALHOST, PymapProcess
 
 from . import stored
+from .conftest import make_user
+from .mail_support import message, run
 from .panel_client import signed_in_anywhere
 from .servers_support import SAVED, TwoServers, sign_in_to, two_servers_running
 from .test_users_create import create_post, unique
@@ -165,3 +170,38 @@ def test_throttling_counts_each_server_on_its_own(
     )
     assert on_alpha.status_code == 200  # asked alpha: refused there, not throttled
     assert set(FailedSignIn.objects.values_list("server", flat=True)) == {SAVED, "alpha"}
+
+
+def test_an_import_job_names_its_server_and_its_worker_sends_there(
+    client: Client, two_servers: TwoServers, mail_spool: Path
+) -> None:
+    beta = two_servers.beta_process
+    sign_in_to(client, two_servers.beta, beta.admin_token)
+    owner = make_user(beta.server(), beta.admin_token, unique("owner"), "owner password 1")
+    posted = client.post(
+        f"/s/{SAVED}/mail/import/",
+        {
+            "user": owner.name,
+            "mailbox": "INBOX",
+            "date_source": "header",
+            "keywords": "",
+            "archive_flags": "on",
+            "upload": [SimpleUploadedFile("one.eml", message(1, tag="beta-only"))],
+        },
+    )
+    job = ImportJob.objects.get()
+    assert posted["Location"] == f"/s/{SAVED}/mail/import/{job.pk}/"
+    assert job.server == SAVED
+    assert run(job).state == JobState.FINISHED
+    assert beta.imap_port is not None
+    imap = imaplib.IMAP4(LOCALHOST, beta.imap_port, timeout=10)
+    try:
+        imap.login(owner.name, owner.password)
+        status, data = imap.select("INBOX", readonly=True)
+        assert (status, data) == ("OK", [b"1"])
+    finally:
+        imap.logout()
+    # The job is the server's own: not listed, not found, under the other one.
+    sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
+    assert client.get(f"/s/alpha/mail/import/{job.pk}/").status_code == 404
+    assert f"/mail/import/{job.pk}/" not in page(client.get("/s/alpha/mail/import/"))

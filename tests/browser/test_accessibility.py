@@ -154,7 +154,7 @@ def _wait_for_preview(page: Page, base: str, user: str) -> None:
         "Content-Disposition: attachment; filename=data.csv\n\na,b\n--b--\n"
     )
     page.get_by_role("button", name="Preview").click()
-    expect(page).to_have_title("Check the message · pymap admin")
+    expect(page).to_have_title("Check the message · test pymap · pymap admin")
 
 
 def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
@@ -186,7 +186,7 @@ def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
     for link in ("Dashboard", "Users", "Deliver"):
         tab_to(link)
     page.keyboard.press("Enter")
-    expect(page).to_have_title("Deliver a message · pymap admin")
+    expect(page).to_have_title("Deliver a message · test pymap · pymap admin")
 
     # The skip link jumps over header and navigation into the form.
     page.keyboard.press("Tab")
@@ -205,7 +205,7 @@ def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
     screenshot(page, "keyboard-focus-ring")
     page.keyboard.press("Enter")
 
-    expect(page).to_have_title("Check the message · pymap admin")
+    expect(page).to_have_title("Check the message · test pymap · pymap admin")
     tab_to("Deliver this message")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("2.0.0 Message delivered")
@@ -268,13 +268,13 @@ def test_error_pages_are_accessible(
     sign_in(page, panel.url, plain.name, plain.password)
 
     page.goto(f"{panel.url}/users/user/?name=demouser")
-    expect(page).to_have_title("Not allowed · pymap admin")
+    expect(page).to_have_title("Not allowed · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("refused")
     assert_accessible(page)
     screenshot(page, "error-403")
 
     page.goto(f"{panel.url}/no-such-page/")
-    expect(page).to_have_title("Not found · pymap admin")
+    expect(page).to_have_title("Not found · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("There is no page at this address.")
     assert_accessible(page)
     screenshot(page, "error-404")
@@ -283,11 +283,11 @@ def test_error_pages_are_accessible(
     page.goto(f"{panel.url}/mail/deliver/")
     page.context.clear_cookies(name="csrftoken")
     page.get_by_role("button", name="Preview").click()
-    expect(page).to_have_title("Form expired · pymap admin")
+    expect(page).to_have_title("Form expired · test pymap · pymap admin")
     assert_accessible(page)
 
     page.goto(f"{panel.url}/audit/")
-    expect(page).to_have_title("Audit log · pymap admin")
+    expect(page).to_have_title("Audit log · test pymap · pymap admin")
     expect(page.get_by_role("table")).to_contain_text("Sign-in")
     assert_accessible(page)
     screenshot(page, "audit")
@@ -304,7 +304,7 @@ def test_health_badge_follows_the_server_without_a_reload_then_503(
         page.get_by_role("radio", name="Token").check()
         page.get_by_role("textbox", name="Token").fill(own_pymap.admin_token)
         page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_title("Dashboard · pymap admin")
+        expect(page).to_have_title("Dashboard · test pymap · pymap admin")
         badge = page.get_by_role("region", name="Mail server").get_by_role("status")
         expect(badge).to_have_text("SERVING")
         page.evaluate("() => { window.sameDocument = true; }")
@@ -317,7 +317,7 @@ def test_health_badge_follows_the_server_without_a_reload_then_503(
         assert_accessible(page)
 
         page.reload()
-        expect(page).to_have_title("Mail server unreachable · pymap admin")
+        expect(page).to_have_title("Mail server unreachable · test pymap · pymap admin")
         expect(page.get_by_role("alert")).to_contain_text("unreachable")
         assert_accessible(page)
         screenshot(page, "error-503")
