@@ -205,3 +205,26 @@ def test_an_import_job_names_its_server_and_its_worker_sends_there(
     sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
     assert client.get(f"/s/alpha/mail/import/{job.pk}/").status_code == 404
     assert f"/mail/import/{job.pk}/" not in page(client.get("/s/alpha/mail/import/"))
+
+
+def test_ending_a_users_sessions_on_one_server_keeps_their_sign_in_to_the_other(
+    client: Client, two_servers: TwoServers
+) -> None:
+    alpha = two_servers.alpha_process
+    user = make_user(alpha.server(), alpha.admin_token, unique("both"), "both password 1")
+    theirs = Client()
+    theirs.post(
+        "/s/alpha/accounts/sign-in/",
+        {"method": "password", "username": user.name, "password": user.password},
+    )
+    sign_in_to(theirs, two_servers.beta, two_servers.beta_process.admin_token)
+    sign_in_to(client, two_servers.alpha, alpha.admin_token)
+    ended = client.post("/s/alpha/accounts/sign-out-everywhere/", {"name": user.name})
+    assert ended.status_code == 302
+    assert "1 panel session" in page(client.get(ended["Location"]))
+    # Their sign-in to alpha is over; the one to the other server is not.
+    assert theirs.get("/s/alpha/").status_code == 302
+    assert theirs.get(f"/s/{SAVED}/").status_code == 200
+    assert set(
+        OperatorSession.objects.filter(server="alpha").values_list("identity_kind", flat=True)
+    ) == {"admin-token"}
