@@ -83,26 +83,19 @@ def begin(
         at=now, server=server[:200], client_address=address or "", user_name=(user_name or "")[:255]
     )
     on_server = FailedSignIn.objects.filter(server=row.server)
-    waits = [
-        _wait(
-            on_server.filter(client_address=row.client_address),
-            settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS,
-            since,
-            now,
-        )
-    ]
+    from_address = on_server.filter(client_address=row.client_address)
+    limits = [(from_address, settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS)]
     if row.user_name:
-        per_user = on_server.filter(user_name=row.user_name)
-        waits.append(_wait(per_user, settings.PANEL_SIGN_IN_LIMIT_PER_USER, since, now))
-        waits.append(
-            _wait(
-                per_user.filter(client_address=row.client_address),
+        limits.append(
+            (on_server.filter(user_name=row.user_name), settings.PANEL_SIGN_IN_LIMIT_PER_USER)
+        )
+        limits.append(
+            (
+                from_address.filter(user_name=row.user_name),
                 settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS,
-                since,
-                now,
             )
         )
-    wait = max(waits)
+    wait = max(_wait(rows, allowed, since, now) for rows, allowed in limits)
     if wait > 0:
         row.delete()
         raise SignInThrottled(wait)

@@ -88,56 +88,71 @@ def parse(text: str, origin: str = "<servers file>") -> tuple[PymapServer, ...]:
     return servers
 
 
-def _server(section: configparser.SectionProxy, lines: _Lines, origin: str) -> PymapServer:
-    name = section.name
+class _Section:
+    """One section's values, each refusal naming its line."""
 
-    def fail(key: str | None, problem: str) -> ServersFileError:
-        return ServersFileError(f"{origin}, line {lines.of(name, key)}: [{name}] {problem}")
+    def __init__(self, section: configparser.SectionProxy, lines: _Lines, origin: str) -> None:
+        self.section, self.name, self._lines, self._origin = section, section.name, lines, origin
 
-    if not NAME_PATTERN.fullmatch(name):
-        raise fail(None, "is not a usable server name (letters, digits, '.', '_', '-'; 64 at most)")
-    for key in section:
-        if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS:
-            raise fail(key, f"has an unknown key {key!r}")
+    def fail(self, key: str | None, problem: str) -> ServersFileError:
+        line = self._lines.of(self.name, key)
+        return ServersFileError(f"{self._origin}, line {line}: [{self.name}] {problem}")
 
-    def text(key: str) -> str | None:
-        return section.get(key, "").strip() or None
+    def text(self, key: str) -> str | None:
+        return self.section.get(key, "").strip() or None
 
-    def number(key: str, kind: type[int] | type[float], low: float, high: float) -> float | None:
-        value = text(key)
+    def number(
+        self, key: str, kind: type[int] | type[float], low: float, high: float
+    ) -> float | None:
+        value = self.text(key)
         if value is None:
             return None
         try:
             parsed = kind(value)
         except ValueError:
-            raise fail(key, f"{key} = {value!r} is not a number") from None
+            raise self.fail(key, f"{key} = {value!r} is not a number") from None
         if not low <= parsed <= high:
-            raise fail(key, f"{key} = {value} is outside {low:g}..{high:g}")
+            raise self.fail(key, f"{key} = {value} is outside {low:g}..{high:g}")
         return parsed
 
-    def flag(key: str) -> bool:
+    def flag(self, key: str) -> bool:
         try:
-            return section.getboolean(key, fallback=False)
+            return self.section.getboolean(key, fallback=False)
         except ValueError:
-            raise fail(key, f"{key} = {section[key]!r} is not true or false") from None
+            raise self.fail(key, f"{key} = {self.section[key]!r} is not true or false") from None
 
-    backend = (text("backend") or "auto").lower()
+    def check_name_and_keys(self) -> None:
+        if not NAME_PATTERN.fullmatch(self.name):
+            raise self.fail(
+                None, "is not a usable server name (letters, digits, '.', '_', '-'; 64 at most)"
+            )
+        for key in self.section:
+            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS:
+                raise self.fail(key, f"has an unknown key {key!r}")
+
+
+def _server(section: configparser.SectionProxy, lines: _Lines, origin: str) -> PymapServer:
+    read = _Section(section, lines, origin)
+    read.check_name_and_keys()
+    backend = (read.text("backend") or "auto").lower()
     if backend not in SETTING_CHOICES:
-        raise fail("backend", f"backend = {backend!r} is not one of {', '.join(SETTING_CHOICES)}")
-    port = number("port", int, 1, 65535)
-    timeout = number("timeout", float, 0.001, 3600)
+        raise read.fail(
+            "backend", f"backend = {backend!r} is not one of {', '.join(SETTING_CHOICES)}"
+        )
+    port = read.number("port", int, 1, 65535)
+    timeout = read.number("timeout", float, 0.001, 3600)
     return PymapServer(
-        name=name,
-        path=text("path"),
-        host=text("host"),
+        name=read.name,
+        path=read.text("path"),
+        host=read.text("host"),
         port=int(port) if port is not None else None,
-        plaintext=flag("plaintext"),
-        cafile=text("cafile"),
-        capath=text("capath"),
-        certfile=text("cert"),
-        keyfile=text("key"),
-        verify_cert=not flag("no_verify_cert"),
+        plaintext=read.flag("plaintext"),
+        cafile=read.text("cafile"),
+        capath=read.text("capath"),
+        certfile=read.text("cert"),
+        keyfile=read.text("key"),
+        verify_cert=not read.flag("no_verify_cert"),
         timeout=timeout if timeout is not None else 10.0,
         backend=backend,
-        label=text("label") or "",
+        label=read.text("label") or "",
     )
