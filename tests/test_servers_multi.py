@@ -20,6 +20,8 @@ from pytest_django.fixtures import Settings as DjangoSettings
 from adminpanel.accounts.models import FailedSignIn, OperatorSession
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.mail.models import ImportJob, JobState
+from adminpanel.pymap import service
+from adminpanel.pymap.channels import ConnectionStats
 from adminpanel.users.models import RecentUser
 from devtools.pymap_process import LOCALHOST, PymapProcess
 
@@ -228,3 +230,16 @@ def test_ending_a_users_sessions_on_one_server_keeps_their_sign_in_to_the_other(
     assert set(
         OperatorSession.objects.filter(server="alpha").values_list("identity_kind", flat=True)
     ) == {"admin-token"}
+
+
+def test_each_server_has_one_channel_of_its_own(two_servers: TwoServers) -> None:
+    before = ConnectionStats.opened
+    first = service.survey([two_servers.alpha, two_servers.beta])
+    opened = ConnectionStats.opened - before
+    # The second server is new to this test: its channel connects now; the
+    # first's may be open already from an earlier test.
+    assert opened in (1, 2)
+    for _ in range(3):
+        again = service.survey([two_servers.alpha, two_servers.beta])
+    assert ConnectionStats.opened - before == opened  # reused, not reopened
+    assert [type(answer).__name__ for answer in (*first, *again)] == ["ServerStatus"] * 4
