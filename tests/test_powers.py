@@ -78,7 +78,7 @@ def test_losing_the_admin_role_hides_the_whole_audit_log_at_once(
 ) -> None:
     AuditEvent.objects.create(
         operator="someone-else", identity_kind="user", identity_name="someone-else",
-        server="s", action=Action.USER_EDIT, outcome="ok", target="others-event",
+        server=pymap_server.name, action=Action.USER_EDIT, outcome="ok", target="others-event",
     )  # fmt: skip
     assert "others-event" in client.get(AUDIT).content.decode()
     remove_admin_role(pymap_server, admin_login_token, admin)
@@ -97,7 +97,10 @@ def test_losing_the_admin_role_hides_the_recent_users_list(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
     RecentUser.objects.create(
-        name="someone-viewed", last_action=LastAction.VIEWED, last_seen="2026-01-01T00:00Z"
+        server=pymap_server.name,
+        name="someone-viewed",
+        last_action=LastAction.VIEWED,
+        last_seen="2026-01-01T00:00Z",
     )
     assert "someone-viewed" in client.get("/users/").content.decode()
     remove_admin_role(pymap_server, admin_login_token, admin)
@@ -236,7 +239,8 @@ def test_when_pymap_cannot_answer_others_data_is_not_shown(
     fake_session(client, settings.PYMAP_SERVER, name="operator", admin=True)
     AuditEvent.objects.create(
         operator="someone-else", identity_kind="user", identity_name="someone-else",
-        server="s", action=Action.USER_EDIT, outcome="ok", target="others-event",
+        server=settings.PYMAP_SERVER.name, action=Action.USER_EDIT, outcome="ok",
+        target="others-event",
     )  # fmt: skip
     fake.behaviour["GetUser"] = fake_pymap.hang
     page: Any = client.get(AUDIT)
