@@ -40,9 +40,9 @@ class OperatorSession(models.Model):
     """Which identity a stored panel session belongs to, on which server.
 
     One row per server the session is signed in to. Django keeps sessions as
-    opaque signed blobs; this index finds the
-    sessions of one identity, so that they can be ended together (after a
-    password change, or "sign out everywhere"). A row goes with its session:
+    opaque signed blobs; this index finds the sessions of one identity, so
+    that they can be ended together (after a password change, or "sign out
+    everywhere"). A row goes with its session:
     sign-out, expiry clean-up and ending a session all delete it.
     """
 
