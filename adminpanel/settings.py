@@ -14,6 +14,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from adminpanel.lib.env import env_bool, env_int, env_list, env_secret, env_str
 from adminpanel.pymap.servers import server_from_env
+from adminpanel.pymap.servers_file import ServersFileError
+from adminpanel.pymap.servers_file import load as load_servers_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,6 +64,8 @@ MIDDLEWARE = [
     # After WhiteNoise (static files may be cached), before everything that
     # renders a page or an error: nothing else is ever stored.
     "adminpanel.web.no_store.NoStoreMiddleware",
+    # /s/<server>/...: the request's server, before anything resolves the URL.
+    "adminpanel.servers.middleware.ServerPrefixMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before CSRF, which reads the body: an oversized request gets 413 unread.
@@ -142,6 +146,15 @@ PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1
 PYMAP_SERVER = server_from_env()
 #: Longest life of a token issued on the Tokens page (docs/tokens.md): 30 days.
 PANEL_TOKEN_MAX_SECONDS = env_int("PANEL_TOKEN_MAX_SECONDS", 30 * 86400, minimum=1)
+#: An INI file in pymap-admin.conf's format naming several servers (docs/servers.md).
+#: Without it, the PYMAP_ADMIN_* variables define the one server (PYMAP_SERVER).
+PANEL_SERVERS_FILE = env_str("PANEL_SERVERS_FILE")
+try:
+    PANEL_SERVERS = (
+        load_servers_file(Path(PANEL_SERVERS_FILE).expanduser()) if PANEL_SERVERS_FILE else ()
+    )
+except ServersFileError as exc:
+    raise ImproperlyConfigured(f"PANEL_SERVERS_FILE: {exc}") from exc
 
 # --- mail delivery and import (adminpanel/mail) ---------------------------------
 #: Largest message the panel delivers, from the form or inside an import.
@@ -252,7 +265,9 @@ if _proxy_header:
     SECURE_PROXY_SSL_HEADER = (_proxy_header, "https")
 
 # --- static files: served by WhiteNoise, no separate web server needed --------
-STATIC_URL = "static/"
+# Absolute: pages under /s/<server>/ set the script prefix to that, which a
+# relative STATIC_URL would take on (servers/middleware.py).
+STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
 WHITENOISE_ROOT = BASE_DIR / "public"

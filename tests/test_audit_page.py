@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.test import AsyncClient, Client
@@ -41,7 +42,7 @@ def event(operator: str | Identity, action: Action = Action.USER_EDIT, **fields:
         identity_name=identity.name,
         identity_act_as=identity.act_as,
         action=action,
-        server="test",
+        server=fields.pop("server", settings.PYMAP_SERVER.name),
         outcome=fields.pop("outcome", "ok"),
         **fields,
     )
@@ -257,16 +258,17 @@ def test_targets_link_to_their_user_or_import(client: Client, admin: str) -> Non
     assert '<td data-prefix="on">carol/INBOX</td>' in html  # no import to link to
 
 
-def test_the_server_column_shows_only_when_events_come_from_several(
-    client: Client, admin: str, pymap_server: PymapServer
-) -> None:
+def test_the_log_is_the_servers_own(client: Client, admin: str, pymap_server: PymapServer) -> None:
+    event("from-here", target="here-target")
+    event("from-there", target="there-target", server="other")
     html = client.get(AUDIT).content.decode()
-    assert '<th scope="col">Server</th>' not in html
-    assert f"All of them are on the server {pymap_server.name}." in html
-    AuditEvent.objects.create(operator="x", action=Action.SIGN_IN, server="other", outcome="ok")
-    html = client.get(AUDIT).content.decode()
-    assert '<th scope="col">Server</th>' in html
-    assert '<td data-prefix="server">other</td>' in html
+    assert f"All of them are on the server {pymap_server.name}" in html
+    assert "here-target" in html
+    assert "there-target" not in html  # another server's users and rights are its own
+    response = client.get("/audit/export.json")
+    assert isinstance(response, StreamingHttpResponse)
+    exported = json.loads(b"".join(response))
+    assert {row["server"] for row in exported} == {pymap_server.name}
 
 
 def test_the_outcome_filter_is_a_list_of_the_outcomes_there_are(client: Client, admin: str) -> None:

@@ -59,7 +59,11 @@ def test_an_operator_without_the_admin_role_sees_only_their_own(
 ) -> None:
     plain = pymap_user("dash-plain")
     AuditEvent.objects.create(
-        operator="someone-else", action=Action.USER_EDIT, server="x", outcome="ok", target="t9"
+        operator="someone-else",
+        action=Action.USER_EDIT,
+        server=pymap_server.name,
+        outcome="ok",
+        target="t9",
     )
     _failed_sign_in(Client(), "someone-else")
     sign_in(client, plain)

@@ -17,7 +17,7 @@ from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.powers import RECHECK_SECONDS, ROLE_LOST
-from adminpanel.accounts.session import SESSION_KEY, from_stored, to_stored
+from adminpanel.accounts.session import from_stored, to_stored
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.mail import spool
 from adminpanel.mail.models import ImportJob, JobState
@@ -29,7 +29,13 @@ from adminpanel.users.models import LastAction, RecentUser
 from .support import fake_pymap
 from .support.fake_pymap import Recorder
 from .support.mail import IMPORT, message, run, upload
-from .support.panel_client import SIGN_IN, session_operator, sign_in
+from .support.panel_client import (
+    SIGN_IN,
+    operator_entry,
+    session_operator,
+    sign_in,
+    signed_in_anywhere,
+)
 from .support.pymap_users import MakeUser, PymapUser
 from .support.users import fake_session
 
@@ -54,11 +60,12 @@ def remove_admin_role(server: PymapServer, token: str, user: PymapUser) -> None:
 def age_check(client: Client, seconds: float) -> None:
     """Pretend pymap was last asked ``seconds`` ago."""
     session = client.session
-    operator = from_stored(session[SESSION_KEY])
+    entry = operator_entry(session)
+    operator = from_stored(session[entry])
     assert operator is not None
     stored = to_stored(operator)
     stored["powers_checked_at"] = time.time() - seconds
-    session[SESSION_KEY] = stored
+    session[entry] = stored
     session.save()
 
 
@@ -77,7 +84,7 @@ def test_losing_the_admin_role_hides_the_whole_audit_log_at_once(
 ) -> None:
     AuditEvent.objects.create(
         operator="someone-else", identity_kind="user", identity_name="someone-else",
-        server="s", action=Action.USER_EDIT, outcome="ok", target="others-event",
+        server=pymap_server.name, action=Action.USER_EDIT, outcome="ok", target="others-event",
     )  # fmt: skip
     assert "others-event" in client.get(AUDIT).content.decode()
     remove_admin_role(pymap_server, admin_login_token, admin)
@@ -96,7 +103,10 @@ def test_losing_the_admin_role_hides_the_recent_users_list(
     client: Client, admin: PymapUser, pymap_server: PymapServer, admin_login_token: str
 ) -> None:
     RecentUser.objects.create(
-        name="someone-viewed", last_action=LastAction.VIEWED, last_seen="2026-01-01T00:00Z"
+        server=pymap_server.name,
+        name="someone-viewed",
+        last_action=LastAction.VIEWED,
+        last_seen="2026-01-01T00:00Z",
     )
     assert "someone-viewed" in client.get("/users/").content.decode()
     remove_admin_role(pymap_server, admin_login_token, admin)
@@ -160,7 +170,7 @@ def test_a_deleted_users_session_ends(
     response = client.get(AUDIT, follow=True)
     assert response.redirect_chain[0][0].startswith(SIGN_IN)
     assert "no longer accepts your session" in response.content.decode()
-    assert SESSION_KEY not in client.session
+    assert not signed_in_anywhere(client.session)
 
 
 # maildir: the role gives no rights over others; redis: the SetUser that changes
@@ -235,7 +245,8 @@ def test_when_pymap_cannot_answer_others_data_is_not_shown(
     fake_session(client, settings.PYMAP_SERVER, name="operator", admin=True)
     AuditEvent.objects.create(
         operator="someone-else", identity_kind="user", identity_name="someone-else",
-        server="s", action=Action.USER_EDIT, outcome="ok", target="others-event",
+        server=settings.PYMAP_SERVER.name, action=Action.USER_EDIT, outcome="ok",
+        target="others-event",
     )  # fmt: skip
     fake.behaviour["GetUser"] = fake_pymap.hang
     page: Any = client.get(AUDIT)

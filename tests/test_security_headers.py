@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,8 @@ def _csrf_failure(client: Client, **_: Any) -> Any:
 
 def _unreachable(client: Client, user: MakeUser, settings: DjangoSettings, **_: Any) -> Any:
     sign_in(client, user(), secure=True)
-    settings.PYMAP_SERVER = UNREACHABLE
+    # The server signed in to (sign-ins are per server name), now unreachable.
+    settings.PYMAP_SERVER = replace(settings.PYMAP_SERVER, path=UNREACHABLE.path)
     return client.get("/", secure=True)
 
 

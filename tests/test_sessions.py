@@ -19,10 +19,10 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
-from adminpanel.accounts.session import SEALED_TOKEN, SESSION_KEY, from_stored
+from adminpanel.accounts.session import SEALED_TOKEN, from_stored
 from adminpanel.pymap.servers import PymapServer
 
-from .support.panel_client import SIGN_IN, session_operator, sign_in
+from .support.panel_client import SIGN_IN, operator_entry, session_operator, sign_in
 from .support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.django_db
@@ -33,14 +33,14 @@ COOKIE = "pymap_panel_session"
 def _age_session(client: Client, **changes: float) -> str:
     """Rewrite the stored operator (e.g. an older last_seen); the session key."""
     session = client.session
-    session[SESSION_KEY] = {**session[SESSION_KEY], **changes}
+    session[operator_entry(session)] = {**session[operator_entry(session)], **changes}
     session.save()
     assert session.session_key is not None
     return session.session_key
 
 
 def _stored(client: Client) -> dict[str, Any]:
-    data: dict[str, Any] = client.session[SESSION_KEY]
+    data: dict[str, Any] = client.session[operator_entry(client.session)]
     return data
 
 

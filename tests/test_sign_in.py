@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -10,10 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from pymacaroons import Macaroon
 
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 
+from .support.panel_client import operator_entry, signed_in_anywhere
 from .support.panel_client import session_operator as unsealed
 from .support.pymap_users import MakeUser, PymapUser
 
@@ -37,7 +38,7 @@ def _credentials(user: PymapUser) -> tuple[str, str]:
 
 
 def session_operator(client: Client) -> dict[str, Any]:
-    data: dict[str, Any] = client.session[SESSION_KEY]
+    data: dict[str, Any] = client.session[operator_entry(client.session)]
     return data
 
 
@@ -124,7 +125,7 @@ def test_failed_sign_ins_all_get_the_same_message(
     assert GENERIC in html
     assert 'role="alert"' in html
     assert secret not in html  # neither the password nor the token is echoed
-    assert SESSION_KEY not in client.session
+    assert not signed_in_anywhere(client.session)
 
 
 @pytest.mark.backends("dict", "redis")  # maildir: test_backends.py
@@ -159,7 +160,7 @@ def test_act_as_without_the_admin_role_is_refused(
     other, _ = _credentials(pymap_user())
     response = sign_in_with_password(client, name, password, act_as=other)
     assert "may not act as that user" in response.content.decode()
-    assert SESSION_KEY not in client.session
+    assert not signed_in_anywhere(client.session)
 
 
 def test_session_token_is_narrowed_to_the_session_end(
@@ -245,7 +246,10 @@ def test_expired_session_goes_back_to_sign_in_with_a_message(
     name, password = _credentials(pymap_user())
     sign_in_with_password(client, name, password)
     session = client.session
-    session[SESSION_KEY] = {**session[SESSION_KEY], "expires_at": time.time() - 1}
+    session[operator_entry(session)] = {
+        **session[operator_entry(session)],
+        "expires_at": time.time() - 1,
+    }
     session.save()
     old_key = session.session_key
     response = client.get("/", follow=True)
@@ -262,7 +266,10 @@ def test_idle_session_goes_back_to_sign_in(
     name, password = _credentials(pymap_user())
     sign_in_with_password(client, name, password)
     session = client.session
-    session[SESSION_KEY] = {**session[SESSION_KEY], "last_seen": time.time() - 31 * 60}
+    session[operator_entry(session)] = {
+        **session[operator_entry(session)],
+        "last_seen": time.time() - 31 * 60,
+    }
     session.save()
     response = client.get("/", follow=True)
     assert "30 minutes without activity" in response.content.decode()
@@ -276,7 +283,8 @@ def test_server_down_gives_a_503_page_not_a_traceback(
 ) -> None:
     name, password = _credentials(pymap_user())
     sign_in_with_password(client, name, password)
-    settings.PYMAP_SERVER = PymapServer(name="gone", path="/nonexistent/pymap-admin.sock")
+    # The same server (the session's sign-in is to it by name), now unreachable.
+    settings.PYMAP_SERVER = replace(pymap_server, path="/nonexistent/pymap-admin.sock")
     response = client.get("/")
     assert response.status_code == 503
     html = response.content.decode()
@@ -305,7 +313,7 @@ def test_health_endpoint_reports_the_server_state(
     state = client.get("/health.json").json()
     assert state["health"] == "SERVING"
     assert state["round_trip_ms"] > 0
-    settings.PYMAP_SERVER = PymapServer(name="gone", path="/nonexistent/pymap-admin.sock")
+    settings.PYMAP_SERVER = replace(pymap_server, path="/nonexistent/pymap-admin.sock")
     down = client.get("/health.json")
     assert down.status_code == 200
     assert down.json()["health"] == "UNKNOWN"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.conf import settings
 from django.db.models import QuerySet
 from django.test import Client
 
@@ -30,7 +31,11 @@ def admin(client: Client, pymap_server: PymapServer, pymap_user: MakeUser) -> Py
 
 def _event_at(when: datetime, target: str) -> None:
     made = AuditEvent.objects.create(
-        operator="x", action=Action.USER_EDIT, server="test", outcome="ok", target=target
+        operator="x",
+        action=Action.USER_EDIT,
+        server=settings.PYMAP_SERVER.name,
+        outcome="ok",
+        target=target,
     )
     QuerySet.update(AuditEvent.objects.filter(pk=made.pk), created_at=when)
 

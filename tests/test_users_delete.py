@@ -6,13 +6,13 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
+from .support.panel_client import signed_in_anywhere
 from .support.pymap_users import MakeUser
 from .support.users import page, sign_in, signed_in_admin, signed_in_admin_user, user_url
 
@@ -73,7 +73,7 @@ def test_deleting_yourself_signs_you_out(
     response = client.post(user_url("users:delete", admin.name), follow=True)
     assert response.redirect_chain[-1][0].startswith(reverse("accounts:sign-in"))
     assert "You deleted your own user" in page(response)
-    assert SESSION_KEY not in client.session
+    assert not signed_in_anywhere(client.session)
     with pytest.raises(Refused):
         service.get_user(pymap_server, admin_token, admin.name)
 

@@ -127,8 +127,8 @@ def test_users_index_lists_recently_viewed_users_with_links(
 
 def test_the_recent_list_is_bounded() -> None:
     for index in range(recent.LIMIT + 7):
-        recent.note(f"bounded-{index}", LastAction.VIEWED)
-    assert RecentUser.objects.count() == recent.LIMIT
+        recent.note("bounded", f"bounded-{index}", LastAction.VIEWED)
+    assert RecentUser.objects.filter(server="bounded").count() == recent.LIMIT
     assert RecentUser.objects.filter(name="bounded-0").exists() is False
     assert RecentUser.objects.filter(name=f"bounded-{recent.LIMIT + 6}").exists()
 
@@ -136,7 +136,7 @@ def test_the_recent_list_is_bounded() -> None:
 def test_a_user_without_the_admin_role_sees_only_their_own_recent_entry(
     client: Client, pymap_server: PymapServer, pymap_user: MakeUser
 ) -> None:
-    recent.note("someone-else-entirely", LastAction.EDITED)
+    recent.note(pymap_server.name, "someone-else-entirely", LastAction.EDITED)
     user = pymap_user("plain")
     sign_in(client, user)
     client.get(user_url("users:detail", user.name))

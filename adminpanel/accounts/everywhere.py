@@ -17,28 +17,37 @@ on the user's page is the way to end those sessions.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.http import HttpRequest
 
 from adminpanel.audit.record import Action, record
 
+from . import session
 from .identity import IdentityKind
 from .middleware import get_operator
 from .models import OperatorSession
-from .session import Operator
+from .session import Operator, operator_key, stored_operators
 
 
-def register(request: HttpRequest, operator: Operator) -> None:
-    """Index the request's (just created) session under its operator."""
+def register(request: HttpRequest) -> None:
+    """Index the request's (just re-keyed) session under each of its
+    operators, one row per server: re-keying dropped the old rows."""
     key = request.session.session_key
     if key is None:
         raise RuntimeError("the session has no key yet; call after cycle_key()")
+    for operator in session.load_all(request).values():
+        _index(key, operator)
+
+
+def _index(key: str, operator: Operator) -> None:
     identity = operator.identity
     OperatorSession.objects.update_or_create(
         session_id=key,
+        server=operator.server,
         defaults={
-            "server": operator.server,
             "identity_kind": identity.kind,
             "identity_name": identity.name[:300],
             "identity_act_as": identity.act_as[:300],
@@ -76,11 +85,12 @@ class Ended:
 def end_sessions(
     request: HttpRequest, server: str, name: str, *, keep_current: bool, why: str
 ) -> Ended:
-    """End the panel sessions of user ``name`` on ``server``.
+    """End the sign-ins of user ``name`` to ``server`` in every panel session.
 
-    ``keep_current`` spares the request's own session (after one's own
-    password change); if it is ended, it is flushed, so that nothing of it is
-    saved again. Audited, with ``why``, when any session was ended.
+    A session signed in to other servers too keeps those; one left with no
+    sign-in is deleted. ``keep_current`` spares the request's own session
+    (after one's own password change); if it is ended, its sign-in to
+    ``server`` is dropped at once. Audited, with ``why``, when any was ended.
     """
     indexed = OperatorSession.objects.filter(
         server=server, identity_kind=IdentityKind.USER, identity_name=name
@@ -89,13 +99,26 @@ def end_sessions(
     if keep_current:
         indexed = indexed.exclude(session_id=current)
     keys = set(indexed.values_list("session_id", flat=True))
-    count = Session.objects.filter(session_key__in=keys).delete()[1].get(Session._meta.label, 0)
-    ended = Ended(count, current is not None and current in keys)
-    if count:
+    existing = set(Session.objects.filter(session_key__in=keys).values_list("pk", flat=True))
+    for key in existing - {current}:
+        _end_sign_in(key, server)
+    indexed.delete()
+    ended = Ended(len(existing), current is not None and current in existing)
+    if ended.count:
         record(request, Action.SESSIONS_END, target=name, detail=f"{ended.sessions} ended: {why}")
     if ended.current:
-        request.session.flush()
+        session.drop(request, server)
     return ended
+
+
+def _end_sign_in(key: str, server: str) -> None:
+    """Remove one server's sign-in from another (stored) session."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    store.pop(operator_key(server), None)
+    if stored_operators(dict(store.items())):
+        store.save()
+    else:
+        store.delete()
 
 
 def end_after_password_change(request: HttpRequest, name: str) -> str:

@@ -7,7 +7,7 @@ Every view needs a signed-in operator unless it is marked with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
@@ -17,9 +17,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import reverse
 
 from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.servers import current
 
 from . import powers, session
-from .session import Operator, from_stored
+from .session import Operator, from_stored, stored_operators
 
 ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
 
@@ -85,11 +86,15 @@ def expiry_reason(operator: Operator, now: float) -> str | None:
     return None
 
 
-def holds_current_operator(stored: object, now: float) -> bool:
-    """Whether a stored session's data is a signed-in operator within the
-    session limits (read without a request: see asgi_body_guard.py)."""
-    operator = from_stored(stored)
-    return operator is not None and expiry_reason(operator, now) is None
+def holds_current_operator(data: Mapping[str, object], now: float) -> bool:
+    """Whether a stored session's data holds a signed-in operator (on any
+    server) within the session limits (read without a request: see
+    asgi_body_guard.py)."""
+    for stored in stored_operators(data).values():
+        operator = from_stored(stored)
+        if operator is not None and expiry_reason(operator, now) is None:
+            return True
+    return False
 
 
 class OperatorSessionMiddleware:
@@ -97,14 +102,15 @@ class OperatorSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        operator = session.load(request)
+        server = current.for_request(request).name
+        operator = session.load(request, server)
         if operator is not None:
             now = time.time()
             reason = expiry_reason(operator, now)
             if reason is not None:
-                # flush() deletes the stored session, so the old cookie is
-                # useless even if someone kept a copy.
-                request.session.flush()
+                # drop() flushes the stored session with its last sign-in,
+                # so the old cookie is useless even if someone kept a copy.
+                session.drop(request, server)
                 messages.info(request, reason)
                 operator = None
         set_operator(request, operator)
@@ -129,8 +135,8 @@ class OperatorSessionMiddleware:
             request, operator, now, others_data=getattr(view_func, "panel_others_data", False)
         )
         if confirmed is None:
-            # The user was deleted or its tokens revoked: the session is over.
-            request.session.flush()
+            # The user was deleted or its tokens revoked: this sign-in is over.
+            session.drop(request, operator.server)
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         set_operator(request, confirmed)
@@ -141,7 +147,7 @@ class OperatorSessionMiddleware:
         deleted, or the server restarted with a new key): sign in again.
         Every other failure becomes a page in web/errors.py."""
         if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-            request.session.flush()
+            session.drop(request, current.for_request(request).name)
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         return None

@@ -19,6 +19,8 @@ class FailedSignIn(models.Model):
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    #: The server signed in to (its name): each server counts on its own.
+    server = models.CharField(max_length=200, blank=True)
     #: The client address; "" when the request had none that parses.
     client_address = models.CharField(max_length=45, blank=True)
     #: The user name tried (for a token, the user it claims); "" if none.
@@ -37,15 +39,14 @@ class FailedSignIn(models.Model):
 class OperatorSession(models.Model):
     """Which identity a stored panel session belongs to, on which server.
 
-    Django keeps sessions as opaque signed blobs; this index finds the
-    sessions of one identity, so that they can be ended together (after a
-    password change, or "sign out everywhere"). A row goes with its session:
+    One row per server the session is signed in to. Django keeps sessions as
+    opaque signed blobs; this index finds the sessions of one identity, so
+    that they can be ended together (after a password change, or "sign out
+    everywhere"). A row goes with its session:
     sign-out, expiry clean-up and ending a session all delete it.
     """
 
-    session = models.OneToOneField(
-        Session, primary_key=True, on_delete=models.CASCADE, related_name="operator_session"
-    )
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="operator_sessions")
     server = models.CharField(max_length=200)
     identity_kind = models.CharField(max_length=16, choices=IdentityKind.choices)
     identity_name = models.CharField(max_length=300, blank=True)
@@ -56,6 +57,9 @@ class OperatorSession(models.Model):
             models.Index(
                 fields=["server", "identity_kind", "identity_name"], name="operator_session_who"
             )
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "server"], name="operator_session_server")
         ]
 
     def __str__(self) -> str:

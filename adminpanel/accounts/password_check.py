@@ -25,7 +25,7 @@ def is_current(request: HttpRequest, server: PymapServer, name: str, password: s
     Raises :class:`throttle.SignInThrottled` before asking pymap when the limits
     are reached, and the service's errors when pymap gives no verdict.
     """
-    attempt = throttle.begin(client_address(request), name)
+    attempt = throttle.begin(server.name, client_address(request), name)
     try:
         service.login(server, name, password=password)
     except Refused as exc:

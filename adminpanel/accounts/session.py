@@ -1,4 +1,6 @@
-"""The signed-in operator, as kept in the server-side session.
+"""The signed-in operators, as kept in the server-side session: one per
+pymap server, each under :func:`operator_key` (an operator signs in to each
+server separately; signing out ends them all).
 
 The macaroon never leaves the session store, and is sealed in it (see
 :mod:`adminpanel.lib.sealing`): whoever reads the database reads no usable token.
@@ -23,7 +25,19 @@ from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
 from .identity import Identity, IdentityKind
 
-SESSION_KEY = "operator"
+#: Each server's operator is kept under this prefix and the server's name.
+SESSION_KEY = "operator:"
+
+
+def operator_key(server: str) -> str:
+    return SESSION_KEY + server
+
+
+def stored_operators(data: Mapping[str, object]) -> dict[str, object]:
+    """The stored operators of a session's data, by server name."""
+    return {k[len(SESSION_KEY) :]: v for k, v in data.items() if k.startswith(SESSION_KEY)}
+
+
 #: last_seen is written back at most this often, so that a page view does not
 #: cost a session write every time...
 ACTIVITY_GRANULARITY_SECONDS = 60
@@ -116,7 +130,7 @@ def from_stored(data: object) -> Operator | None:
 
 
 def store(request: HttpRequest, operator: Operator) -> None:
-    request.session[SESSION_KEY] = to_stored(operator)
+    request.session[operator_key(operator.server)] = to_stored(operator)
 
 
 def start(request: HttpRequest, operator: Operator) -> None:
@@ -128,8 +142,23 @@ def start(request: HttpRequest, operator: Operator) -> None:
     store(request, replace(operator, powers_checked_at=operator.signed_in_at))
 
 
-def load(request: HttpRequest) -> Operator | None:
-    return from_stored(request.session.get(SESSION_KEY))
+def load(request: HttpRequest, server: str) -> Operator | None:
+    """The operator signed in to ``server`` in this session, if any."""
+    operator = from_stored(request.session.get(operator_key(server)))
+    return operator if operator is not None and operator.server == server else None
+
+
+def load_all(request: HttpRequest) -> dict[str, Operator]:
+    """Every server this session is signed in to, and its operator."""
+    loaded = {name: from_stored(data) for name, data in stored_operators(request.session).items()}
+    return {name: op for name, op in loaded.items() if op is not None and op.server == name}
+
+
+def drop(request: HttpRequest, server: str) -> None:
+    """End the sign-in to one server; the session ends with its last one."""
+    request.session.pop(operator_key(server), None)
+    if not stored_operators(request.session):
+        request.session.flush()
 
 
 def replace_token(

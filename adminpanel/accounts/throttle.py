@@ -66,8 +66,11 @@ def window() -> timedelta:
     return timedelta(seconds=settings.PANEL_SIGN_IN_WINDOW_SECONDS)
 
 
-def begin(address: str | None, user_name: str | None, *, now: datetime | None = None) -> Attempt:
-    """Count an attempt from ``address`` for ``user_name``, or refuse it.
+def begin(
+    server: str, address: str | None, user_name: str | None, *, now: datetime | None = None
+) -> Attempt:
+    """Count an attempt on ``server`` from ``address`` for ``user_name``, or
+    refuse it. Each server has counters of its own: its users are its own.
 
     Raises :class:`SignInThrottled` (and counts nothing) when either limit is
     reached. Requests without a usable address share one counter, so a
@@ -77,28 +80,22 @@ def begin(address: str | None, user_name: str | None, *, now: datetime | None = 
     since = now - window()
     FailedSignIn.objects.filter(at__lt=since).delete()
     row = FailedSignIn.objects.create(
-        at=now, client_address=address or "", user_name=(user_name or "")[:255]
+        at=now, server=server[:200], client_address=address or "", user_name=(user_name or "")[:255]
     )
-    waits = [
-        _wait(
-            FailedSignIn.objects.filter(client_address=row.client_address),
-            settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS,
-            since,
-            now,
-        )
-    ]
+    on_server = FailedSignIn.objects.filter(server=row.server)
+    from_address = on_server.filter(client_address=row.client_address)
+    limits = [(from_address, settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS)]
     if row.user_name:
-        per_user = FailedSignIn.objects.filter(user_name=row.user_name)
-        waits.append(_wait(per_user, settings.PANEL_SIGN_IN_LIMIT_PER_USER, since, now))
-        waits.append(
-            _wait(
-                per_user.filter(client_address=row.client_address),
+        limits.append(
+            (on_server.filter(user_name=row.user_name), settings.PANEL_SIGN_IN_LIMIT_PER_USER)
+        )
+        limits.append(
+            (
+                from_address.filter(user_name=row.user_name),
                 settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS,
-                since,
-                now,
             )
         )
-    wait = max(waits)
+    wait = max(_wait(rows, allowed, since, now) for rows, allowed in limits)
     if wait > 0:
         row.delete()
         raise SignInThrottled(wait)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -11,11 +13,12 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.audit.record import THROTTLED, Action, record
+from adminpanel.audit.record import THROTTLED, Action, record, record_event
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
+from adminpanel.pymap.servers import PymapServer
 from adminpanel.servers import current
 from adminpanel.users.links import user_url
 
@@ -64,36 +67,55 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     is_token = data["method"] == SignInForm.METHOD_TOKEN
     act_as = data["act_as"] or None
     claimed = signin.attempted_identity(is_token, data["username"], data["token"])
+    server = current.for_request(request)
+    user = signin.claimed_user(is_token, data["username"], data["token"])
     try:
-        attempt = throttle.begin(
-            client_address(request), signin.claimed_user(is_token, data["username"], data["token"])
-        )
+        attempt = throttle.begin(server.name, client_address(request), user)
     except throttle.SignInThrottled as exc:
         record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed)
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
-    server = current.for_request(request)
     try:
-        if is_token:
-            signed_in = signin.with_token(server, data["token"], act_as)
-        else:
-            signed_in = signin.with_password(server, data["username"], data["password"], act_as)
+        signed_in = _ask_pymap(server, data, is_token, act_as, attempt)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
         record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
         form.add_error(None, exc.message)
         return _sign_in_page(request, form)
+    return _signed_in(request, signed_in, act_as)
+
+
+@sensitive_variables("data")
+def _ask_pymap(
+    server: PymapServer,
+    data: dict[str, Any],
+    is_token: bool,
+    act_as: str | None,
+    attempt: throttle.Attempt,
+) -> signin.SignedIn:
+    try:
+        if is_token:
+            signed_in = signin.with_token(server, data["token"], act_as)
+        else:
+            signed_in = signin.with_password(server, data["username"], data["password"], act_as)
     except (ServerUnavailable, ServerTimeout):
         # pymap was not reached or did not answer: no verdict on the
         # credentials, so nothing to count. The error page follows.
         attempt.release()
         raise
     attempt.release()
+    return signed_in
+
+
+def _signed_in(
+    request: HttpRequest, signed_in: signin.SignedIn, act_as: str | None
+) -> HttpResponse:
+    """Keep the sign-in next to those to other servers, index and audit it."""
     operator = signed_in.operator
     session.start(request, operator)
-    everywhere.register(request, operator)
+    everywhere.register(request)
     set_operator(request, operator)
     record(request, Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
@@ -103,7 +125,15 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    record(request, Action.SIGN_OUT, target=get_operator(request).name or "")
+    """Sign out of every server this session is signed in to."""
+    for operator in session.load_all(request).values():
+        record_event(
+            Action.SIGN_OUT,
+            identity=operator.identity,
+            client_address=client_address(request),
+            server=operator.server,
+            target=operator.name or "",
+        )
     request.session.flush()
     messages.info(request, "You have signed out.")
     return HttpResponseRedirect(reverse("accounts:sign-in"))

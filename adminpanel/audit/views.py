@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from adminpanel.accounts.middleware import get_operator, others_data_view
+from adminpanel.servers import current
 
 from .export import Format, export_response
 from .forms import AuditFilterForm
@@ -39,9 +40,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
     visible = visible_to(operator)
     form = AuditFilterForm(request.GET or None, outcomes=_outcomes(visible))
     if form.is_bound and not form.is_valid():
-        return _page(request, form, visible, visible.none(), status=400)
+        return _page(request, form, visible.none(), status=400)
     events = form.apply(visible) if form.is_bound else visible
-    return _page(request, form, visible, events)
+    return _page(request, form, events)
 
 
 @others_data_view
@@ -51,21 +52,19 @@ def export(request: HttpRequest, kind: Format) -> HttpResponseBase:
     visible = visible_to(get_operator(request))
     form = AuditFilterForm(request.GET, outcomes=_outcomes(visible))
     if not form.is_valid():
-        return _page(request, form, visible, visible.none(), status=400)
+        return _page(request, form, visible.none(), status=400)
     return export_response(request, form.apply(visible), kind)
 
 
 def _page(
     request: HttpRequest,
     form: AuditFilterForm,
-    visible: QuerySet[AuditEvent],
     events: QuerySet[AuditEvent],
     *,
     status: int = 200,
 ) -> HttpResponse:
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    # The Server column only when the operator's events come from several.
-    servers = list(visible.order_by("server").values_list("server", flat=True).distinct()[:2])
+    # Each server's log is its own (visibility.py): the page says which.
     return render(
         request,
         "audit/list.html",
@@ -73,8 +72,7 @@ def _page(
             "form": form,
             "page": page,
             "rows": [(event, target_url(event)) for event in page],
-            "several_servers": len(servers) > 1,
-            "only_server": servers[0] if len(servers) == 1 else None,
+            "only_server": current.for_request(request).title,
             "sees_everything": get_operator(request).is_admin,
         },
         status=status,

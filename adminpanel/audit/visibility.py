@@ -20,7 +20,8 @@ def recorded_as(identity: Identity) -> Q:
 
 
 def visible_to(operator: Operator) -> QuerySet[AuditEvent]:
-    """Everything for an admin-role operator; otherwise the events recorded
+    """The events of the operator's server (its users and rights are its
+    own): every one for an admin-role operator; otherwise the events recorded
     under the session's own identity, and those of the user whose rights it
     carries signed in as themselves.
 
@@ -28,7 +29,7 @@ def visible_to(operator: Operator) -> QuerySet[AuditEvent]:
     ``admin token`` sees nothing of the admin token's, and ``alice (signed in
     as bob)`` is bob acting as alice whatever the names contain.
     """
-    events = AuditEvent.objects.all()
+    events = AuditEvent.objects.filter(server=operator.server)
     if operator.is_admin:
         return events
     visible = recorded_as(operator.identity)

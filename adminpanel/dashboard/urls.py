@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import servers, views
 
 app_name = "dashboard"
 urlpatterns = [
     path("", views.index, name="index"),
     path("health.json", views.health_status, name="health"),
+    path("servers/", servers.overview, name="servers"),
 ]

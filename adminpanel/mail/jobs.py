@@ -40,12 +40,14 @@ DISCARDED_UPLOAD_REASON = "Not sent: the upload was discarded."
 
 
 def visible_to(operator: Operator) -> QuerySet[ImportJob]:
-    """Admins see every import; others the ones they started with their rights.
+    """Imports to the operator's server: admins see every one; others the
+    ones they started with their rights (rights on one server say nothing of
+    another's).
 
     ``operator_name`` is "" for the admin token's imports: a session whose
     name is empty (pymap accepts such a user) must not match those.
     """
-    everything = ImportJob.objects.all()
+    everything = ImportJob.objects.filter(server=operator.server)
     if operator.is_admin:
         return everything
     if not operator.name:

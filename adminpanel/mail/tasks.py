@@ -132,8 +132,8 @@ class ImportRun:
         if server is None:
             raise _Stopped(
                 JobState.FAILED,
-                f"This worker sends to the mail server “{current.default().name}”, but the "
-                f"import was made for “{job.server}”.",
+                f"The import was made for the mail server “{job.server}”, which this "
+                "worker's configuration does not name (PANEL_SERVERS_FILE or PYMAP_ADMIN_*).",
                 "WrongServer",
             )
         self.server = server

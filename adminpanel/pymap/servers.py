@@ -48,6 +48,13 @@ class PymapServer:
     verify_cert: bool = True
     timeout: float = 10.0
     backend: str = AUTO
+    #: How pages name the server ("" for its name).
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        """The server as the header, titles and the overview name it."""
+        return self.label or self.name
 
     @property
     def uses_tcp(self) -> bool:

@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import channels
 from .append import AppendReport, append_many, append_one
-from .errors import PymapError, RefusalKey, Refused, ServerFault
+from .errors import PymapError, RefusalKey, Refused, ServerFault, ServerTimeout
 from .generated.admin_grpc import SystemStub, UserStub
 from .generated.admin_pb2 import (
     DeleteUserRequest,
@@ -209,6 +209,26 @@ def status(server: PymapServer) -> ServerStatus:
     """Ping and Health at once, for the dashboard. Raises what Ping raises (the
     server is unreachable); a failing Health is UNKNOWN, with its error."""
     return channels.run(_status, server)
+
+
+async def _bounded_status(server: PymapServer) -> ServerStatus | PymapError:
+    try:
+        return await asyncio.wait_for(_status(server), server.timeout)
+    except TimeoutError:
+        return ServerTimeout(f"The mail server did not answer within {server.timeout:g} seconds.")
+    except PymapError as exc:
+        return exc
+
+
+async def _survey(servers: tuple[PymapServer, ...]) -> list[ServerStatus | PymapError]:
+    return list(await asyncio.gather(*(_bounded_status(server) for server in servers)))
+
+
+def survey(servers: Iterable[PymapServer]) -> list[ServerStatus | PymapError]:
+    """:func:`status` of every server at once, each bounded by its own
+    timeout: the status, or the error that says why there is none. One server
+    that is down or slow costs the others nothing."""
+    return channels.run(_survey, tuple(servers))
 
 
 @sensitive_variables()

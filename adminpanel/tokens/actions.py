@@ -56,11 +56,11 @@ def _audit_detail(identifier: str, expires_at: datetime, caveats: tuple[str, ...
 @sensitive_variables("password")
 def _login_with_password(acting: Acting, name: str, password: str) -> str:
     """Login with the operator's password, counted like a sign-in."""
-    attempt = throttle.begin(client_address(acting.request), name)
+    attempt = throttle.begin(acting.server.name, client_address(acting.request), name)
     try:
         token = service.login(acting.server, name, password=password)
     except Refused as exc:
-        if exc.is_(RefusalKey.INVALID_AUTH) or exc.is_(RefusalKey.USER_NOT_FOUND):
+        if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
             raise IssueRefused(
                 "This is not your current password. No token was issued.", "password"
             ) from exc  # the attempt stays counted

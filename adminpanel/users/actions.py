@@ -238,7 +238,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         password_changed=password is not None,
     )
     _record_saved(acting, Action.USER_CREATE, saved)
-    recent.note(name, LastAction.CREATED)
+    recent.note(acting.server.name, name, LastAction.CREATED)
     return saved
 
 
@@ -357,7 +357,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         password_changed="password" in fields,
     )
     _record_saved(acting, Action.USER_EDIT, saved)
-    recent.note(name, LastAction.EDITED)
+    recent.note(acting.server.name, name, LastAction.EDITED)
     return saved
 
 
@@ -388,7 +388,7 @@ def change_password(acting: Acting, name: str, new_password: str) -> Saved:
         )
     saved = _read_back(acting, name, values, values, password_sent=True, password_changed=True)
     _record_saved(acting, Action.PASSWORD_CHANGE, saved)
-    recent.note(name, LastAction.PASSWORD_CHANGED)
+    recent.note(acting.server.name, name, LastAction.PASSWORD_CHANGED)
     return saved
 
 
@@ -401,4 +401,4 @@ def delete_user(acting: Acting, name: str) -> None:
         service.delete_user(acting.server, acting.operator.token, name)
     record(acting.request, Action.USER_DELETE, target=name, outcome=OK)
     issued_tokens.forget(acting.server, name)
-    recent.note(name, LastAction.DELETED)
+    recent.note(acting.server.name, name, LastAction.DELETED)

@@ -19,12 +19,17 @@ class LastAction(models.TextChoices):
 
 
 class RecentUser(models.Model):
-    name = models.CharField(max_length=255, unique=True)
+    #: The server the user is on (its name): each server has its own list.
+    server = models.CharField(max_length=200, default="")
+    name = models.CharField(max_length=255)
     last_action = models.CharField(max_length=32, choices=LastAction.choices)
     last_seen = models.DateTimeField(db_index=True)
 
     class Meta:
         ordering = ["-last_seen", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["server", "name"], name="recent_user_server_name")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.last_action})"

@@ -22,37 +22,41 @@ LIMIT = 50
 REFRESH_SECONDS = 60
 
 
-#: (name, action) -> when this process last wrote it; saves the database check
+#: (server, name, action) -> when this process last wrote it; saves the database check
 #: on repeated views. Each process writes at most once a minute per entry.
-_written: dict[tuple[str, str], float] = {}
+_written: dict[tuple[str, str, str], float] = {}
 
 
-def note(name: str, action: LastAction) -> None:
-    """Remember that ``name`` was just viewed or changed, and keep the list bounded."""
-    key = (name, str(action))
+def note(server: str, name: str, action: LastAction) -> None:
+    """Remember that ``name`` on ``server`` was just viewed or changed, and
+    keep that server's list bounded."""
+    key = (server, name, str(action))
     if time.monotonic() - _written.get(key, -REFRESH_SECONDS) < REFRESH_SECONDS:
         return
     if len(_written) > 10 * LIMIT:
         _written.clear()
     _written[key] = time.monotonic()
     now = timezone.now()
-    fresh = RecentUser.objects.filter(
+    on_server = RecentUser.objects.filter(server=server)
+    fresh = on_server.filter(
         name=name, last_action=action, last_seen__gte=now - timedelta(seconds=REFRESH_SECONDS)
     )
     if fresh.exists():
         return
     with transaction.atomic():
         _, created = RecentUser.objects.update_or_create(
-            name=name, defaults={"last_action": action, "last_seen": now}
+            server=server, name=name, defaults={"last_action": action, "last_seen": now}
         )
         if created:
-            stale = list(RecentUser.objects.values_list("pk", flat=True)[LIMIT:])
+            stale = list(on_server.values_list("pk", flat=True)[LIMIT:])
             if stale:
                 RecentUser.objects.filter(pk__in=stale).delete()
 
 
 def visible_to(operator: Operator) -> QuerySet[RecentUser]:
-    """Operators with the admin role see the whole list; others only themselves."""
+    """The list of the operator's server: with the admin role the whole of it;
+    others see only themselves."""
+    on_server = RecentUser.objects.filter(server=operator.server)
     if operator.is_admin:
-        return RecentUser.objects.all()
-    return RecentUser.objects.filter(name=operator.name or "")
+        return on_server
+    return on_server.filter(name=operator.name or "")

@@ -32,7 +32,6 @@ from django.db import DatabaseError, close_old_connections
 from django.urls import Resolver404, resolve
 
 from adminpanel.accounts.middleware import holds_current_operator
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.web.request_limits import body_limit, content_length
 
@@ -88,7 +87,7 @@ def _is_signed_in(session_key: str) -> bool:
     close_old_connections()
     try:
         store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-        return holds_current_operator(store.load().get(SESSION_KEY), time.time())
+        return holds_current_operator(store.load(), time.time())
     except DatabaseError:
         return False  # fail closed: the default limit; Django reports the database
     finally:

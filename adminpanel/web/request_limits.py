@@ -24,7 +24,6 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from adminpanel.accounts.middleware import holds_current_operator
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE, too_large
 
 
@@ -63,7 +62,7 @@ class RequestSizeLimitMiddleware:
         view_args: Any,
         view_kwargs: Any,
     ) -> HttpResponse | None:
-        signed_in = holds_current_operator(request.session.get(SESSION_KEY), time.time())
+        signed_in = holds_current_operator(dict(request.session.items()), time.time())
         limit = body_limit(view_func, signed_in=signed_in)
         length = content_length(request.META.get("CONTENT_LENGTH"))
         if length is not None and length > limit:

@@ -96,6 +96,7 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "tokens", f"{base}/tokens/"
     yield "tokens-inspect", f"{base}/tokens/inspect/"
     yield "time-zone", f"{base}/preferences/time-zone/"
+    yield "servers", f"{base}/servers/"
     yield "not-found", f"{base}/no-such-page/"
 
 
@@ -155,7 +156,7 @@ def _wait_for_preview(page: Page, base: str, user: str) -> None:
         "Content-Disposition: attachment; filename=data.csv\n\na,b\n--b--\n"
     )
     page.get_by_role("button", name="Preview").click()
-    expect(page).to_have_title("Check the message · pymap admin")
+    expect(page).to_have_title("Check the message · test pymap · pymap admin")
 
 
 def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
@@ -187,7 +188,7 @@ def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
     for link in ("Dashboard", "Users", "Deliver"):
         tab_to(link)
     page.keyboard.press("Enter")
-    expect(page).to_have_title("Deliver a message · pymap admin")
+    expect(page).to_have_title("Deliver a message · test pymap · pymap admin")
 
     # The skip link jumps over header and navigation into the form.
     page.keyboard.press("Tab")
@@ -206,7 +207,7 @@ def test_the_keyboard_alone_moves_through_the_navigation_and_delivers_a_message(
     screenshot(page, "keyboard-focus-ring")
     page.keyboard.press("Enter")
 
-    expect(page).to_have_title("Check the message · pymap admin")
+    expect(page).to_have_title("Check the message · test pymap · pymap admin")
     tab_to("Deliver this message")
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("2.0.0 Message delivered")
@@ -269,13 +270,13 @@ def test_error_pages_are_accessible(
     sign_in(page, panel.url, plain.name, plain.password)
 
     page.goto(f"{panel.url}/users/user/?name=demouser")
-    expect(page).to_have_title("Not allowed · pymap admin")
+    expect(page).to_have_title("Not allowed · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("refused")
     assert_accessible(page)
     screenshot(page, "error-403")
 
     page.goto(f"{panel.url}/no-such-page/")
-    expect(page).to_have_title("Not found · pymap admin")
+    expect(page).to_have_title("Not found · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("There is no page at this address.")
     assert_accessible(page)
     screenshot(page, "error-404")
@@ -284,11 +285,11 @@ def test_error_pages_are_accessible(
     page.goto(f"{panel.url}/mail/deliver/")
     page.context.clear_cookies(name="csrftoken")
     page.get_by_role("button", name="Preview").click()
-    expect(page).to_have_title("Form expired · pymap admin")
+    expect(page).to_have_title("Form expired · test pymap · pymap admin")
     assert_accessible(page)
 
     page.goto(f"{panel.url}/audit/")
-    expect(page).to_have_title("Audit log · pymap admin")
+    expect(page).to_have_title("Audit log · test pymap · pymap admin")
     expect(page.get_by_role("table")).to_contain_text("Sign-in")
     assert_accessible(page)
     screenshot(page, "audit")
@@ -305,7 +306,7 @@ def test_health_badge_follows_the_server_without_a_reload_then_503(
         page.get_by_role("radio", name="Token").check()
         page.get_by_role("textbox", name="Token").fill(own_pymap.admin_token)
         page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_title("Dashboard · pymap admin")
+        expect(page).to_have_title("Dashboard · test pymap · pymap admin")
         badge = page.get_by_role("region", name="Mail server").get_by_role("status")
         expect(badge).to_have_text("SERVING")
         page.evaluate("() => { window.sameDocument = true; }")
@@ -318,7 +319,7 @@ def test_health_badge_follows_the_server_without_a_reload_then_503(
         assert_accessible(page)
 
         page.reload()
-        expect(page).to_have_title("Mail server unreachable · pymap admin")
+        expect(page).to_have_title("Mail server unreachable · test pymap · pymap admin")
         expect(page.get_by_role("alert")).to_contain_text("unreachable")
         assert_accessible(page)
         screenshot(page, "error-503")

@@ -31,7 +31,7 @@ def sign_in_as_operator(page: Page, panel: PanelProcess, pymap_user: MakeUser) -
     page.get_by_role("radio", name="Token").check()
     page.get_by_role("textbox", name="Token").fill(pymap_user.pymap.admin_token)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
 
 
 def test_password_changes_and_edits_keep_the_users_own_roles(

@@ -45,7 +45,7 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     sign_in(page, panel.url, admin.name, admin.password)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
-    expect(page).to_have_title("Deliver a message · pymap admin")
+    expect(page).to_have_title("Deliver a message · test pymap · pymap admin")
     page.get_by_label("User", exact=True).fill(owner.name)
     expect(page.get_by_label("Mailbox", exact=True)).to_have_value("INBOX")
     page.get_by_label("Envelope sender (optional)").fill("sender@example.org")
@@ -65,7 +65,7 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     screenshot(page, "deliver-form")
     page.get_by_role("button", name="Preview").click()
 
-    expect(page).to_have_title("Check the message · pymap admin")
+    expect(page).to_have_title("Check the message · test pymap · pymap admin")
     main = page.get_by_role("main")
     expect(main).to_contain_text(subject)
     expect(main).to_contain_text("$Label1")
@@ -81,7 +81,7 @@ def test_deliver_a_message_with_flags_and_read_it_back_over_imap(
     screenshot(page, "deliver-preview")
     page.get_by_role("button", name="Deliver this message").click()
 
-    expect(page).to_have_title("Delivery result · pymap admin")
+    expect(page).to_have_title("Delivery result · test pymap · pymap admin")
     result = page.get_by_role("status")
     expect(result).to_contain_text("2.0.0 Message delivered")
     match = re.search(r"\bUID\s+(\d+)", result.inner_text())
@@ -128,7 +128,7 @@ def test_write_a_message_in_the_fields_then_edit_and_try_again_after_a_refusal(
     screenshot(page, "deliver-not-delivered")
     page.get_by_role("link", name="Edit and try again").click()
 
-    expect(page).to_have_title("Deliver a message · pymap admin")
+    expect(page).to_have_title("Deliver a message · test pymap · pymap admin")
     mailbox = page.get_by_label("Mailbox", exact=True)
     expect(mailbox).to_have_value("Projects")
     expect(page.get_by_label("From", exact=True)).to_have_value("Ann Example <ann@example.org>")
@@ -185,7 +185,7 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     sign_in(page, panel.url, admin.name, admin.password)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Import").click()
-    expect(page).to_have_title("Import messages · pymap admin")
+    expect(page).to_have_title("Import messages · test pymap · pymap admin")
     page.get_by_label("User", exact=True).fill(owner.name)
     page.get_by_label("mbox archive or .eml files").set_input_files(archive)
     page.get_by_role("checkbox", name="Seen").check()
@@ -194,7 +194,7 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
     screenshot(page, "import-form")
     page.get_by_role("button", name="Upload and import").click()
 
-    expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    expect(page).to_have_title(re.compile(r"^Import #\d+ · test pymap · pymap admin$"))
     detail = page.url
     bar = page.get_by_role("progressbar", name="Progress")
     # The worker runs the import while the page refreshes itself.
@@ -216,7 +216,7 @@ def test_import_an_mbox_and_watch_the_progress_bar_reach_the_end(
 
     # The end of the import says where to go next.
     progress.get_by_role("link", name=f"Import more into {owner.name} / INBOX").click()
-    expect(page).to_have_title("Import messages · pymap admin")
+    expect(page).to_have_title("Import messages · test pymap · pymap admin")
     expect(page.get_by_label("User", exact=True)).to_have_value(owner.name)
     expect(page.get_by_label("Mailbox", exact=True)).to_have_value("INBOX")
 
@@ -286,7 +286,7 @@ def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without
 
     # Cancel: a page that says what would be lost; going back changes nothing.
     actions.get_by_role("link", name="Cancel the import…").click()
-    expect(page).to_have_title(re.compile(r"^Cancel import #\d+\? · pymap admin$"))
+    expect(page).to_have_title(re.compile(r"^Cancel import #\d+\? · test pymap · pymap admin$"))
     main = page.get_by_role("main")
     expect(main).to_contain_text("the 1 message not sent yet will never be sent")
     expect(main).to_contain_text("No worker is running this import: it stops at once.")
@@ -297,7 +297,9 @@ def test_delete_the_upload_then_cancel_a_stopped_import_after_confirming_without
 
     # Deleting the upload, confirmed.
     actions.get_by_role("link", name="Delete the uploaded file…").click()
-    expect(page).to_have_title(re.compile(r"^Delete the upload of import #\d+\? · pymap admin$"))
+    expect(page).to_have_title(
+        re.compile(r"^Delete the upload of import #\d+\? · test pymap · pymap admin$")
+    )
     expect(page.get_by_role("main")).to_contain_text(
         "after this, the 1 message not sent yet can never be sent"
     )

@@ -21,12 +21,12 @@ def test_sign_in_with_password_shows_dashboard_then_sign_out(
 ) -> None:
     user = pymap_user("browser", roles=["admin"])
     page.goto(panel.url)
-    expect(page).to_have_title("Sign in · pymap admin")
+    expect(page).to_have_title("Sign in · test pymap · pymap admin")
     assert_accessible(page)
     screenshot(page, "sign-in")
 
     sign_in(page, panel.url, user.name, user.password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     expect(page.get_by_role("banner")).to_contain_text(user.name)
     expect(page.get_by_role("banner")).to_contain_text("admin role")
     expect(page.get_by_role("main")).to_contain_text("0.36.7")
@@ -36,11 +36,11 @@ def test_sign_in_with_password_shows_dashboard_then_sign_out(
     screenshot(page, "dashboard", readme=True)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page).to_have_title("Sign in · pymap admin")
+    expect(page).to_have_title("Sign in · test pymap · pymap admin")
     expect(page.get_by_role("status")).to_contain_text("You have signed out.")
     assert_accessible(page)
     page.goto(panel.url)
-    expect(page).to_have_title("Sign in · pymap admin")
+    expect(page).to_have_title("Sign in · test pymap · pymap admin")
 
 
 def test_sign_in_with_the_admin_token(page: Page, panel: PanelProcess, pymap: PymapProcess) -> None:
@@ -50,7 +50,7 @@ def test_sign_in_with_the_admin_token(page: Page, panel: PanelProcess, pymap: Py
     expect(page.get_by_label("User name", exact=True)).to_be_hidden()
     page.get_by_role("textbox", name="Token").fill(pymap.admin_token)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     expect(page.get_by_role("banner")).to_contain_text("admin token")
     assert pymap.admin_token not in page.content()
     assert_accessible(page)
@@ -85,7 +85,7 @@ def test_keyboard_alone_signs_in_with_a_visible_focus_ring(
     page.keyboard.press("Tab")
     page.keyboard.type(user.password)
     page.keyboard.press("Enter")
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
 
 
 def test_phone_in_dark_mode_has_no_horizontal_scroll(
@@ -97,7 +97,7 @@ def test_phone_in_dark_mode_has_no_horizontal_scroll(
     assert_accessible(page)
     screenshot(page, "sign-in-phone-dark", readme=True)
     sign_in(page, panel.url, user.name, user.password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     assert_accessible(page)

@@ -30,7 +30,7 @@ def test_find_create_edit_and_delete_a_user(
 
     page.get_by_label("Find user").fill(name)
     page.get_by_role("button", name="Open", exact=True).click()
-    expect(page).to_have_title("No such user · pymap admin")
+    expect(page).to_have_title("No such user · test pymap · pymap admin")
     assert_accessible(page)
     page.get_by_role("link", name=re.compile("Create a user named")).click()
 
@@ -122,7 +122,7 @@ def test_a_user_without_the_admin_role_on_a_phone(
     assert overflow <= 0
 
     page.goto(f"{panel.url}/users/user/?name=demouser")
-    expect(page).to_have_title("Not allowed · pymap admin")
+    expect(page).to_have_title("Not allowed · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("refused to let")
     assert_accessible(page)
 
@@ -136,7 +136,7 @@ def test_find_a_user_with_the_header_search_box(
     search = page.get_by_role("search", name="Find a user")
     search.get_by_label("Find user").fill(target.name)
     search.get_by_label("Find user").press("Enter")
-    expect(page).to_have_title(f"User {target.name} · pymap admin")
+    expect(page).to_have_title(f"User {target.name} · test pymap · pymap admin")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"User {target.name}")
     expect(page.get_by_role("main")).to_contain_text("editor")
     assert_accessible(page)
@@ -165,7 +165,7 @@ def test_edit_roles_keeping_the_password_then_sign_in_as_that_user(
 
     # The kept password still works: the user signs in and has the admin role now.
     sign_in(page, panel.url, target.name, target.password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     expect(page.get_by_role("banner")).to_contain_text(target.name)
     expect(page.get_by_role("banner")).to_contain_text("admin role")
     assert_accessible(page)
@@ -181,7 +181,7 @@ def test_change_a_password_then_sign_in_with_it(
     sign_in(page, panel.url, admin.name, admin.password)
     page.goto(f"{panel.url}/users/user/?name={target.name}")
     page.get_by_role("link", name="Change password").click()
-    expect(page).to_have_title(f"Change password of {target.name} · pymap admin")
+    expect(page).to_have_title(f"Change password of {target.name} · test pymap · pymap admin")
     # A mismatch first: announced, linked to the field, nothing changed.
     page.get_by_label("New password", exact=True).fill(new_password)
     page.get_by_label("New password again").fill(new_password + "x")
@@ -201,5 +201,5 @@ def test_change_a_password_then_sign_in_with_it(
     sign_in(page, panel.url, target.name, target.password)
     expect(page.get_by_role("alert")).to_contain_text("was not accepted")
     sign_in(page, panel.url, target.name, new_password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     expect(page.get_by_role("banner")).to_contain_text(target.name)

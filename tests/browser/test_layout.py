@@ -130,7 +130,7 @@ def test_a_phone_in_light_mode_reads_the_audit_log_as_two_line_cards(
     user = pymap_user("browser-phone", roles=["admin"])
     sign_in(page, panel.url, user.name, user.password)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit").click()
-    expect(page).to_have_title("Audit log · pymap admin")
+    expect(page).to_have_title("Audit log · test pymap · pymap admin")
     row = page.get_by_role("row").filter(has_text=user.name).first
     expect(row).to_contain_text("Sign-in")
     # The table keeps its header cells for screen readers.
@@ -166,7 +166,7 @@ def test_sign_in_and_deliver_work_without_javascript(
     # No script hides the group of the method not chosen.
     expect(page.get_by_role("textbox", name="Token")).to_be_visible()
     sign_in(page, panel.url, owner.name, owner.password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     expect(page.get_by_role("region", name="Mail server")).to_contain_text("SERVING")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
@@ -191,4 +191,4 @@ def test_sign_in_and_deliver_work_without_javascript(
     expect(page.get_by_label("Current password", exact=True)).to_be_visible()
     expect(page.get_by_label("New password", exact=True)).to_be_visible()
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
-    expect(page).to_have_title("Sign in · pymap admin")
+    expect(page).to_have_title("Sign in · test pymap · pymap admin")

@@ -3,6 +3,7 @@ only the fake servicer can produce."""
 
 from __future__ import annotations
 
+import dataclasses
 import imaplib
 import time
 from collections.abc import Callable
@@ -41,7 +42,12 @@ def recorder(
 ) -> fake_pymap.Recorder:
     """From here on the panel talks to a fake that records every call."""
     recorded = fake_pymap.Recorder()
-    settings.PYMAP_SERVER = fake_pymap.install(monkeypatch, recorded)
+    # Under the name of the server signed in to (sign-ins are per server).
+    fake = fake_pymap.install(monkeypatch, recorded)
+    # Its label (the fake's unique name) keeps its channel apart in the pool.
+    settings.PYMAP_SERVER = dataclasses.replace(
+        fake, name=settings.PYMAP_SERVER.name, label=fake.name
+    )
     return recorded
 
 

@@ -81,7 +81,7 @@ def followed(response: Any) -> str:
 def test_cancel_of_a_queued_import_is_confirmed_first(client: Client, owner: PymapUser) -> None:
     job = start(client, owner.name, 3)
     html = confirm_page(client, job, "cancel")
-    assert f"<title>Cancel import #{job.pk}? · pymap admin</title>" in html
+    assert f"<title>Cancel import #{job.pk}? · {job.server} · pymap admin</title>" in html
     assert f"<h1>Cancel import #{job.pk}?</h1>" in html
     assert "A cancelled import cannot be resumed: the 3 messages not sent yet will never" in html
     assert "<dt>Delivered</dt><dd>0 of 3</dd>" in html
@@ -208,7 +208,8 @@ def test_discarding_the_upload_of_a_stopped_import_is_confirmed_first(
     assert job.state == JobState.FAILED
     assert job.upload_kept
     html = confirm_page(client, job, "discard")
-    assert f"<title>Delete the upload of import #{job.pk}? · pymap admin</title>" in html
+    title = f"Delete the upload of import #{job.pk}? · {job.server} · pymap admin"
+    assert f"<title>{title}</title>" in html
     assert f"<h1>Delete the uploaded file of import #{job.pk}?</h1>" in html
     assert (
         "The panel keeps no other copy of these messages: after this, the 4 messages not "

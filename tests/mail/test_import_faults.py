@@ -4,6 +4,7 @@ upload, limits, and who may see an import."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import imaplib
 import io
@@ -308,7 +309,12 @@ def test_an_upload_over_the_cap_is_413_without_any_call(
     mail_spool: Path,
 ) -> None:
     recorder = fake_pymap.Recorder()
-    settings.PYMAP_SERVER = fake_pymap.install(monkeypatch, recorder)
+    # The fake under the name of the server signed in to (sign-ins are per server).
+    fake = fake_pymap.install(monkeypatch, recorder)
+    # Its label (the fake's unique name) keeps its channel apart in the pool.
+    settings.PYMAP_SERVER = dataclasses.replace(
+        fake, name=settings.PYMAP_SERVER.name, label=fake.name
+    )
     settings.PANEL_MAX_IMPORT_BYTES = 10_000
     archive = mbox_bytes(message(i, body=b"y" * 500) for i in range(1, 40))
     assert len(archive) > 10_000

@@ -110,7 +110,7 @@ def start_stopped_import(page: Page, base_url: str, user: str, eml: Path) -> str
     page.get_by_label("Mailbox", exact=True).fill("Missing")
     page.get_by_label("mbox archive or .eml files").set_input_files(eml)
     page.get_by_role("button", name="Upload and import").click()
-    expect(page).to_have_title(re.compile(r"^Import #\d+ · pymap admin$"))
+    expect(page).to_have_title(re.compile(r"^Import #\d+ · test pymap · pymap admin$"))
     progress = page.get_by_role("region", name="Progress")
     deadline = time.monotonic() + 20
     while "Stopped" not in progress.inner_text():

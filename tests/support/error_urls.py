@@ -11,8 +11,8 @@ from django.views.decorators.http import require_http_methods
 
 from adminpanel import urls as panel_urls
 from adminpanel.accounts.middleware import get_operator
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.urls import handler400, handler403, handler404, handler500
+from tests.support.panel_client import operator_entry
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
 
@@ -28,7 +28,7 @@ def failing_view(request: HttpRequest) -> HttpResponse:
     # Locals an error report would show: the operator's token under a name
     # that says nothing, and the session entry that holds it.
     carried = get_operator(request).token
-    stored = request.session[SESSION_KEY]
+    stored = request.session[operator_entry(request.session)]
     raise PanelBug(f"failed after reading {len(carried)} characters and {len(stored)} keys")
 
 

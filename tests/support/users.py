@@ -10,7 +10,7 @@ from typing import Any
 
 from django.test import Client
 
-from adminpanel.accounts.session import SESSION_KEY, Operator, to_stored
+from adminpanel.accounts.session import Operator, operator_key, to_stored
 from adminpanel.pymap import channels
 from adminpanel.pymap.backends import Backend
 from adminpanel.pymap.generated.admin_grpc import UserStub
@@ -115,7 +115,7 @@ def write_session(
         powers_checked_at=now,
     )
     session = client.session
-    session[SESSION_KEY] = to_stored(operator)
+    session[operator_key(server.name)] = to_stored(operator)
     session.save()
 
 

@@ -195,7 +195,7 @@ def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> 
         )
         is_admin = service.may_act_on_others(server(request), token)
     except PymapError:
-        request.session.flush()
+        session.drop(request, operator.server)
         messages.warning(
             request,
             "Your account was saved, but the panel could not renew your session. "

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
+from adminpanel.accounts import session
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
@@ -60,8 +61,8 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         )
 
     if is_self(operator, name):
-        # pymap deleted the user's login tokens too: this session is over.
-        request.session.flush()
+        # pymap deleted the user's login tokens too: this sign-in is over.
+        session.drop(request, operator.server)
         messages.info(request, f"You deleted your own user {name} and were signed out.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     shown_command.after_delete(request, name, reverse("users:index"))

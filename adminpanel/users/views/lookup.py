@@ -49,8 +49,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
 @with_target_name
 def detail(request: HttpRequest, name: str) -> HttpResponse:
     found = read_user(request, name)
-    recent.note(found.name, LastAction.VIEWED)
     operator = get_operator(request)
+    recent.note(operator.server, found.name, LastAction.VIEWED)
     return render(
         request,
         "users/detail.html",

@@ -1,0 +1,67 @@
+"""``/s/<server>/...``: every page's URL names its server (with a servers file).
+
+The middleware takes the prefix off ``path_info`` (so the apps' URL patterns
+stay as they are), puts the server on the request for
+:func:`~adminpanel.servers.current.for_request`, and makes the prefix the
+script prefix for the request, so that every ``reverse()`` and ``{% url %}``
+of the page names the same server. A URL without a server (bookmarks from
+the one-server panel) is redirected to the same page of the default server.
+An unknown server's name is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import get_script_prefix, set_script_prefix
+
+from . import current
+
+_PREFIXED = re.compile(r"/s/(?P<name>[^/]+)(?P<rest>/.*)?", re.DOTALL)
+
+
+class TemporaryRedirectKeepingMethod(HttpResponseRedirect):
+    status_code = 307
+
+
+def prefix_for(name: str) -> str:
+    """The path every URL of server ``name`` starts with."""
+    return f"/s/{name}/"
+
+
+class ServerPrefixMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not current.named_in_urls():
+            return self.get_response(request)
+        match = _PREFIXED.fullmatch(request.path_info)
+        if match is None:
+            return self._unprefixed(request)
+        server = current.by_name(match["name"])
+        if server is None:
+            return self.get_response(request)  # no pattern matches it: 404
+        if match["rest"] is None:
+            return HttpResponseRedirect(request.path + "/")
+        setattr(request, current.REQUEST_ATTRIBUTE, server)
+        request.path_info = match["rest"]
+        outer = get_script_prefix()
+        set_script_prefix(outer.rstrip("/") + prefix_for(server.name))
+        try:
+            return self.get_response(request)
+        finally:
+            set_script_prefix(outer)
+
+    def _unprefixed(self, request: HttpRequest) -> HttpResponse:
+        target = get_script_prefix().rstrip("/") + prefix_for(current.default().name)
+        target += request.path_info.lstrip("/")
+        if query := request.META.get("QUERY_STRING"):
+            target += "?" + query
+        if request.method in ("GET", "HEAD"):
+            return HttpResponseRedirect(target)
+        # A form posted from a page of the one-server panel: the same
+        # request, to the same page of the default server.
+        return TemporaryRedirectKeepingMethod(target)
