@@ -35,14 +35,14 @@ def test_issue_a_short_token_use_it_and_narrow_another(
     sign_in(page, panel.url, admin.name, admin.password)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Tokens").click()
-    expect(page).to_have_title("Issue a token · pymap admin")
+    expect(page).to_have_title("Issue a token · test pymap · pymap admin")
     expect(page.get_by_role("heading", name="A token cannot be revoked")).to_be_visible()
     page.get_by_label("User", exact=True).fill(target.name)
     page.get_by_label("Valid for").fill("5")
     page.get_by_label("Unit").select_option("seconds")
     page.get_by_role("button", name="Issue token").click()
 
-    expect(page).to_have_title("Token issued · pymap admin")
+    expect(page).to_have_title("Token issued · test pymap · pymap admin")
     field = page.get_by_label("Token", exact=True)
     expect(field).not_to_be_editable()
     token = field.input_value().strip()
@@ -66,7 +66,7 @@ def test_issue_a_short_token_use_it_and_narrow_another(
     assert works(pymap, wide, other.name)
 
     page.get_by_role("link", name="Inspect or narrow a token").first.click()
-    expect(page).to_have_title("Inspect or narrow a token · pymap admin")
+    expect(page).to_have_title("Inspect or narrow a token · test pymap · pymap admin")
     page.get_by_label("Token", exact=True).fill("not a token at all")
     page.get_by_role("button", name="Inspect or narrow").click()
     expect(page.get_by_role("alert").first).to_contain_text("This is not a pymap token")
