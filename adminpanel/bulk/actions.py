@@ -49,7 +49,7 @@ def _base(row: BulkRow) -> UserValues:
 def _unchanged(row: BulkRow, acting: Acting, current: UserRecord) -> bool:
     """Whether ``current`` (read again now) is still the version planned against."""
     if acting.caps.checks_entity_tags:
-        return current.entity_tag == row.base_tag
+        return str(current.entity_tag) == row.base_tag
     return (
         set(current.roles) == set(row.base_roles)
         and dict(current.params) == dict(row.base_params)
@@ -99,7 +99,7 @@ def apply_row(acting: Acting, row: BulkRow, password: str | None) -> RowOutcome:
         if row.kind == Kind.UPDATE:
             edit = actions.Edit(
                 base=_base(row),
-                entity_tag=row.base_tag or 0,
+                entity_tag=int(row.base_tag or 0),
                 password_fingerprint=row.base_fingerprint,
                 yours=wanted,
                 password_action=PasswordAction.NEW,

@@ -80,7 +80,7 @@ def _row(made: BulkPlan, item: plan.PlannedRow) -> BulkRow:
         if item.password is not None
         else None,
         password_generated=item.password_generated,
-        base_tag=base.entity_tag if base is not None else None,
+        base_tag=str(base.entity_tag) if base is not None else "",
         base_roles=list(base.roles) if base is not None else [],
         base_params=dict(base.params) if base is not None else {},
         base_fingerprint=base.password_fingerprint if base is not None else "",

@@ -134,8 +134,9 @@ class BulkRow(models.Model):
     password_generated = models.BooleanField(default=False)
     #: Put in the result file already (generated passwords only).
     password_exported = models.BooleanField(default=False)
-    #: The version the row was planned against (existing users).
-    base_tag = models.BigIntegerField(null=True, blank=True)
+    #: The version the row was planned against (existing users). The entity
+    #: tag is an unsigned 64-bit number, more than SQLite's INTEGER holds.
+    base_tag = models.CharField(max_length=24, blank=True)
     base_roles = models.JSONField(default=list, blank=True)
     base_params = models.JSONField(default=dict, blank=True)
     base_fingerprint = models.CharField(max_length=100, blank=True)
