@@ -64,6 +64,5 @@ def passwords_file(client: Client, plan: BulkPlan) -> dict[str, str]:
     response = client.get(f"{BULK}{plan.pk}/passwords.csv")
     assert response.status_code == 200, response.content.decode()[:2000]
     assert response["Content-Disposition"].startswith("attachment")
-    text = b"".join(response.streaming_content if response.streaming else [response.content])
-    reader = csv.DictReader(io.StringIO(text.decode("utf-8")))
+    reader = csv.DictReader(io.StringIO(response.content.decode("utf-8")))
     return {row["name"]: row["password"] for row in reader}

@@ -120,19 +120,23 @@ def test_a_plan_with_every_kind_of_row_is_applied_as_planned(
     ]
 
     kept = stored_user(pymap, changed.name)
-    assert kept is not None and kept.roles == {"staff"}
+    assert kept is not None
+    assert kept.roles == {"staff"}
     assert logs_in(pymap_server, changed.name, "N3w-password-one")
     kept = stored_user(pymap, same.name)
-    assert kept is not None and kept.roles == frozenset()
+    assert kept is not None
+    assert kept.roles == frozenset()
     assert logs_in(pymap_server, same.name, same.password)
     assert stored_user(pymap, gone.name) is None
     kept = stored_user(pymap, new_given)
-    assert kept is not None and kept.roles == {"staff"}
+    assert kept is not None
+    assert kept.roles == {"staff"}
     assert logs_in(pymap_server, new_given, "Given-password-1")
     # Refused rows wrote nothing: the users keep their passwords and roles.
     for user in (taken, needs):
         kept = stored_user(pymap, user.name)
-        assert kept is not None and kept.roles == frozenset(), user.name
+        assert kept is not None, user.name
+        assert kept.roles == frozenset(), user.name
         assert logs_in(pymap_server, user.name, user.password)
     for row in backend_refusals:
         assert stored_user(pymap, row[0]) is None
@@ -193,7 +197,8 @@ def test_users_changed_by_a_second_writer_after_the_plan_are_conflicts_not_overw
     assert "created since the plan" in outcomes[created][1]
     # What the second writer stored stands.
     kept = stored_user(pymap, edited.name)
-    assert kept is not None and kept.roles == {"other"}
+    assert kept is not None
+    assert kept.roles == {"other"}
     assert logs_in(pymap_server, edited.name, "Other-writer-1")
     assert stored_user(pymap, deleted.name) is None
     assert logs_in(pymap_server, removed.name, "Other-writer-2")

@@ -48,23 +48,30 @@ def test_a_hostile_csv_is_planned_row_by_row_and_guarded_on_the_way_out(
     data = b"\xef\xbb\xbf" + csv_bytes(rows)  # with a byte-order mark
     plan = upload_plan(client, data)
     by_line = {row.line: row for row in plan.rows.all()}
-    assert by_line[2].kind == Kind.CREATE and by_line[2].name == formula
+    assert by_line[2].kind == Kind.CREATE
+    assert by_line[2].name == formula
     assert by_line[3].kind == Kind.CREATE
     assert "line 4, column name: contains a NUL character" in by_line[4].reason
-    assert "line 5, column name" in by_line[5].reason and "at most 255" in by_line[5].reason
-    assert "line 6, column params" in by_line[6].reason and "4096" in by_line[6].reason
-    assert "also on line(s) 8" in by_line[7].reason and by_line[7].kind == Kind.REFUSED
-    assert "also on line(s) 7" in by_line[8].reason and by_line[8].kind == Kind.REFUSED
+    assert "line 5, column name" in by_line[5].reason
+    assert "at most 255" in by_line[5].reason
+    assert "line 6, column params" in by_line[6].reason
+    assert "4096" in by_line[6].reason
+    assert "also on line(s) 8" in by_line[7].reason
+    assert by_line[7].kind == Kind.REFUSED
+    assert "also on line(s) 7" in by_line[8].reason
+    assert by_line[8].kind == Kind.REFUSED
     assert "line 9, column params" in by_line[9].reason
     assert "line 10, column roles" in by_line[10].reason
     assert len(by_line[5].name) == 300  # kept short for display
 
     page = client.get(f"{BULK}{plan.pk}/").content.decode()
-    assert formula not in page and "=HYPERLINK(&quot;" in page
+    assert formula not in page
+    assert "=HYPERLINK(&quot;" in page
     exported = client.get(f"{BULK}{plan.pk}/plan.csv")
     cells = list(csv.reader(io.StringIO(exported.content.decode())))
     names = [row[1] for row in cells[1:]]
-    assert names[0] == "'" + formula and names[1] == "'" + at_sign
+    assert names[0] == "'" + formula
+    assert names[1] == "'" + at_sign
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in cells for cell in row)
     assert stored_user(pymap, formula) is None  # planning wrote nothing
 
@@ -127,13 +134,16 @@ def test_the_export_holds_the_users_the_panel_knows_and_imports_back_unchanged(
     assert response["Content-Disposition"] == 'attachment; filename="users.csv"'
     text = response.content.decode()
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO(text))}
-    assert rows[first]["roles"] == "staff" and rows[first]["password"] == ""
+    assert rows[first]["roles"] == "staff"
+    assert rows[first]["password"] == ""
     assert "'" + second in rows  # guarded: a leading '-' starts a formula
-    assert "pbkdf2" not in text and "$" not in text
+    assert "pbkdf2" not in text
+    assert "$" not in text
 
     again = upload_plan(client, text.encode())
     kinds = {name: row.kind for name, row in rows_by_name(again).items()}
-    assert kinds[first] == Kind.UNCHANGED and kinds[second] == Kind.UNCHANGED, kinds
+    assert kinds[first] == Kind.UNCHANGED, kinds
+    assert kinds[second] == Kind.UNCHANGED, kinds
     # Edited without the password: refused, not stripped of it.
     edited = text.replace(f"{first},,staff", f"{first},,")
     plan = upload_plan(client, edited.encode())
