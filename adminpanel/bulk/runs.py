@@ -58,6 +58,8 @@ class Progress:
     total: int
     counts: dict[str, int]
     rate: float | None
+    #: Seconds of the current (or last) run.
+    elapsed_seconds: float | None = None
 
     @property
     def done(self) -> int:
@@ -105,6 +107,7 @@ class Progress:
             "done": self.done,
             "percent": self.percent,
             "rate": self.rate,
+            "elapsed_seconds": self.elapsed_seconds,
             "counts": self.counts,
             "texts": self.texts(),
         }
@@ -115,7 +118,7 @@ def progress(plan: BulkPlan) -> Progress:
     for row in plan.rows.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     total = sum(n for state, n in counts.items() if state != RowState.NOT_APPLIED)
-    rate = None
+    rate = elapsed = None
     if plan.run_started_at is not None:
         until = plan.finished_at or plan.heartbeat_at or timezone.now()
         if plan.state == PlanState.RUNNING and not is_stale(plan):
@@ -123,7 +126,7 @@ def progress(plan: BulkPlan) -> Progress:
         elapsed = (until - plan.run_started_at).total_seconds()
         if elapsed > 0:
             rate = max(0, counts[RowState.APPLIED] - plan.run_start_done) / elapsed
-    return Progress(shown_state(plan), total, counts, rate)
+    return Progress(shown_state(plan), total, counts, rate, elapsed)
 
 
 # --- what an operator may do ---------------------------------------------------------
