@@ -54,6 +54,7 @@ def test_a_200_row_csv_is_planned_applied_and_stored_as_planned(
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Many users").click()
     expect(page).to_have_title("Many users at once · pymap admin")
+    assert_accessible(page)
     page.get_by_label("CSV file").set_input_files(upload)
     page.get_by_role("button", name="Upload and make the plan").click()
     expect(page).to_have_title(re.compile(r"^Bulk plan #\d+: users\.csv · pymap admin$"))
