@@ -51,7 +51,7 @@ def test_a_worker_that_dies_mid_way_is_resumed_without_applying_a_row_twice(
     settings: DjangoSettings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings.PANEL_BULK_CONCURRENCY = 2  # chunks of 8 rows
+    settings.PANEL_BULK_CONCURRENCY = 2
     signed_in_admin(client, pymap_user)
     plan, names = _creates(client, 20)
 
@@ -65,15 +65,18 @@ def test_a_worker_that_dies_mid_way_is_resumed_without_applying_a_row_twice(
     plan.refresh_from_db()
     assert plan.state == PlanState.INTERRUPTED
     in_flight = _states(plan)[RowState.APPLYING]
-    assert in_flight == names[:8]
+    # The rows that had been written (or were being written) when it died.
+    assert 2 <= len(in_flight) <= 4
+    assert in_flight == names[: len(in_flight)]
+    assert _states(plan)[RowState.PENDING] == names[len(in_flight) :]
     page = client.get(f"/bulk/{plan.pk}/").content.decode()
     assert "Resume" in page
 
     assert client.post(f"/bulk/{plan.pk}/resume/").status_code == 302
     assert run(plan) == PlanState.FINISHED
     states = _states(plan)
-    assert states[RowState.UNKNOWN] == names[:8]  # written, never sent again
-    assert states[RowState.APPLIED] == names[8:]
+    assert states[RowState.UNKNOWN] == in_flight  # written, never sent again
+    assert states[RowState.APPLIED] == names[len(in_flight) :]
     assert "may or may not have been written" in plan.rows.get(name=names[0]).outcome
     for name in names:
         service.login(pymap_server, name, password=f"Pw-{name}")  # all stored, once
@@ -103,11 +106,14 @@ def test_cancelling_a_running_plan_leaves_the_rest_unwritten(
     monkeypatch.setattr(BulkRun, "_record", record_then_cancel)
     assert run(plan) == PlanState.CANCELLED
     states = _states(plan)
-    assert states[RowState.APPLIED] == names[:8]
-    assert states[RowState.CANCELLED] == names[8:]
-    for name in names[8:]:
+    applied = states[RowState.APPLIED]
+    # The rows in flight when the cancel was seen were finished, no more.
+    assert 2 <= len(applied) <= 6
+    assert applied == names[: len(applied)]
+    assert states[RowState.CANCELLED] == names[len(applied) :]
+    for name in names[len(applied) :]:
         assert stored_user(pymap, name) is None
-    for name in names[:8]:
+    for name in applied:
         service.login(pymap_server, name, password=f"Pw-{name}")
     assert plan.rows.exclude(sealed_password=None).count() == 0
     page = client.get(f"/bulk/{plan.pk}/").content.decode()

@@ -5,18 +5,21 @@ A row's work (users/actions.py) mixes calls to pymap with database writes
 what takes time (pymap hashes each password; its admin token waits ~300 ms a
 call), so rows run in a few threads; but their database work is passed along
 one *baton*: a thread holds it except while it waits for pymap's answer
-(``service.set_wait_hook``). Database statements of different rows therefore
-never overlap, which SQLite needs (its in-memory test database locks whole
-tables), and the calls still overlap as much as ``concurrency`` allows.
+(``service.set_wait_hook``), and the thread that hands out the work takes it
+for its own database work (:meth:`Workers.database`). Database statements
+of different threads therefore never overlap, which SQLite needs (its
+in-memory test database locks whole tables), and the calls still overlap as
+much as ``concurrency`` allows.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
 from django.db import connection
 
@@ -24,6 +27,56 @@ from adminpanel.pymap import service
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Workers:
+    """Threads that run rows' work, sharing one baton for database work."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.concurrency = max(1, concurrency)
+        self._baton = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Rows handed out were claimed (APPLYING, committed): let them run.
+        self._pool.shutdown(wait=True)
+
+    @contextmanager
+    def database(self) -> Iterator[None]:
+        """Hold the baton for database work outside the threads."""
+        with self._baton:
+            yield
+
+    @contextmanager
+    def _waiting(self) -> Iterator[None]:
+        self._baton.release()
+        try:
+            yield
+        finally:
+            self._baton.acquire()
+
+    def submit(self, work: Callable[[T], R], item: T) -> Future[R]:
+        def one() -> R:
+            service.set_wait_hook(self._waiting)
+            self._baton.acquire()
+            try:
+                return work(item)
+            finally:
+                try:
+                    connection.close()  # this thread's own connection
+                finally:
+                    self._baton.release()
+                    service.set_wait_hook(None)
+
+        return self._pool.submit(one)
 
 
 def run_all(items: Sequence[T], work: Callable[[T], R], concurrency: int) -> list[R]:
@@ -34,27 +87,6 @@ def run_all(items: Sequence[T], work: Callable[[T], R], concurrency: int) -> lis
     """
     if concurrency <= 1 or len(items) <= 1:
         return [work(item) for item in items]
-    baton = threading.Lock()
-
-    @contextmanager
-    def waiting() -> Iterator[None]:
-        baton.release()
-        try:
-            yield
-        finally:
-            baton.acquire()
-
-    def one(item: T) -> R:
-        service.set_wait_hook(waiting)
-        baton.acquire()
-        try:
-            return work(item)
-        finally:
-            try:
-                connection.close()  # this thread's own connection
-            finally:
-                baton.release()
-                service.set_wait_hook(None)
-
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(items))) as pool:
-        return list(pool.map(one, items))
+    with Workers(min(concurrency, len(items))) as workers:
+        futures = [workers.submit(work, item) for item in items]
+        return [future.result() for future in futures]

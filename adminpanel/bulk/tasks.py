@@ -1,19 +1,21 @@
 """The apply task, run by the django-tasks worker (``manage.py db_worker``).
 
-A run claims its plan (QUEUED -> RUNNING with a fresh lease), then works in
-chunks, as the import task does (mail/tasks.py):
+A run claims its plan (QUEUED -> RUNNING with a fresh lease), then keeps
+``PANEL_BULK_CONCURRENCY`` rows in flight, as a pipeline (no chunk waits for
+its slowest row):
 
-1. claim the next few PENDING rows: mark them APPLYING and commit, before any
-   of them is written;
-2. apply them (actions.apply_row) a few at a time (concurrency.py);
-3. record each outcome, put the generated passwords of the rows applied into
-   the result file (results.py), and beat the plan's heartbeat.
+1. whenever a thread is free, it beats the plan's heartbeat, checks its lease
+   and the cancel flag, and claims as many PENDING rows as there are free
+   threads: marks them APPLYING and commits, before any is written;
+2. each row is applied in a thread (actions.apply_row, concurrency.py);
+3. every few rows that ended, it records their outcomes and puts the
+   generated passwords of those applied into the result file (results.py).
 
-Between chunks it checks its lease and the cancel flag. A worker that dies in
-step 2 leaves that chunk in APPLYING: resuming marks those rows "outcome
-unknown" and never applies them again by itself, so no row is applied twice.
-The worker acts as the operator who applied the plan: the rows' audit records
-carry that operator and address, as if written from the page.
+A worker that dies leaves the rows it was applying in APPLYING: resuming
+marks those rows "outcome unknown" and never applies them again by itself,
+so no row is applied twice. The worker acts as the operator who applied the
+plan: the rows' audit records carry that operator and address, as if written
+from the page.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.conf import settings
 from django.db import transaction
@@ -35,13 +38,10 @@ from adminpanel.users.actions import Acting
 
 from . import results, runs
 from .actions import RowOutcome, apply_row
-from .concurrency import run_all
+from .concurrency import Workers
 from .models import BulkPlan, BulkRow, PlanState, RowState
 
 log = logging.getLogger(__name__)
-
-#: Rows per chunk, per unit of concurrency.
-CHUNK_ROUNDS = 4
 
 
 @task()
@@ -147,25 +147,64 @@ class BulkRun:
 
     def _run(self, plan: BulkPlan) -> None:
         acting = acting_for(plan, self._token(plan))
-        while True:
-            if self._beat(plan):
-                runs.cancel_pending(plan)
-                raise _Stopped(PlanState.CANCELLED, "Cancelled by an operator.", "cancelled")
-            chunk = self._claim(plan)
-            if not chunk:
-                return
-            outcomes = run_all(
-                chunk, lambda row: apply_row(acting, row, _password(row)), self.concurrency
+
+        def apply(row: BulkRow) -> RowOutcome:
+            return apply_row(acting, row, _password(row))
+
+        queued: list[BulkRow] = []  # claimed, not yet handed to a thread
+        running: dict[Future[RowOutcome], BulkRow] = {}
+        ended: list[tuple[BulkRow, RowOutcome]] = []  # outcomes not yet recorded
+        stop: RowOutcome | None = None
+        cancelled = exhausted = False
+        with Workers(self.concurrency) as workers:
+            try:
+                while True:
+                    free = self.concurrency - len(running)
+                    if free and not (queued or exhausted or cancelled or stop):
+                        # Only as many as there are free threads: a row claimed
+                        # is handed out at once, so a worker that dies leaves
+                        # no row "unknown" that was never sent.
+                        with workers.database():
+                            cancelled = self._beat(plan)
+                            queued = [] if cancelled else self._claim(plan, free)
+                        exhausted = not queued
+                    while queued and stop is None and len(running) < self.concurrency:
+                        row = queued.pop(0)
+                        running[workers.submit(apply, row)] = row
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        outcome = future.result()
+                        ended.append((running.pop(future), outcome))
+                        if outcome.stops_run and stop is None:
+                            stop = outcome
+                    if len(ended) >= self.concurrency or not running:
+                        with workers.database():
+                            self._record(plan, ended)
+                        ended = []
+            finally:
+                with workers.database():
+                    try:
+                        self._release(queued)
+                    finally:
+                        self._record(plan, ended)
+        if cancelled:
+            runs.cancel_pending(plan)
+            raise _Stopped(PlanState.CANCELLED, "Cancelled by an operator.", "cancelled")
+        if stop is not None:
+            raise _Stopped(
+                PlanState.FAILED,
+                stop.message + " Applying stopped; the rows not yet applied are kept, and "
+                "resuming applies only those.",
+                stop.key,
             )
-            self._record(plan, chunk, outcomes)
-            stops = [outcome for outcome in outcomes if outcome.stops_run]
-            if stops:
-                raise _Stopped(
-                    PlanState.FAILED,
-                    stops[0].message + " Applying stopped; the rows not yet applied are "
-                    "kept, and resuming applies only those.",
-                    stops[0].key,
-                )
+
+    def _release(self, rows: list[BulkRow]) -> None:
+        """Rows claimed but never handed to a thread: back to waiting."""
+        BulkRow.objects.filter(
+            pk__in=[row.pk for row in rows], claim=self.lease, state=RowState.APPLYING
+        ).update(state=RowState.PENDING, claim="")
 
     def _beat(self, plan: BulkPlan) -> bool:
         if not BulkPlan.objects.filter(pk=plan.pk, lease=self.lease).update(
@@ -175,8 +214,7 @@ class BulkRun:
         cancel: bool = BulkPlan.objects.values_list("cancel_requested", flat=True).get(pk=plan.pk)
         return cancel
 
-    def _claim(self, plan: BulkPlan) -> list[BulkRow]:
-        size = max(8, self.concurrency * CHUNK_ROUNDS)
+    def _claim(self, plan: BulkPlan, size: int) -> list[BulkRow]:
         with transaction.atomic():
             ids = list(
                 plan.rows.filter(state=RowState.PENDING)
@@ -190,10 +228,12 @@ class BulkRun:
             plan.rows.filter(id__in=ids, state=RowState.APPLYING, claim=self.lease).order_by("line")
         )
 
-    def _record(self, plan: BulkPlan, chunk: list[BulkRow], outcomes: list[RowOutcome]) -> None:
+    def _record(self, plan: BulkPlan, ended: list[tuple[BulkRow, RowOutcome]]) -> None:
+        if not ended:
+            return
         generated: list[tuple[str, str, str]] = []
         with transaction.atomic():
-            for row, outcome in zip(chunk, outcomes, strict=True):
+            for row, outcome in ended:
                 state = RowState.PENDING if outcome.not_sent else outcome.state
                 keep_password = state == RowState.PENDING
                 if row.password_generated and state in (RowState.APPLIED, RowState.UNKNOWN):
