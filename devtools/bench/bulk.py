@@ -169,6 +169,7 @@ class PanelRun:
     apply_to_done_seconds: float
     pymap_cpu_plan: float
     pymap_cpu_apply: float
+    worker_cpu_apply: float
 
 
 def panel_bulk(
@@ -179,6 +180,7 @@ def panel_bulk(
     plan = upload(panel, client, data)
     planned = time.perf_counter()
     cpu1 = cpu_seconds(pymap.pid)
+    worker0 = cpu_seconds(panel.worker_pid)
     assert client.post(f"/bulk/{plan}/apply/", {}).status == 302
     while True:
         progress = json.loads(client.get(f"/bulk/{plan}/progress.json").body)
@@ -194,6 +196,7 @@ def panel_bulk(
         apply_to_done_seconds=done - planned,
         pymap_cpu_plan=cpu1 - cpu0,
         pymap_cpu_apply=cpu_seconds(pymap.pid) - cpu1,
+        worker_cpu_apply=cpu_seconds(panel.worker_pid) - worker0,
     )
 
 
@@ -298,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         f" ms, panel plan {1000 * statistics.median(r.pymap_cpu_plan for r in panel_runs) / n:.0f}"
         " ms"
     )
+    worker_cpu = statistics.median(r.worker_cpu_apply for r in panel_runs)
+    report(f"    panel worker CPU per user while applying: {1000 * worker_cpu / n:.0f} ms")
     report(f"ratio panel / plain client: {plain / run:.2f}x worker run, "
            f"{plain / to_done:.2f}x apply to done (target >= 0.8x)")  # fmt: skip
     report(f"ratio panel / CLI loop:     {cli_seconds / run:.1f}x")
