@@ -99,6 +99,13 @@ def test_a_file_that_cannot_be_read_is_refused_saying_where(
     assert not BulkPlan.objects.exists()
 
 
+def test_a_post_without_a_file_says_so(client: Client, pymap_user: MakeUser) -> None:
+    signed_in_admin(client, pymap_user)
+    response = client.post(BULK, {})
+    assert response.status_code == 400
+    assert "This field is required" in response.content.decode()
+
+
 def test_the_limits_on_size_and_rows_are_kept(
     client: Client, pymap_user: MakeUser, settings: DjangoSettings
 ) -> None:

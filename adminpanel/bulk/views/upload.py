@@ -35,8 +35,9 @@ def index(request: HttpRequest) -> HttpResponse:
     results.sweep()
     operator = get_operator(request)
     status = 200
-    form = UploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST":
+    posted = request.method == "POST"
+    form = UploadForm(request.POST, request.FILES) if posted else UploadForm()
+    if posted:
         status = 400
         if form.is_valid():
             server = current.for_request(request)
