@@ -63,7 +63,10 @@ def test_a_200_row_csv_is_planned_applied_and_stored_as_planned(
     for kind, count in (("create", 150), ("update", 30), ("unchanged", 10), ("delete", 10)):
         expect(totals.locator(f'[data-kind="{kind}"]')).to_have_text(str(count))
     expect(totals.locator('[data-kind="refused"]')).to_have_text("0")
-    expect(page.get_by_role("table")).to_contain_text("roles: +editor")
+    expect(page.get_by_role("navigation", name="Pages of rows")).to_contain_text("Page 1 of 2")
+    page.get_by_role("link", name="update", exact=True).click()
+    expect(page.get_by_role("table").get_by_role("row")).to_have_count(31)
+    expect(page.get_by_role("table")).to_contain_text("roles: +editor; password: from the file")
     assert_accessible(page)
     screenshot(page, f"bulk-plan-{pymap.backend}", readme=pymap.backend == "dict")
     assert stored_user(pymap, next(iter(given))) is None  # the plan wrote nothing
