@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "adminpanel.mail",
     "adminpanel.tokens",
+    "adminpanel.bulk",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,15 @@ PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
 #: Where uploads, pending deliveries and import files live; the web process
 #: and the task workers must see the same directory.
 PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or BASE_DIR / "var" / "mail")
+
+# --- many users at once (adminpanel/bulk, docs/bulk.md) --------------------------
+#: Largest CSV upload, and most rows in one.
+PANEL_BULK_MAX_BYTES = env_int("PANEL_BULK_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+PANEL_BULK_MAX_ROWS = env_int("PANEL_BULK_MAX_ROWS", 5000, minimum=1)
+#: GetUser (planning) and row writes (applying) in flight at once.
+PANEL_BULK_CONCURRENCY = env_int("PANEL_BULK_CONCURRENCY", 8, minimum=1)
+#: How long the generated passwords' file may be downloaded (once).
+PANEL_BULK_RESULT_SECONDS = env_int("PANEL_BULK_RESULT_SECONDS", 3600, minimum=60)
 
 # Background jobs (mailbox imports): django-tasks with its database backend;
 # run workers with `manage.py db_worker`.

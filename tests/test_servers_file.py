@@ -15,7 +15,7 @@ from adminpanel.pymap.servers_file import ServersFileError, load, parse
 from adminpanel.servers import current
 from devtools.pymap_process import make_self_signed_cert
 
-from .servers_support import SAVED, save_args
+from .support.servers import SAVED, save_args
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,5 +1,5 @@
 """Several servers from one PANEL_SERVERS_FILE, side by side: two real pymap
-servers on different backends (servers_support.py), one stopped midway."""
+servers on different backends (tests/support/servers.py), one stopped midway."""
 
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from adminpanel.pymap.channels import ConnectionStats
 from adminpanel.users.models import RecentUser
 from devtools.pymap_process import LOCALHOST, PymapProcess
 
-from .servers_support import SAVED, TwoServers, sign_in_to, two_servers_running
 from .support import stored
 from .support.mail import message, run
 from .support.panel_client import signed_in_anywhere
 from .support.pymap_users import make_user
+from .support.servers import SAVED, TwoServers, sign_in_to, two_servers_running
 from .support.users import page
 from .test_users_create import create_post, unique
 

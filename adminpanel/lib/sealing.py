@@ -32,6 +32,10 @@ class Purpose(StrEnum):
     SESSION = "session-token"
     #: A login token pymap issued for a user, kept for reuse (servers/issued_tokens.py).
     ISSUED_FOR_USER = "issued-user-token"
+    #: The operator's token kept for the worker that applies a bulk plan.
+    BULK_PLAN = "bulk-plan-token"
+    #: A password a bulk plan will send (from its CSV, or generated).
+    BULK_PASSWORD = "bulk-row-password"  # noqa: S105 (a purpose's name, not a password)
 
 
 class UnsealError(Exception):

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import threading
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import async_to_sync
@@ -112,13 +114,31 @@ def _own_event_loop() -> asyncio.AbstractEventLoop:
         return _own_loop
 
 
+_thread_state = threading.local()
+
+
+def set_wait_hook(hook: Callable[[], AbstractContextManager[None]] | None) -> None:
+    """Enter ``hook()`` around every wait of this thread for a call's answer
+    (None: stop). Bulk work that runs calls from several threads uses it to
+    let go of a lock while it waits (adminpanel/bulk/concurrency.py)."""
+    _thread_state.wait_hook = hook
+
+
+def _waiting() -> AbstractContextManager[None]:
+    hook: Callable[[], AbstractContextManager[None]] | None = getattr(
+        _thread_state, "wait_hook", None
+    )
+    return hook() if hook is not None else contextlib.nullcontext()
+
+
 def run(func: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run ``func(*args)`` on the long-lived loop and wait for its result."""
     outer = _outer_loop
-    if outer is not None and outer.is_running():
-        return async_to_sync(func)(*args, **kwargs)
-    future = asyncio.run_coroutine_threadsafe(func(*args, **kwargs), _own_event_loop())
-    return future.result()
+    with _waiting():
+        if outer is not None and outer.is_running():
+            return async_to_sync(func)(*args, **kwargs)
+        future = asyncio.run_coroutine_threadsafe(func(*args, **kwargs), _own_event_loop())
+        return future.result()
 
 
 def close_all() -> None:

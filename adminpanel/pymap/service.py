@@ -66,8 +66,12 @@ __all__ = [
     "may_act_on_others",
     "ping",
     "set_user",
+    "set_wait_hook",
     "status",
 ]
+
+#: See channels.set_wait_hook: what a thread holds while it waits for answers.
+set_wait_hook = channels.set_wait_hook
 
 # Functions that handle passwords are @sensitive_variables(): Django's error
 # reports then hide their variables and those of the functions they call.

@@ -92,6 +92,7 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "import-detail", stopped_import
     yield "import-cancel", f"{stopped_import}cancel/"
     yield "import-discard", f"{stopped_import}discard/"
+    yield "bulk", f"{base}/bulk/"
     yield "audit", f"{base}/audit/"
     yield "tokens", f"{base}/tokens/"
     yield "tokens-inspect", f"{base}/tokens/inspect/"

@@ -1,7 +1,7 @@
 """Two servers from one servers file, through the browser: the header's
 switcher, a sign-in to each kept side by side, the overview, and one server
 stopped midway. The file's [pymap-admin] section is the one pymap-admin
-save-args wrote (see tests/servers_support.py)."""
+save-args wrote (see tests/support/servers.py)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from playwright.sync_api import Page, expect
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..servers_support import NEXT_BACKEND, write_servers_file
 from ..support.browser import NewPage, assert_accessible, screenshot
 from ..support.pymap_users import MakeUser, make_user
+from ..support.servers import NEXT_BACKEND, write_servers_file
 
 pytestmark = pytest.mark.backends("dict")
 

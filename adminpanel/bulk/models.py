@@ -1,0 +1,154 @@
+"""A bulk plan (one uploaded CSV) and its rows, as the pages and the worker see them.
+
+The plan is made from reads only (GetUser per row) and kept here with what each
+row will do and the version of the user it was planned against. Applying it
+is a task on the same framework as mailbox imports: a run holds a lease,
+claims a few PENDING rows at a time (``APPLYING``, committed before any write
+goes out) and records each outcome; a run that dies leaves exactly the rows
+whose outcome is unknown in ``APPLYING``, and a resume never sends those again.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from adminpanel.accounts.identity import Identity, IdentityKind
+
+
+class PlanState(models.TextChoices):
+    PLANNED = "planned", "Planned, not applied"
+    QUEUED = "queued", "Waiting for a worker"
+    RUNNING = "running", "Applying"
+    INTERRUPTED = "interrupted", "Interrupted"
+    FAILED = "failed", "Stopped"
+    CANCELLED = "cancelled", "Cancelled"
+    FINISHED = "finished", "Finished"
+
+
+class Kind(models.TextChoices):
+    """What the plan says a row does."""
+
+    CREATE = "create", "Create"
+    UPDATE = "update", "Update"
+    UNCHANGED = "unchanged", "Unchanged"
+    DELETE = "delete", "Delete"
+    REFUSED = "refused", "Refused"
+
+
+#: Kinds that write when the plan is applied.
+WRITING_KINDS = (Kind.CREATE, Kind.UPDATE, Kind.DELETE)
+
+
+class RowState(models.TextChoices):
+    #: Nothing to apply (unchanged or refused in the plan).
+    NOT_APPLIED = "not-applied", "Nothing to apply"
+    PENDING = "pending", "Waiting"
+    APPLYING = "applying", "Being applied"
+    APPLIED = "applied", "Applied"
+    CONFLICT = "conflict", "Conflict: changed since the plan, not written"
+    FAILED = "failed", "Not applied (the server refused)"
+    UNKNOWN = "unknown", "Outcome unknown"
+    CANCELLED = "cancelled", "Not applied (cancelled)"
+
+
+#: Row states a run will not touch again by itself.
+FINAL_ROW_STATES = (
+    RowState.APPLIED,
+    RowState.CONFLICT,
+    RowState.FAILED,
+    RowState.UNKNOWN,
+    RowState.CANCELLED,
+)
+
+
+class BulkPlan(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    #: Who made it (label for pages; name: whose rights, "" for the admin token).
+    operator = models.CharField(max_length=600)
+    operator_name = models.CharField(max_length=300, blank=True)
+    identity_kind = models.CharField(
+        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
+    )
+    identity_name = models.CharField(max_length=300, blank=True)
+    identity_act_as = models.CharField(max_length=300, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    server = models.CharField(max_length=200)
+    #: The backend(s) the plan was made for ("maildir", "maildir or redis").
+    backend_label = models.CharField(max_length=100)
+    #: For display only; never a path.
+    source_name = models.CharField(max_length=300)
+    upload_bytes = models.BigIntegerField()
+    #: Random name of the plan's directory under the spool's bulk/ (result file).
+    spool_name = models.CharField(max_length=32, unique=True)
+
+    state = models.CharField(
+        max_length=16, choices=PlanState.choices, default=PlanState.PLANNED, db_index=True
+    )
+    cancel_requested = models.BooleanField(default=False)
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    #: Rows applied when the current run started (the rate's baseline).
+    run_start_done = models.IntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    stop_reason = models.CharField(max_length=500, blank=True)
+    stop_key = models.CharField(max_length=100, blank=True)
+    #: The operator's token for the worker, sealed; wiped when a run ends.
+    sealed_token = models.BinaryField(null=True, blank=True, editable=False)
+    #: Whether the operator may act on others (from the session, for the worker).
+    operator_is_admin = models.BooleanField(default=False)
+    operator_admin_token = models.BooleanField(default=False)
+    operator_signed_in_as = models.CharField(max_length=300, blank=True)
+    operator_expires_at = models.FloatField(default=0.0)
+    #: The generated passwords' file: until when it may be downloaded (None: none).
+    result_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"bulk plan {self.pk}"
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)
+
+
+class BulkRow(models.Model):
+    plan = models.ForeignKey(BulkPlan, on_delete=models.CASCADE, related_name="rows")
+    #: The CSV line the row starts on (the header is line 1).
+    line = models.IntegerField()
+    #: Cut to 300 characters for display when refused; exact otherwise.
+    name = models.CharField(max_length=300)
+    requested = models.CharField(max_length=16)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    #: Why refused, or what the plan noticed, in words.
+    reason = models.TextField(blank=True)
+    #: What changes, in words ("roles: +staff", "params.quota", "password").
+    changes = models.JSONField(default=list, blank=True)
+    roles = models.JSONField(default=list, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    #: The password to send (from the CSV or generated), sealed; wiped once
+    #: the row is final.
+    sealed_password = models.BinaryField(null=True, blank=True, editable=False)
+    password_generated = models.BooleanField(default=False)
+    #: Put in the result file already (generated passwords only).
+    password_exported = models.BooleanField(default=False)
+    #: The version the row was planned against (existing users). The entity
+    #: tag is an unsigned 64-bit number, more than SQLite's INTEGER holds.
+    base_tag = models.CharField(max_length=24, blank=True)
+    base_roles = models.JSONField(default=list, blank=True)
+    base_params = models.JSONField(default=dict, blank=True)
+    base_fingerprint = models.CharField(max_length=100, blank=True)
+
+    state = models.CharField(max_length=16, choices=RowState.choices)
+    claim = models.CharField(max_length=32, blank=True)
+    outcome_key = models.CharField(max_length=100, blank=True)
+    outcome = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["plan", "line"]
+        indexes = [models.Index(fields=["plan", "state", "line"], name="bulk_row_plan_state")]
+
+    def __str__(self) -> str:
+        return f"line {self.line} of bulk plan {self.plan_id}"

@@ -1,0 +1,224 @@
+"""What the pages do to a plan: queue it, cancel, resume, read progress.
+
+Each change of state is one conditional UPDATE, so a page and a worker acting
+at once cannot both win (as for imports, mail/jobs.py). A run holds a lease;
+resuming or cancelling takes it away, and a worker that lost it stops
+claiming rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from adminpanel.accounts.session import Operator
+
+from .models import FINAL_ROW_STATES, WRITING_KINDS, BulkPlan, Kind, PlanState, RowState
+
+STALE_AFTER = timedelta(minutes=2)
+UNKNOWN_REASON = (
+    "The worker stopped while this row was being applied: it may or may not have been "
+    "written. Open the user to see."
+)
+CANCELLED_REASON = "Not applied: the plan was cancelled."
+
+
+def visible_to(operator: Operator) -> QuerySet[BulkPlan]:
+    """Bulk plans need rights over other users: admins see them all."""
+    if operator.is_admin:
+        return BulkPlan.objects.all()
+    return BulkPlan.objects.none()
+
+
+def is_stale(plan: BulkPlan, now: datetime | None = None) -> bool:
+    if plan.state != PlanState.RUNNING:
+        return False
+    beat = plan.heartbeat_at or plan.run_started_at or plan.created_at
+    return (now or timezone.now()) - beat > STALE_AFTER
+
+
+def shown_state(plan: BulkPlan) -> PlanState:
+    return PlanState.INTERRUPTED if is_stale(plan) else PlanState(plan.state)
+
+
+def kind_totals(plan: BulkPlan) -> dict[str, int]:
+    found = dict.fromkeys(Kind.values, 0)
+    for row in plan.rows.values("kind").annotate(n=Count("id")):
+        found[row["kind"]] = row["n"]
+    return found
+
+
+@dataclass(frozen=True)
+class Progress:
+    state: PlanState
+    total: int
+    counts: dict[str, int]
+    rate: float | None
+    #: Seconds of the current (or last) run.
+    elapsed_seconds: float | None = None
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts[state] for state in FINAL_ROW_STATES)
+
+    @property
+    def failures(self) -> int:
+        return sum(self.counts[s] for s in (RowState.CONFLICT, RowState.FAILED, RowState.UNKNOWN))
+
+    @property
+    def waiting(self) -> int:
+        return self.counts[RowState.PENDING] + self.counts[RowState.APPLYING]
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, int(100 * self.done / self.total))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (PlanState.FINISHED, PlanState.CANCELLED, PlanState.FAILED)
+
+    def texts(self) -> dict[str, str]:
+        rate = f"{self.rate:.1f} rows/s" if self.rate is not None else "not yet known"
+        return {
+            "state_label": self.state.label,
+            "done": f"{self.done:,}",
+            "total": f"{self.total:,}",
+            "percent": f"{self.percent}%",
+            "applied": f"{self.counts[RowState.APPLIED]:,}",
+            "conflict": f"{self.counts[RowState.CONFLICT]:,}",
+            "failed": f"{self.counts[RowState.FAILED]:,}",
+            "unknown": f"{self.counts[RowState.UNKNOWN]:,}",
+            "cancelled": f"{self.counts[RowState.CANCELLED]:,}",
+            "waiting": f"{self.waiting:,}",
+            "failures": f"{self.failures:,}",
+            "rate": rate,
+            "value_text": f"{self.done:,} of {self.total:,} rows done, {self.failures:,} failed",
+        }
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "final": self.is_final,
+            "total": self.total,
+            "done": self.done,
+            "percent": self.percent,
+            "rate": self.rate,
+            "elapsed_seconds": self.elapsed_seconds,
+            "counts": self.counts,
+            "texts": self.texts(),
+        }
+
+
+def progress(plan: BulkPlan) -> Progress:
+    counts = dict.fromkeys(RowState.values, 0)
+    for row in plan.rows.values("state").annotate(n=Count("id")):
+        counts[row["state"]] = row["n"]
+    total = sum(n for state, n in counts.items() if state != RowState.NOT_APPLIED)
+    rate = elapsed = None
+    if plan.run_started_at is not None:
+        until = plan.finished_at or plan.heartbeat_at or timezone.now()
+        if plan.state == PlanState.RUNNING and not is_stale(plan):
+            until = timezone.now()
+        elapsed = (until - plan.run_started_at).total_seconds()
+        if elapsed > 0:
+            rate = max(0, counts[RowState.APPLIED] - plan.run_start_done) / elapsed
+    return Progress(shown_state(plan), total, counts, rate, elapsed)
+
+
+# --- what an operator may do ---------------------------------------------------------
+
+
+def can_apply(plan: BulkPlan) -> bool:
+    return plan.state == PlanState.PLANNED and plan.rows.filter(kind__in=WRITING_KINDS).exists()
+
+
+def can_cancel(plan: BulkPlan) -> bool:
+    return plan.state in (
+        PlanState.PLANNED,
+        PlanState.QUEUED,
+        PlanState.RUNNING,
+        PlanState.INTERRUPTED,
+        PlanState.FAILED,
+    )
+
+
+def can_resume(plan: BulkPlan) -> bool:
+    if shown_state(plan) not in (PlanState.INTERRUPTED, PlanState.FAILED):
+        return False
+    return plan.rows.filter(state__in=[RowState.PENDING, RowState.APPLYING]).exists()
+
+
+def _resumable(now: datetime) -> Q:
+    return Q(state__in=[PlanState.INTERRUPTED, PlanState.FAILED]) | Q(
+        state=PlanState.RUNNING, heartbeat_at__lt=now - STALE_AFTER
+    )
+
+
+def queue(plan: BulkPlan, sealed_token: bytes) -> bool:
+    """PLANNED -> QUEUED (the caller enqueues the task); False if it changed meanwhile."""
+    updated = BulkPlan.objects.filter(pk=plan.pk, state=PlanState.PLANNED).update(
+        state=PlanState.QUEUED, sealed_token=sealed_token
+    )
+    plan.refresh_from_db()
+    return bool(updated)
+
+
+def _mark_in_flight_unknown(plan: BulkPlan) -> None:
+    # Never sent again by itself: it may have been written.
+    plan.rows.filter(state=RowState.APPLYING).update(
+        state=RowState.UNKNOWN, outcome_key="Interrupted", outcome=UNKNOWN_REASON
+    )
+
+
+def resume(plan: BulkPlan, sealed_token: bytes) -> bool:
+    """Resume a plan no worker runs; rows in flight when it stopped become unknown."""
+    with transaction.atomic():
+        updated = BulkPlan.objects.filter(_resumable(timezone.now()), pk=plan.pk).update(
+            state=PlanState.QUEUED,
+            lease="",
+            cancel_requested=False,
+            stop_reason="",
+            stop_key="",
+            finished_at=None,
+            sealed_token=sealed_token,
+        )
+        if updated:
+            _mark_in_flight_unknown(plan)
+    plan.refresh_from_db()
+    return bool(updated)
+
+
+def cancel_pending(plan: BulkPlan) -> None:
+    plan.rows.filter(state=RowState.PENDING).update(
+        state=RowState.CANCELLED, outcome_key="Cancelled", outcome=CANCELLED_REASON
+    )
+
+
+def cancel(plan: BulkPlan) -> bool:
+    """At once if no worker runs it, else ask the worker (True if stopped now)."""
+    now = timezone.now()
+    with transaction.atomic():
+        stopped = BulkPlan.objects.filter(
+            _resumable(now) | Q(state__in=[PlanState.QUEUED, PlanState.PLANNED]), pk=plan.pk
+        ).update(
+            state=PlanState.CANCELLED,
+            lease="",
+            sealed_token=None,
+            finished_at=now,
+            stop_reason="Cancelled by an operator.",
+            stop_key="cancelled",
+        )
+        if stopped:
+            _mark_in_flight_unknown(plan)
+            cancel_pending(plan)
+            plan.rows.update(sealed_password=None)
+        else:
+            BulkPlan.objects.filter(pk=plan.pk, state=PlanState.RUNNING).update(
+                cancel_requested=True
+            )
+    plan.refresh_from_db()
+    return bool(stopped)
