@@ -7,6 +7,7 @@ urlpatterns = [
     path("mail/", include("adminpanel.mail.urls")),
     path("audit/", include("adminpanel.audit.urls")),
     path("preferences/", include("adminpanel.preferences.urls")),
+    path("second-factor/", include("adminpanel.twofactor.urls")),
 ]
 
 handler400 = "adminpanel.web.errors.bad_request"

@@ -32,6 +32,10 @@ class Purpose(StrEnum):
     SESSION = "session-token"
     #: A login token pymap issued for a user, kept for reuse (servers/issued_tokens.py).
     ISSUED_FOR_USER = "issued-user-token"
+    #: A sign-in pymap accepted, waiting for its second factor (twofactor/pending.py).
+    PENDING_SIGN_IN = "pending-sign-in"
+    #: An authenticator app's shared secret (twofactor/models.py).
+    TOTP_SECRET = "totp-secret"  # noqa: S105  (a purpose's name, not a secret)
 
 
 class UnsealError(Exception):
