@@ -85,11 +85,14 @@ def test_sign_in_waits_for_the_code_and_holds_no_token_until_then(
     page = client.get(VERIFY)
     assert page.status_code == 200
     assert "authenticator app" in page_text(page)
+    sealed = bytes(waiting.sealed_operator)
     done = client.post(VERIFY, {"code": code_at(secret, 1)})
     assert done.status_code == 302
     assert done["Location"] == "/"
     assert client.get("/").status_code == 200
-    assert session_operator(client).name == user.name
+    operator = session_operator(client)
+    assert operator.name == user.name
+    assert operator.token.encode() not in sealed  # it waited sealed
     assert not PendingSignIn.objects.filter(identity_name=user.name).exists()
     event = AuditEvent.objects.filter(identity_name=user.name, action=Action.SIGN_IN).first()
     assert event is not None
@@ -311,3 +314,17 @@ def test_admin_token_sign_in_can_be_turned_off(
     event = AuditEvent.objects.filter(action=Action.SIGN_IN).first()
     assert event is not None
     assert event.outcome == "AdminTokenSignInOff"
+
+
+def test_cancelling_the_second_step_deletes_the_waiting_sign_in(
+    pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    user, secret, _ = _enrolled(pymap_user)
+    client = Client()
+    _pending(client, user)
+    assert "Cancel the sign-in" in page_text(client.get(VERIFY))
+    cancelled = client.post(VERIFY + "cancel/")
+    assert cancelled["Location"] == SIGN_IN
+    assert not PendingSignIn.objects.filter(identity_name=user.name).exists()
+    assert client.post(VERIFY, {"code": code_at(secret, 1)})["Location"] == SIGN_IN
+    assert not signed_in_anywhere(client.session)

@@ -29,7 +29,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch, settings: object) -> Recorder:
     return recorder
 
 
-@pytest.mark.parametrize("url", [VERIFY, VERIFY + "passkey/"])
+@pytest.mark.parametrize("url", [VERIFY, VERIFY + "passkey/", VERIFY + "cancel/"])
 def test_without_a_pending_sign_in_the_second_step_sends_to_sign_in(
     url: str, recorder: Recorder
 ) -> None:

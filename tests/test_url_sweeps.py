@@ -31,7 +31,12 @@ PROTECTED = [entry for entry in URLS if not entry.is_public]
 #: Reachable without a session. Adding to this list is a security decision.
 #: The second step of a sign-in is reached before anyone is signed in; it
 #: answers only a session holding a pending sign-in (test_twofactor_pages.py).
-PUBLIC = {"accounts:sign-in", "twofactor:verify", "twofactor:verify-passkey"}
+PUBLIC = {
+    "accounts:sign-in",
+    "twofactor:verify",
+    "twofactor:verify-passkey",
+    "twofactor:verify-cancel",
+}
 COOKIE = "pymap_panel_session"
 
 

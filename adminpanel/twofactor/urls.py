@@ -6,6 +6,7 @@ app_name = "twofactor"
 urlpatterns = [
     path("verify/", verify.verify, name="verify"),
     path("verify/passkey/", verify.verify_passkey, name="verify-passkey"),
+    path("verify/cancel/", verify.cancel, name="verify-cancel"),
     path("", factors.factors, name="factors"),
     path("add/app/", factors.add_totp, name="add-totp"),
     path("add/passkey/", factors.add_passkey, name="add-passkey"),

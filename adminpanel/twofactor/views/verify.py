@@ -52,6 +52,8 @@ def _page(
 ) -> HttpResponse:
     keys = list(Factor.objects.filter(**owned_by(waiting.server, waiting.owner), kind="passkey"))
     has_totp = Factor.objects.filter(**owned_by(waiting.server, waiting.owner), kind="totp")
+    if not has_totp.exists():
+        form.fields["code"].help_text = "One of your recovery codes."
     options = ""
     if keys:
         options, challenge = passkeys.authentication_options(keys)
@@ -121,3 +123,14 @@ def verify_passkey(request: HttpRequest) -> HttpResponse:
         answer.add_error(None, WRONG_PASSKEY)
         return _page(request, waiting, CodeForm(), answer)
     return flow.complete(request, waiting, how=accepted.how)
+
+
+@public_view
+@csrf_protect
+@require_POST
+def cancel(request: HttpRequest) -> HttpResponse:
+    """Give up this sign-in: its sealed token is deleted at once (sign-ins
+    to other servers in the same browser stay)."""
+    pending.discard(request, current.for_request(request).name)
+    messages.info(request, "The sign-in was cancelled.")
+    return HttpResponseRedirect(reverse("accounts:sign-in"))
