@@ -18,13 +18,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from devtools.panel_process import PanelProcess
+from devtools.pymap_process import PymapProcess
 
 from ..conftest import MakeUser
 from .conftest import assert_accessible, screenshot, sign_in, sign_out
 
 pytestmark = pytest.mark.backends("dict")
-
-TITLE = re.compile(r"^(?P<title>.*) · test pymap · pymap admin$")
 
 
 def _localhost(panel: PanelProcess) -> str:
@@ -137,3 +136,40 @@ def test_enrol_an_authenticator_app_and_sign_in_with_its_code(
     page.get_by_label("Code").fill(totp.at(time.time() + 30))
     page.get_by_role("button", name="Confirm", exact=True).click()
     _title(page, "Dashboard")
+
+
+def test_with_the_policy_on_a_new_admin_enrols_before_anything_else(
+    page: Page, pymap: PymapProcess, pymap_user: MakeUser
+) -> None:
+    """On a panel of its own with PANEL_REQUIRE_SECOND_FACTOR=admins."""
+    admin = pymap_user("browser-new-admin", roles=["admin"])
+    policy = {"PANEL_REQUIRE_SECOND_FACTOR": "admins"}
+    with PanelProcess(pymap.socket_path, extra_env=policy) as own_panel:
+        sign_in(page, own_panel.url, admin.name, admin.password)
+        _title(page, "Second factor")
+        expect(page.get_by_role("alert")).to_contain_text("no other page opens before")
+        assert_accessible(page)
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        _title(page, "Second factor")  # sent back
+        page.goto(f"{own_panel.url}/audit/")
+        _title(page, "Second factor")
+        page.get_by_role("link", name="Add an authenticator app").click()
+        totp = pyotp.TOTP(page.locator("[data-totp-secret]").inner_text())
+        page.get_by_label("Code from the app").fill(totp.now())
+        page.get_by_role("button", name="Add").click()
+        _title(page, "Recovery codes")
+        codes = page.locator(".recovery-codes li").all_inner_texts()
+        assert len(codes) == 10
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        _title(page, "Users")
+        # Signing in again: a recovery code works once.
+        sign_out(page)
+        sign_in(page, own_panel.url, admin.name, admin.password)
+        page.get_by_label("Code").fill(codes[0])
+        page.get_by_role("button", name="Confirm", exact=True).click()
+        _title(page, "Dashboard")
+        sign_out(page)
+        sign_in(page, own_panel.url, admin.name, admin.password)
+        page.get_by_label("Code").fill(codes[0])
+        page.get_by_role("button", name="Confirm", exact=True).click()
+        expect(page.get_by_role("alert")).to_contain_text("not accepted")
