@@ -12,7 +12,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from adminpanel.lib.env import env_bool, env_int, env_list, env_secret, env_str
+from adminpanel.lib.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from adminpanel.lib.hosts import first_host_name
 from adminpanel.pymap.servers import server_from_env
 from adminpanel.pymap.servers_file import ServersFileError
 from adminpanel.pymap.servers_file import load as load_servers_file
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "adminpanel.servers",
     "adminpanel.users",
     "adminpanel.preferences",
+    "adminpanel.twofactor",
     "django_tasks",
     "django_tasks_db",
     "adminpanel.mail",
@@ -74,6 +76,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "adminpanel.accounts.middleware.OperatorSessionMiddleware",
+    # After the operator is known: one who must enrol a second factor reaches
+    # only the enrolment pages (adminpanel/twofactor/gate.py).
+    "adminpanel.twofactor.gate.EnrolmentGateMiddleware",
     "adminpanel.preferences.zones.TimeZoneMiddleware",
     "adminpanel.web.errors.PymapErrorMiddleware",
 ]
@@ -233,6 +238,20 @@ PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = env_int(
 PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 100, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+
+# --- a second factor for operators (adminpanel/twofactor, docs/twofactor.md) -----
+#: Who must have a second factor: nobody (off), operators who may act on other
+#: users (admins: the admin token, or the admin role where it has rights), everyone.
+PANEL_REQUIRE_SECOND_FACTOR = env_choice(
+    "PANEL_REQUIRE_SECOND_FACTOR", "off", ("off", "admins", "everyone")
+)
+#: Whether the server's admin token may sign in to the panel at all.
+PANEL_ALLOW_ADMIN_TOKEN_SIGN_IN = env_bool("PANEL_ALLOW_ADMIN_TOKEN_SIGN_IN", True)
+#: How long a sign-in that pymap accepted waits for its second factor.
+PANEL_SECOND_FACTOR_SECONDS = env_int("PANEL_SECOND_FACTOR_SECONDS", 5 * 60, minimum=30)
+#: The WebAuthn relying-party ID passkeys are bound to: a host name, never an
+#: IP address (default: the first host name in DJANGO_ALLOWED_HOSTS).
+PANEL_WEBAUTHN_RP_ID = env_str("PANEL_WEBAUTHN_RP_ID") or first_host_name(ALLOWED_HOSTS)
 
 # --- user pages ------------------------------------------------------------------
 #: Shortest password the panel sets (no composition rules; the maximum is 1024).

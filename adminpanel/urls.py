@@ -9,6 +9,7 @@ urlpatterns = [
     path("audit/", include("adminpanel.audit.urls")),
     path("preferences/", include("adminpanel.preferences.urls")),
     path("tokens/", include("adminpanel.tokens.urls")),
+    path("second-factor/", include("adminpanel.twofactor.urls")),
 ]
 
 handler400 = "adminpanel.web.errors.bad_request"

@@ -20,6 +20,7 @@ from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.servers import current
+from adminpanel.twofactor import flow
 from adminpanel.users.links import user_url
 
 from . import everywhere, session, signin, throttle
@@ -112,8 +113,18 @@ def _ask_pymap(
 def _signed_in(
     request: HttpRequest, signed_in: signin.SignedIn, act_as: str | None
 ) -> HttpResponse:
-    """Keep the sign-in next to those to other servers, index and audit it."""
+    """Keep the sign-in next to those to other servers, index and audit it
+    (or first ask for the operator's second factor)."""
     operator = signed_in.operator
+    waiting = flow.begin(
+        request,
+        operator,
+        act_as=act_as or "",
+        next_url=_safe_next(request),
+        notice=signed_in.notice,
+    )
+    if waiting is not None:
+        return waiting
     session.start(request, operator)
     everywhere.register(request)
     set_operator(request, operator)

@@ -20,6 +20,11 @@ class Action(models.TextChoices):
     MESSAGE_DELIVER = "message-deliver", "Deliver message"
     MAILBOX_IMPORT = "mailbox-import", "Import messages"
     TOKEN_ISSUE = "token-issue", "Issue token"
+    FACTOR_ADD = "factor-add", "Add second factor"
+    FACTOR_REMOVE = "factor-remove", "Remove second factor"
+    RECOVERY_CODES_NEW = "recovery-codes-new", "New recovery codes"
+    RECOVERY_CODE_USE = "recovery-code-use", "Use recovery code"
+    SECOND_FACTOR_FAIL = "second-factor-fail", "Second factor refused"
 
 
 #: The outcome of a successful action; failures store the result key or error.

@@ -36,6 +36,10 @@ class Purpose(StrEnum):
     BULK_PLAN = "bulk-plan-token"
     #: A password a bulk plan will send (from its CSV, or generated).
     BULK_PASSWORD = "bulk-row-password"  # noqa: S105 (a purpose's name, not a password)
+    #: A sign-in pymap accepted, waiting for its second factor (twofactor/pending.py).
+    PENDING_SIGN_IN = "pending-sign-in"
+    #: An authenticator app's shared secret (twofactor/models.py).
+    TOTP_SECRET = "totp-secret"  # noqa: S105  (a purpose's name, not a secret)
 
 
 class UnsealError(Exception):

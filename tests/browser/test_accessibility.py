@@ -98,6 +98,10 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "tokens-inspect", f"{base}/tokens/inspect/"
     yield "time-zone", f"{base}/preferences/time-zone/"
     yield "servers", f"{base}/servers/"
+    yield "second-factor", f"{base}/second-factor/"
+    yield "second-factor-app", f"{base}/second-factor/add/app/"
+    yield "second-factor-passkey", f"{base}/second-factor/add/passkey/"
+    yield "second-factor-others", f"{base}/second-factor/others/"
     yield "not-found", f"{base}/no-such-page/"
 
 

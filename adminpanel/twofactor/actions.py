@@ -1,0 +1,187 @@
+"""Writes of second factors, each with its audit record (enrolment, removal,
+new recovery codes, a recovery code used, a code refused)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from adminpanel.accounts import throttle
+from adminpanel.accounts.identity import Identity
+from adminpanel.accounts.session import Operator
+from adminpanel.audit.record import Action, record
+from adminpanel.lib.client_address import client_address
+from adminpanel.lib.sealing import Purpose, seal, unseal
+
+from . import passkeys, recovery, totp
+from .models import Factor, PendingSignIn, owned_by
+from .policy import factors_of, owner_of, required_for
+
+#: Audit outcomes.
+WRONG_CODE = "WrongCode"
+REFUSED_PASSKEY = "PasskeyRefused"
+
+
+def _audit_target(identity: Identity) -> str:
+    return identity.label
+
+
+def _first_codes(operator: Operator) -> list[str] | None:
+    """Ten recovery codes with the first factor (None if there are some)."""
+    owner = owner_of(operator)
+    if recovery.unused(operator.server, owner):
+        return None
+    return recovery.new_set(operator.server, owner)
+
+
+@sensitive_variables("secret")
+def add_totp(
+    request: HttpRequest, operator: Operator, name: str, secret: str, step: int
+) -> list[str] | None:
+    """Keep an authenticator app whose code for ``step`` was just given (so
+    that code cannot sign in again); the new recovery codes if it is the
+    first factor."""
+    with transaction.atomic():
+        Factor.objects.create(
+            **owned_by(operator.server, owner_of(operator)),
+            kind=Factor.Kind.TOTP,
+            name=name,
+            sealed_secret=seal(secret, Purpose.TOTP_SECRET),
+            last_step=step,
+        )
+        codes = _first_codes(operator)
+    record(request, Action.FACTOR_ADD, target=name, detail="authenticator app")
+    return codes
+
+
+def add_passkey(
+    request: HttpRequest, operator: Operator, name: str, credential: passkeys.NewCredential
+) -> list[str] | None:
+    with transaction.atomic():
+        Factor.objects.create(
+            **owned_by(operator.server, owner_of(operator)),
+            kind=Factor.Kind.PASSKEY,
+            name=name,
+            credential_id=credential.credential_id,
+            public_key=credential.public_key,
+            sign_count=credential.sign_count,
+        )
+        codes = _first_codes(operator)
+    record(request, Action.FACTOR_ADD, target=name, detail="passkey")
+    return codes
+
+
+class LastFactorRequired(Exception):
+    """The policy requires a factor and this is the operator's last one."""
+
+
+def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None:
+    """Remove one of the operator's own factors (with the last one, the
+    recovery codes go too)."""
+    owner = owner_of(operator)
+    with transaction.atomic():
+        left = [f for f in factors_of(operator.server, owner) if f.pk != factor.pk]
+        if not left and required_for(operator):
+            raise LastFactorRequired
+        factor.delete()
+        if not left:
+            recovery.drop_all(operator.server, owner)
+    record(request, Action.FACTOR_REMOVE, target=factor.name, detail=factor.get_kind_display())
+
+
+def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason: str) -> int:
+    """An admin removes every factor (and recovery code) of another
+    identity, for example after a lost phone; the reason is audited."""
+    with transaction.atomic():
+        count, _ = Factor.objects.filter(**owned_by(server, identity)).delete()
+        recovery.drop_all(server, identity)
+    record(
+        request,
+        Action.FACTOR_REMOVE,
+        target=_audit_target(identity),
+        detail=f"all {count} factor(s) removed by an admin: {reason}",
+    )
+    return count
+
+
+def new_recovery_codes(request: HttpRequest, operator: Operator) -> list[str]:
+    codes = recovery.new_set(operator.server, owner_of(operator))
+    record(request, Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
+    return codes
+
+
+# --- the second step of a sign-in ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    how: str  #: "authenticator app", "recovery code" or "passkey", for the audit log
+
+
+class Refused(Exception):
+    """The code or passkey was not accepted (and counted as a failed sign-in)."""
+
+
+def _attempt(request: HttpRequest, waiting: PendingSignIn) -> throttle.Attempt:
+    """Count the try against the sign-in limits (raises SignInThrottled)."""
+    user = waiting.identity_name or None  # the admin token counts per address only
+    return throttle.begin(waiting.server, client_address(request), user)
+
+
+def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
+    record(
+        request,
+        Action.SECOND_FACTOR_FAIL,
+        target=waiting.act_as,
+        outcome=outcome,
+        identity=waiting.owner,
+    )
+    return Refused(outcome)
+
+
+@sensitive_variables("code", "secret")
+def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accepted:
+    """Accept an authenticator app's code (each time step once) or an unused
+    recovery code. Raises SignInThrottled or :class:`Refused`."""
+    attempt = _attempt(request, waiting)
+    owner = waiting.owner
+    for factor in Factor.objects.filter(**owned_by(waiting.server, owner), kind=Factor.Kind.TOTP):
+        secret = unseal(bytes(factor.sealed_secret), Purpose.TOTP_SECRET)
+        step = totp.matching_step(secret, code, after=factor.last_step)
+        # Two requests with one code: only the first moves last_step on.
+        if step is not None and Factor.objects.filter(pk=factor.pk, last_step__lt=step).update(
+            last_step=step, last_used_at=timezone.now()
+        ):
+            attempt.release()
+            return Accepted("authenticator app")
+    if recovery.use(waiting.server, owner, code):
+        attempt.release()
+        left = recovery.unused(waiting.server, owner)
+        record(
+            request,
+            Action.RECOVERY_CODE_USE,
+            target=waiting.act_as,
+            detail=f"{left} unused left",
+            identity=owner,
+        )
+        return Accepted("recovery code")
+    raise _refused(request, waiting, WRONG_CODE)
+
+
+def check_passkey(request: HttpRequest, waiting: PendingSignIn, response: str) -> Accepted:
+    """Accept a passkey's answer to the pending sign-in's challenge."""
+    attempt = _attempt(request, waiting)
+    challenge = bytes(waiting.challenge)
+    factors = Factor.objects.filter(**owned_by(waiting.server, waiting.owner), kind="passkey")
+    used = passkeys.verify_assertion(request, list(factors), challenge, response)
+    if used is None:
+        raise _refused(request, waiting, REFUSED_PASSKEY)
+    factor, sign_count = used
+    Factor.objects.filter(pk=factor.pk).update(sign_count=sign_count, last_used_at=timezone.now())
+    PendingSignIn.objects.filter(pk=waiting.pk).update(challenge=b"")
+    attempt.release()
+    return Accepted("passkey")
