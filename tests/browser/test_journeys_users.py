@@ -57,7 +57,7 @@ def test_find_create_edit_and_delete_a_user(
     assert_accessible(page)
     screenshot(page, "user-edit")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status")).to_contain_text("changed params.quota")
+    expect(page.get_by_role("status")).to_contain_text("changed the parameter “quota”")
     token = service.login(pymap.server(), name, password="a long enough passphrase")
     assert service.get_user(pymap.server(), token, name).params == {"quota": "20G"}
 
@@ -157,7 +157,7 @@ def test_edit_roles_keeping_the_password_then_sign_in_as_that_user(
     page.get_by_label("Current password", exact=True).fill(target.password)
     assert_accessible(page)
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed roles")
+    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed the roles")
     expect(page.get_by_role("main")).to_contain_text("auditor")
     assert_accessible(page)
     screenshot(page, "user-roles-saved")
