@@ -48,6 +48,7 @@ def test_password_changes_and_edits_keep_the_users_own_roles(
     screenshot(page, f"backend-{pymap.backend}-user")
 
     page.get_by_role("link", name="Change password").click()
+    page.get_by_role("radio", name="Type the new password").check()
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
