@@ -82,7 +82,8 @@ def test_without_a_session_every_url_redirects_to_sign_in(
     assert got["Location"] == f"{SIGN_IN}?next={quote(url, safe='')}"
     posted = client.post(url, {"csrfmiddlewaretoken": csrf, "user": "x", "password": "y"})
     assert posted.status_code == 302
-    assert posted["Location"] == SIGN_IN
+    # Back to the page the form was on (here: the address it was sent to) after signing in.
+    assert posted["Location"] == f"{SIGN_IN}?next={quote(url, safe='')}"
     for response in (got, posted):
         assert response.content == b""  # nothing of the page leaks
     assert recorder.requests == []

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from adminpanel.accounts.middleware import current_operator
@@ -24,15 +26,30 @@ class ServerChoice:
 
 
 def operator(request: HttpRequest) -> dict[str, Any]:
-    """The signed-in operator, the server, and the switcher, for the page header."""
+    """The signed-in operator, the server, the switcher and the idle warning,
+    for the page header."""
     here = current.for_request(request)
+    idle: int = settings.PANEL_SESSION_IDLE_SECONDS
+    operator = current_operator(request)
     return {
-        "operator": current_operator(request),
+        "operator": operator,
         "pymap_server": here,
         "server_choices": server_choices(request, here, _signed_in(request))
         if current.named_in_urls()
         else (),
+        # The idle warning (static/panel/idle-warning.js) shows this long before the limit.
+        "idle_seconds": idle,
+        "idle_warning_seconds": idle_warning_seconds(idle),
+        # From the activity the session has stored (written back only now and then).
+        "idle_left_seconds": (
+            max(0, int(operator.last_seen + idle - time.time())) if operator is not None else idle
+        ),
     }
+
+
+def idle_warning_seconds(idle: int) -> int:
+    """A few minutes before the idle limit: five, or a fifth of a short limit."""
+    return min(5 * 60, idle // 5)
 
 
 def _signed_in(request: HttpRequest) -> set[str]:

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils.html import format_html
 
 from adminpanel.lib.form_fields import VisibleTextField
 from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
@@ -41,14 +42,20 @@ class SignInForm(forms.Form):
         label="Token",
         required=False,
         validators=[MaxLengthValidator(8192)],
-        help_text="The PYMAP_ADMIN_TOKEN pymap prints at start-up, or a token from "
-        "`pymap-admin login`.",
+        help_text=format_html(
+            "The admin token pymap prints at start-up (<code>{}</code>), or a token "
+            "from <code>{}</code>.",
+            "PYMAP_ADMIN_TOKEN=…",
+            "pymap-admin login",
+        ),
         widget=forms.PasswordInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
     act_as = VisibleTextField(
-        label="Act as (optional)",
+        label="Work as another user (optional)",
         validators=[validate_login_name],
-        help_text="Another user to act as; needs the admin role.",
+        help_text="Leave empty to work as yourself. With the admin role (or the admin token) "
+        "you can sign in as yourself and work as this user, with only their rights: to see "
+        "what they see, or to check what they may do. The audit log names you both.",
         widget=forms.TextInput(attrs={"autocapitalize": "none"}),
     )
 

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
+from adminpanel.lib.return_to import form_page
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.servers import current
 
@@ -130,7 +131,7 @@ class OperatorSessionMiddleware:
         if getattr(view_func, "panel_public", False):
             return None
         if operator is None:
-            return redirect_to_sign_in(request)
+            return redirect_to_sign_in(request, unsaved=True)
         confirmed = powers.confirm(
             request, operator, now, others_data=getattr(view_func, "panel_others_data", False)
         )
@@ -153,8 +154,26 @@ class OperatorSessionMiddleware:
         return None
 
 
-def redirect_to_sign_in(request: HttpRequest) -> HttpResponse:
+#: What a form sent without a session is told, and why there is no session.
+NOT_SAVED = "What you sent was not saved: sign in again to return to the form."
+NO_COOKIE = (
+    "You are not signed in: your browser sent no session cookie (it may have been removed "
+    "or blocked). "
+)
+
+
+def redirect_to_sign_in(request: HttpRequest, *, unsaved: bool = False) -> HttpResponse:
+    """To sign-in, and back here afterwards (``next``, a path of this site).
+
+    A GET comes back to its own page. A POST cannot be replayed: it comes back
+    to the page its form came from. ``unsaved``: the POST reached no view (no
+    session), so the operator is told it was not saved, and why when the
+    browser sent no session cookie at all.
+    """
     url = reverse("accounts:sign-in")
     if request.method == "GET":
-        url += "?" + urlencode({"next": request.get_full_path()})
-    return HttpResponseRedirect(url)
+        return HttpResponseRedirect(url + "?" + urlencode({"next": request.get_full_path()}))
+    if unsaved and request.path != reverse("accounts:keep-alive"):
+        cookie_missing = settings.SESSION_COOKIE_NAME not in request.COOKIES
+        messages.warning(request, (NO_COOKIE if cookie_missing else "") + NOT_SAVED)
+    return HttpResponseRedirect(url + "?" + urlencode({"next": form_page(request)}))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib import messages
@@ -7,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from adminpanel.audit.record import THROTTLED, Action, record, record_event
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
+from adminpanel.lib.return_to import local_path
 from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
@@ -31,9 +32,7 @@ from .middleware import current_operator, get_operator, others_data_view, public
 def _safe_next(request: HttpRequest) -> str:
     """Where to go after sign-in: only a path on this site, never another host."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts=set()):
-        return target
-    return reverse("dashboard:index")
+    return local_path(target) or reverse("dashboard:index")
 
 
 @public_view
@@ -132,6 +131,15 @@ def _signed_in(
     if signed_in.notice:
         messages.info(request, signed_in.notice)
     return HttpResponseRedirect(_safe_next(request))
+
+
+@require_POST
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """Answers "Stay signed in" on the idle warning (static/panel/idle-warning.js):
+    the session's activity is now (a POST, with the page's CSRF token); nothing
+    else changes. A session that already ended gets the sign-in redirect."""
+    session.keep_alive(request, get_operator(request), time.time())
+    return HttpResponse(status=204)
 
 
 @require_POST

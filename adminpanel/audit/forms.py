@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import OK, Action, AuditEvent
@@ -31,6 +31,12 @@ class AuditFilterForm(forms.Form):
         validators=[MaxLengthValidator(300)],
         help_text="Part of the target user's name.",
         widget=forms.TextInput(attrs={"type": "search", "autocapitalize": "none"}),
+    )
+    exact_target = forms.BooleanField(
+        label="Only this exact user",
+        required=False,
+        help_text="The user's own events and imports into their mailboxes, not other names "
+        "that contain it.",
     )
     action = forms.ChoiceField(
         label="Action", required=False, choices=[("", "Any action"), *Action.choices]
@@ -71,7 +77,12 @@ class AuditFilterForm(forms.Form):
         data = self.cleaned_data
         if data["operator"]:
             events = events.filter(operator__icontains=data["operator"])
-        if data["target"]:
+        if data["target"] and data["exact_target"]:
+            name = data["target"]
+            events = events.filter(
+                Q(target=name) | Q(action=Action.MAILBOX_IMPORT, target__startswith=f"{name}/")
+            )
+        elif data["target"]:
             events = events.filter(target__icontains=data["target"])
         if data["action"]:
             events = events.filter(action=data["action"])

@@ -9,6 +9,7 @@ the worker, which names the import.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django.urls import reverse
 
@@ -24,3 +25,8 @@ def target_url(event: AuditEvent) -> str | None:
         found = _IMPORT_NUMBER.match(event.detail)
         return reverse("mail:import-detail", args=[int(found[1])]) if found else None
     return user_url("users:detail", event.target) if event.target else None
+
+
+def history_url(name: str) -> str:
+    """The audit page narrowed to one user: their events and imports into their mailboxes."""
+    return f"{reverse('audit:list')}?{urlencode({'target': name, 'exact_target': 'on'})}"

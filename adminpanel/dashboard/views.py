@@ -12,6 +12,13 @@ from adminpanel.servers import current, knowledge
 
 from .activity import panel_version, recent_activity
 
+#: The gRPC health check's answer (shown too, folded away), in plain words.
+HEALTH_WORDS = {
+    service.Health.SERVING: "Healthy",
+    service.Health.NOT_SERVING: "Not healthy: the server says it cannot serve",
+    service.Health.UNKNOWN: "Unknown",
+}
+
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
@@ -31,6 +38,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "server": server,
             "info": status.info,
             "health": status.health.value,
+            "health_words": HEALTH_WORDS[status.health],
             "health_error": error.message if error is not None else None,
             "caps": knowledge.capabilities(server),
             "activity": recent_activity(get_operator(request)),
@@ -51,10 +59,12 @@ def health_status(request: HttpRequest) -> JsonResponse:
     try:
         status = service.status(server)
     except PymapError as exc:
-        return JsonResponse({"health": service.Health.UNKNOWN.value, "error": exc.message})
+        return JsonResponse(_health(service.Health.UNKNOWN, error=exc.message))
     if status.health_error is not None:
-        error = status.health_error.message
-        return JsonResponse({"health": status.health.value, "error": error})
-    return JsonResponse(
-        {"health": status.health.value, "round_trip_ms": round(status.info.round_trip_ms, 1)}
-    )
+        return JsonResponse(_health(status.health, error=status.health_error.message))
+    return JsonResponse(_health(status.health, round_trip_ms=round(status.info.round_trip_ms, 1)))
+
+
+def _health(health: service.Health, **more: object) -> dict[str, object]:
+    """The badge's state: the plain words and the health check's own."""
+    return {"health": health.value, "words": HEALTH_WORDS[health], **more}

@@ -156,7 +156,7 @@ class _TargetMixin(forms.Form):
         required=True,
         initial="INBOX",
         validators=[validate_mailbox_name],
-        help_text="It must exist already (pymap answers [TRYCREATE] otherwise).",
+        help_text="It must exist already: the mail server does not create it.",
     )
 
 

@@ -20,7 +20,7 @@ from adminpanel.pymap.results import AppendError
 _REASONS: dict[str, str] = {
     RefusalKey.USER_NOT_FOUND: "There is no user “{user}” on the mail server.",
     RefusalKey.MAILBOX_NOT_FOUND: (
-        "The mailbox “{mailbox}” does not exist [TRYCREATE]. Create it (with an IMAP "
+        "The mailbox “{mailbox}” does not exist. Create it (with an IMAP "
         "client, for example), then try again."
     ),
     RefusalKey.MAILBOX_READ_ONLY: "The mailbox “{mailbox}” is read-only.",

@@ -304,7 +304,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         _record_conflict(acting, name, fields, RefusalKey.CANNOT_REPLACE_USER)
         raise ChangedMeanwhile(current)
     fields = changed_fields(UserValues.of(current.roles, current.params), edit.yours)
-    if edit.password_action == PasswordAction.NEW or (
+    if edit.password_action in PasswordAction.SETS_NEW or (
         edit.password_action == PasswordAction.REMOVE and current.has_password
     ):
         fields.append("password")

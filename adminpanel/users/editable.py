@@ -19,8 +19,13 @@ class PasswordAction:
     """What an edit does with the password."""
 
     KEEP = "keep"
+    #: A new password the panel makes up (users/generated.py), shown once after saving.
+    GENERATE = "generate"
     NEW = "new"
     REMOVE = "remove"
+
+    #: The actions that store a new password.
+    SETS_NEW = frozenset({GENERATE, NEW})
 
 
 def not_editable(roles: Iterable[str], params: Mapping[str, str]) -> list[str]:

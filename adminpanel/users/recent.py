@@ -17,6 +17,14 @@ from .models import LastAction, RecentUser
 LIMIT = 50
 
 
+#: What a later view does not overwrite: the list keeps the strongest action.
+#: A view of a user listed as deleted does (the user exists again).
+STRONGER_THAN_VIEWED = (LastAction.CREATED, LastAction.EDITED, LastAction.PASSWORD_CHANGED)
+
+#: Names the search box suggests (a datalist), from the top of the list.
+SUGGESTIONS = 20
+
+
 #: A repeat of the same action on the same user within this many seconds is not
 #: written again: a page view should not cost a database write every time.
 REFRESH_SECONDS = 60
@@ -29,7 +37,11 @@ _written: dict[tuple[str, str, str], float] = {}
 
 def note(server: str, name: str, action: LastAction) -> None:
     """Remember that ``name`` on ``server`` was just viewed or changed, and
-    keep that server's list bounded."""
+    keep that server's list bounded.
+
+    A view does not replace a stronger action (created, edited, password
+    changed): the list keeps saying what was done, with its time.
+    """
     key = (server, name, str(action))
     if time.monotonic() - _written.get(key, -REFRESH_SECONDS) < REFRESH_SECONDS:
         return
@@ -44,6 +56,11 @@ def note(server: str, name: str, action: LastAction) -> None:
     if fresh.exists():
         return
     with transaction.atomic():
+        if (
+            action == LastAction.VIEWED
+            and on_server.filter(name=name, last_action__in=STRONGER_THAN_VIEWED).exists()
+        ):
+            return  # "Created" or "Edited" says more than the view that followed
         _, created = RecentUser.objects.update_or_create(
             server=server, name=name, defaults={"last_action": action, "last_seen": now}
         )
@@ -60,3 +77,9 @@ def visible_to(operator: Operator) -> QuerySet[RecentUser]:
     if operator.is_admin:
         return on_server
     return on_server.filter(name=operator.name or "")
+
+
+def suggested_names(operator: Operator) -> list[str]:
+    """Names for the search box to suggest: recent ones, deleted users left out."""
+    entries = visible_to(operator).exclude(last_action=LastAction.DELETED)
+    return list(entries.values_list("name", flat=True)[:SUGGESTIONS])

@@ -8,10 +8,13 @@ from collections.abc import Callable
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from adminpanel.lib.pages import render_error
+from adminpanel.lib.return_to import form_page
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.servers import current
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,18 @@ class PymapErrorMiddleware:
             type(exc).__name__,
             getattr(exc, "key", "") or exc.message,
         )
-        return render_error(request, exc.http_status, exc.message)
+        return render_error(request, exc.http_status, _for_visitor(request, exc.message))
+
+
+def _for_visitor(request: HttpRequest, message: str) -> str:
+    """Before sign-in the server is named, never located: no socket path or
+    host and port in a message (the sign-in page's 503, for one)."""
+    if getattr(request, "operator", None) is not None:
+        return message
+    server = current.for_request(request)
+    return message.replace(f" at {server.address}", f" “{server.name}”").replace(
+        server.address, f"“{server.name}”"
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -87,10 +101,32 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return response
 
 
+#: Why Django refused a form (django.middleware.csrf.REASON_NO_CSRF_COOKIE):
+#: the browser sent no CSRF cookie at all.
+NO_CSRF_COOKIE = "CSRF cookie not set."
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render_error(
+    """403 with a way back to the form: "Reload this form" opens it afresh."""
+    if reason == NO_CSRF_COOKIE:
+        message = (
+            "Your browser did not send the panel's cookie for forms, so the form could not "
+            "be checked and nothing was saved. The cookie may have been removed or blocked: "
+            "allow cookies for this site, then reload the form."
+        )
+    else:
+        message = (
+            "The form had expired (or came from another site), so nothing was saved. "
+            "Reload this form and send it again; what you typed there is not kept."
+        )
+    return render(
         request,
-        403,
-        "The form had expired or came from another site. Reload the page and try again.",
-        title="Form expired",
+        "errors/form_expired.html",
+        {
+            "status": 403,
+            "title": "Form expired",
+            "message": message,
+            "reload_url": form_page(request),
+        },
+        status=403,
     )

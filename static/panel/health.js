@@ -7,14 +7,17 @@
   var badge = section.querySelector("[data-health-badge]");
   var error = section.querySelector("[data-health-error]");
   var roundTrip = section.querySelector("[data-round-trip]");
+  var raw = section.querySelector("[data-health-raw]");
   var url = section.getAttribute("data-health-url");
 
   function show(state) {
     var health = state.health || "UNKNOWN";
-    if (badge.textContent !== health) {
-      badge.textContent = health;
+    var words = state.words || "Unknown";
+    if (badge.textContent !== words) {
+      badge.textContent = words;
       badge.className = "health health-" + health.toLowerCase();
     }
+    raw.textContent = health;
     error.textContent = state.error ? "(" + state.error + ")" : "";
     if (typeof state.round_trip_ms === "number") {
       roundTrip.textContent = state.round_trip_ms.toFixed(1);

@@ -313,12 +313,12 @@ def test_health_badge_follows_the_server_without_a_reload_then_503(
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_title("Dashboard · test pymap · pymap admin")
         badge = page.get_by_role("region", name="Mail server").get_by_role("status")
-        expect(badge).to_have_text("SERVING")
+        expect(badge).to_have_text("Healthy")
         page.evaluate("() => { window.sameDocument = true; }")
 
         own_pymap.stop()
         page.clock.run_for(16_000)  # the badge refreshes every 15 seconds
-        expect(badge).to_have_text("UNKNOWN")
+        expect(badge).to_have_text("Unknown")
         expect(page.get_by_role("region", name="Mail server")).to_contain_text("unreachable")
         assert page.evaluate("() => window.sameDocument === true"), "the page was reloaded"
         assert_accessible(page)

@@ -48,6 +48,7 @@ def test_password_changes_and_edits_keep_the_users_own_roles(
     screenshot(page, f"backend-{pymap.backend}-user")
 
     page.get_by_role("link", name="Change password").click()
+    page.get_by_role("radio", name="Type the new password").check()
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
@@ -61,7 +62,7 @@ def test_password_changes_and_edits_keep_the_users_own_roles(
     page.get_by_label("Other roles").fill("auditor")
     page.get_by_label("Current password", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed roles")
+    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed the roles")
     stored = stored_user(pymap, target.name)
     assert stored is not None
     assert stored.roles == {"auditor"}

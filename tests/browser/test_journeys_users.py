@@ -57,7 +57,7 @@ def test_find_create_edit_and_delete_a_user(
     assert_accessible(page)
     screenshot(page, "user-edit")
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status")).to_contain_text("changed params.quota")
+    expect(page.get_by_role("status")).to_contain_text("changed the parameter “quota”")
     token = service.login(pymap.server(), name, password="a long enough passphrase")
     assert service.get_user(pymap.server(), token, name).params == {"quota": "20G"}
 
@@ -114,6 +114,7 @@ def test_a_user_without_the_admin_role_on_a_phone(
     assert_accessible(page)
     screenshot(page, "user-own-password-phone-dark")
     page.get_by_label("Current password", exact=True).fill(user.password)
+    page.get_by_role("radio", name="Type the new password").check()
     page.get_by_label("New password", exact=True).fill("my new passphrase")
     page.get_by_label("New password again").fill("my new passphrase")
     page.get_by_role("button", name="Change password").click()
@@ -157,7 +158,7 @@ def test_edit_roles_keeping_the_password_then_sign_in_as_that_user(
     page.get_by_label("Current password", exact=True).fill(target.password)
     assert_accessible(page)
     page.get_by_role("button", name="Save changes").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed roles")
+    expect(page.get_by_role("status")).to_contain_text(f"Saved {target.name}: changed the roles")
     expect(page.get_by_role("main")).to_contain_text("auditor")
     assert_accessible(page)
     screenshot(page, "user-roles-saved")
@@ -183,6 +184,7 @@ def test_change_a_password_then_sign_in_with_it(
     page.get_by_role("link", name="Change password").click()
     expect(page).to_have_title(f"Change password of {target.name} · test pymap · pymap admin")
     # A mismatch first: announced, linked to the field, nothing changed.
+    page.get_by_role("radio", name="Type the new password").check()
     page.get_by_label("New password", exact=True).fill(new_password)
     page.get_by_label("New password again").fill(new_password + "x")
     page.get_by_role("button", name="Change password").click()

@@ -160,7 +160,7 @@ def test_a_missing_mailbox_stops_the_import_and_resume_finishes_it(
     )
     assert job.state == JobState.FAILED
     assert job.stop_key == "MailboxNotFound"
-    assert "does not exist [TRYCREATE]" in job.stop_reason
+    assert "does not exist." in job.stop_reason
     assert set(job.messages.values_list("state", flat=True)) == {MessageState.PENDING}
     assert job.sealed_token is None
     imap = imap_client(owner.name, owner.password)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts import session
 from adminpanel.accounts.middleware import get_operator, set_operator
@@ -212,4 +213,16 @@ def refresh_own_rights(request: HttpRequest, operator: Operator) -> None:
     is_admin = service.may_act_on_others(server(request), operator.token)
     set_operator(
         request, session.replace_token(request, operator, operator.token, is_admin=is_admin)
+    )
+
+
+@sensitive_variables("password")
+def show_password_once(request: HttpRequest, name: str, password: str) -> HttpResponse:
+    """The answer to the save itself: the password the panel generated, shown
+    this once. The page is not stored (no-store on every page), the password is
+    in no URL, log or audit row, and the panel keeps no copy."""
+    return render(
+        request,
+        "users/password_shown.html",
+        {"name": name, "password": password, "is_self": is_self(get_operator(request), name)},
     )

@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from adminpanel.accounts import everywhere
@@ -26,7 +26,7 @@ from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
 from .. import actions, shown_command
-from ..editable import not_editable
+from ..editable import PasswordAction, not_editable
 from ..forms import (
     PARAMS_PREFIX,
     BaseParamFormSet,
@@ -39,6 +39,7 @@ from ..forms import (
 )
 from ..links import user_url
 from ..merge import UserValues, compare, keep_line_breaks, rebase
+from ..wording import changed_in_words
 from .common import (
     add_failure,
     admin_only,
@@ -48,6 +49,7 @@ from .common import (
     refresh_own_rights,
     renew_own_token,
     saved_message,
+    show_password_once,
     with_target_name,
 )
 from .rows import MORE_ROWS, with_more_rows
@@ -252,6 +254,7 @@ def _save(
     return _after_save(request, name, edit, saved)
 
 
+@sensitive_variables("edit")
 def _after_save(
     request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
 ) -> HttpResponse:
@@ -269,5 +272,9 @@ def _after_save(
                 return signed_out
         else:
             refresh_own_rights(request, operator)
-    saved_message(request, saved, f"Saved {name}: changed {', '.join(saved.changed)}.{ended}")
+    saved_message(
+        request, saved, f"Saved {name}: changed {changed_in_words(saved.changed)}.{ended}"
+    )
+    if edit.password_action == PasswordAction.GENERATE and edit.password is not None:
+        return show_password_once(request, name, edit.password)
     return HttpResponseRedirect(user_url("users:detail", name))

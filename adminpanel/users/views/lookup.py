@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from adminpanel.accounts.middleware import get_operator, others_data_view
+from adminpanel.audit.links import history_url
 
 from .. import recent
 from ..forms import LookupForm
@@ -22,7 +23,7 @@ def _index(request: HttpRequest, form: LookupForm, *, status: int = 200) -> Http
         request,
         "users/index.html",
         {
-            "form": form,
+            "search_form": form,
             "recent": recent.visible_to(operator)[: recent.LIMIT],
             "recent_limit": recent.LIMIT,
         },
@@ -60,5 +61,6 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
             "params": sorted(found.params.items()),
             "is_self": is_self(operator, found.name),
             "caps": caps(request),
+            "audit_url": history_url(found.name),
         },
     )

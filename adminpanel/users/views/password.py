@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
 from adminpanel.accounts import everywhere, password_check
@@ -35,6 +35,7 @@ from .common import (
     renew_own_token,
     saved_message,
     server,
+    show_password_once,
     with_target_name,
 )
 
@@ -84,16 +85,39 @@ def _render(
     )
 
 
+def _refused(
+    request: HttpRequest, name: str, form: ChangePasswordForm, exc: PymapError
+) -> HttpResponse:
+    """The form again with the refusal in words (UserNotFound: the 404 page)."""
+    if isinstance(exc, Refused) and exc.is_(RefusalKey.USER_NOT_FOUND):
+        raise exc
+    if isinstance(exc, Refused) and exc.is_(RefusalKey.NOT_ALLOWED):
+        form.add_error(None, NOT_ALLOWED)
+        return _render(request, name, form, status=403)
+    if isinstance(exc, Refused) and exc.is_(RefusalKey.CANNOT_REPLACE_USER):
+        form.add_error(None, CHANGED_MEANWHILE)
+        return _render(request, name, form, status=409)
+    return _render(request, name, form, status=add_failure(form, exc))
+
+
+def _throttled(
+    request: HttpRequest, name: str, form: ChangePasswordForm, exc: SignInThrottled
+) -> HttpResponse:
+    form.add_error("current_password" if form.asks_current else None, exc.message)
+    response = _render(request, name, form, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("current_password", "new_password1", "new_password2")
+@sensitive_variables("new_password")
 @with_target_name
 def change_password(request: HttpRequest, name: str) -> HttpResponse:
-    operator = get_operator(request)
-    asks_current = _asks_current(operator, name)
+    asks_current = _asks_current(get_operator(request), name)
     if request.method == "GET":
         found = read_user(request, name)
         return _render(request, name, ChangePasswordForm(asks_current=asks_current), found)
-
     form = ChangePasswordForm(request.POST, asks_current=asks_current)
     if not form.is_valid():
         return _render(request, name, form, status=400)
@@ -106,24 +130,20 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
             return _render(request, name, form, status=400)
         saved = actions.change_password(Acting.of(request), name, new_password)
     except SignInThrottled as exc:
-        form.add_error("current_password" if asks_current else None, exc.message)
-        response = _render(request, name, form, status=429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
-    except Refused as exc:
-        if exc.is_(RefusalKey.NOT_ALLOWED):
-            form.add_error(None, NOT_ALLOWED)
-            return _render(request, name, form, status=403)
-        if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
-            form.add_error(None, CHANGED_MEANWHILE)
-            return _render(request, name, form, status=409)
-        if exc.is_(RefusalKey.USER_NOT_FOUND):
-            raise  # the "no such user" page
-        return _render(request, name, form, status=add_failure(form, exc))
+        return _throttled(request, name, form, exc)
     except PymapError as exc:
-        return _render(request, name, form, status=add_failure(form, exc))
+        return _refused(request, name, form, exc)
+    return _after_change(request, name, saved, new_password, shown=form.generates)
+
+
+@sensitive_variables("new_password")
+def _after_change(
+    request: HttpRequest, name: str, saved: actions.Saved, new_password: str, *, shown: bool
+) -> HttpResponse:
+    """End the user's other sessions, renew one's own; the user page, or the
+    page showing a generated password once."""
+    operator = get_operator(request)
     shown_command.after_password(request, name, saved)
-    # The user's other panel sessions end with the old password.
     ended = everywhere.end_after_password_change(request, name)
     if is_self(operator, name):
         signed_out = renew_own_token(request, operator, new_password)
@@ -132,4 +152,6 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         saved_message(request, saved, f"Your password was changed. You stay signed in.{ended}")
     else:
         saved_message(request, saved, f"The password of {name} was changed.{ended}")
+    if shown:
+        return show_password_once(request, name, new_password)
     return HttpResponseRedirect(user_url("users:detail", name))
