@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
-from adminpanel.accounts.session import SESSION_KEY
 from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused
@@ -22,7 +21,7 @@ from adminpanel.users.generated import ALPHABET, generate_password
 from adminpanel.users.models import LastAction, RecentUser
 from devtools.pymap_process import PymapProcess
 
-from .support.panel_client import SIGN_IN, session_operator
+from .support.panel_client import SIGN_IN, operator_entry, session_operator
 from .support.pymap_users import MakeUser
 from .support.stored import stored_user
 from .support.users import edit_post, page, sign_in, signed_in_admin, user_url
@@ -211,7 +210,8 @@ def test_a_form_sent_after_the_session_ended_returns_to_it_after_signing_in(
     sign_in(client, user)
     url = user_url("users:password", user.name)
     session = client.session  # 31 minutes without activity
-    session[SESSION_KEY] = {**session[SESSION_KEY], "last_seen": time.time() - 31 * 60}
+    entry = operator_entry(session)
+    session[entry] = {**session[entry], "last_seen": time.time() - 31 * 60}
     session.save()
     posted = client.post(url, {"how": "generate"}, HTTP_REFERER=f"http://testserver{url}")
     assert posted.status_code == 302

@@ -21,8 +21,16 @@ from adminpanel.pymap import service
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
+from ..support.browser import (
+    DESKTOP,
+    PHONE,
+    NewPage,
+    assert_accessible,
+    screenshot,
+    sign_in,
+    sign_out,
+)
 from ..support.pymap_users import MakeUser
-from ..support.browser import DESKTOP, PHONE, NewPage, assert_accessible, screenshot, sign_in, sign_out
 
 pytestmark = pytest.mark.backends("dict")
 
