@@ -36,8 +36,8 @@ from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import backend_rules, records
 from adminpanel.users.editable import not_editable
-from adminpanel.users.forms import MAX_PASSWORD_LENGTH, min_password_length
 from adminpanel.users.merge import UserValues, changed_fields
+from adminpanel.users.password_forms import MAX_PASSWORD_LENGTH, min_password_length
 
 from .concurrency import run_all
 from .csvfile import CsvRow

@@ -22,7 +22,9 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+
+# Every failure of py_webauthn (bad JSON, CBOR, signature, ...) derives from it.
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -89,7 +91,7 @@ def verify_registration(request: HttpRequest, challenge: bytes, response: str) -
             expected_rp_id=rp_id(),
             expected_origin=_origin(request),
         )
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise ValueError("The passkey's answer could not be verified. Please try again.") from exc
     return NewCredential(
         credential_id=bytes_to_base64url(verified.credential_id),
@@ -116,7 +118,7 @@ def verify_assertion(
         return None
     try:
         credential_id = json.loads(response)["id"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return None
     factor = next((f for f in factors if f.credential_id == credential_id), None)
     if factor is None:
@@ -130,6 +132,6 @@ def verify_assertion(
             credential_public_key=bytes(factor.public_key),
             credential_current_sign_count=factor.sign_count,
         )
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+    except (WebAuthnException, ValueError, KeyError, TypeError):
         return None
     return factor, verified.new_sign_count

@@ -13,15 +13,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 from django.forms.formsets import DELETION_FIELD_NAME as DELETE
-from django.utils.functional import lazy
 
 from adminpanel.lib.form_fields import VisibleTextField, text_input
-from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
+from adminpanel.lib.saslprep import validate_login_name
 from adminpanel.lib.validators import validate_name, validate_param_value, validate_user_name
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.results import ADMIN_ROLE
@@ -29,81 +27,18 @@ from adminpanel.pymap.results import ADMIN_ROLE
 from . import backend_rules
 from .editable import PasswordAction
 from .generated import generate_password
+from .password_forms import (
+    GENERATE_LABEL,
+    NEW_PASSWORD_HELP,
+    check_new_password,
+    password_field,
+)
 
-#: Long passphrases must fit; anything longer is refused, not cut.
-MAX_PASSWORD_LENGTH = 1024
 #: Roles and params a form accepts; pymap has no limit of its own.
 MAX_ROLES = 50
 MAX_PARAMS = 100
 
 _BASE_SALT = "adminpanel.users.edit-base"
-
-#: The choice that has the panel make up the new password (users/generated.py).
-GENERATE_LABEL = "Set a new password the panel generates (shown once, after saving)"
-
-
-def min_password_length() -> int:
-    length: int = settings.PANEL_PASSWORD_MIN_LENGTH
-    return length
-
-
-def _password_input(autocomplete: str) -> forms.PasswordInput:
-    return forms.PasswordInput(attrs={"autocomplete": autocomplete})
-
-
-def _password_field(label: str, autocomplete: str, help_text: str = "") -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        strip=False,
-        help_text=help_text,
-        widget=_password_input(autocomplete),
-    )
-
-
-def new_password_help() -> str:
-    return (
-        f"At least {min_password_length()} characters, at most {MAX_PASSWORD_LENGTH}. "
-        "Any characters; a long passphrase is best. Pasting is fine."
-    )
-
-
-#: Read when a page renders, so that the minimum length follows the settings.
-NEW_PASSWORD_HELP = lazy(new_password_help, str)()
-
-
-def check_new_password(form: forms.Form, first: str, second: str) -> str | None:
-    """Both fields filled in, equal and of a sensible length; the password or None."""
-    if first in form.errors or second in form.errors:
-        return None  # the field's own check (e.g. NUL) already said what is wrong
-    data = form.cleaned_data
-    password: str = data.get(first) or ""
-    again: str = data.get(second) or ""
-    if not password:
-        form.add_error(first, "Enter the new password.")
-        return None
-    if len(password) < min_password_length():
-        form.add_error(
-            first, f"The password must have at least {min_password_length()} characters."
-        )
-        return None
-    if len(password) > MAX_PASSWORD_LENGTH:
-        form.add_error(first, f"The password can have at most {MAX_PASSWORD_LENGTH} characters.")
-        return None
-    try:
-        # pymap could store it, but never log anyone in with it.
-        validate_saslprep(password, what="The password")
-    except ValidationError as exc:
-        form.add_error(first, exc)
-        return None
-    if not again:
-        form.add_error(second, "Enter the new password a second time.")
-        return None
-    if password != again:
-        form.add_error(second, "The two passwords differ. Enter the same password twice.")
-        return None
-    return password
-
 
 # --- roles -------------------------------------------------------------------
 
@@ -313,8 +248,8 @@ class CreateUserForm(RolesForm):
         initial=PasswordChoice.SET,
         widget=forms.RadioSelect,
     )
-    password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
-    password2 = _password_field("New password again", "new-password")
+    password1 = password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
+    password2 = password_field("New password again", "new-password")
 
     field_order = ["name", "password_choice", "password1", "password2"]
 
@@ -392,14 +327,14 @@ class EditUserForm(RolesForm):
     password_action = forms.ChoiceField(
         label="What happens to the password", widget=forms.RadioSelect
     )
-    current_password = _password_field(
+    current_password = password_field(
         "Current password",
         "off",
         help_text="Checked with a sign-in before anything is saved, so a typo cannot lock "
         "the user out.",
     )
-    new_password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
-    new_password2 = _password_field("New password again", "new-password")
+    new_password1 = password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
+    new_password2 = password_field("New password again", "new-password")
 
     field_order = ["password_action", "current_password", "new_password1", "new_password2"]
 
@@ -454,62 +389,6 @@ class EditUserForm(RolesForm):
                     "You cannot remove your own password here: you would be signed out and "
                     "could not sign in again.",
                 )
-        return data
-
-
-# --- change password ------------------------------------------------------------------
-
-
-class ChangePasswordForm(forms.Form):
-    """A new password, generated by the panel or typed; operators changing
-    their own also give the current one (ASVS 2.1.6), so that an unattended
-    session cannot take the account."""
-
-    GENERATE = PasswordAction.GENERATE
-    TYPE = PasswordAction.NEW
-
-    current_password = _password_field(
-        "Current password",
-        "current-password",
-        help_text="Your password now. It is checked with a sign-in before anything changes.",
-    )
-    # Not required: a form without the choice (sent by a script, or an older
-    # page) is a typed password, never a generated one nobody asked for.
-    how = forms.ChoiceField(
-        label="How to set the new password",
-        choices=[(GENERATE, GENERATE_LABEL), (TYPE, "Type the new password")],
-        initial=GENERATE,
-        required=False,
-        widget=forms.RadioSelect,
-    )
-    new_password1 = _password_field("New password", "new-password", help_text=NEW_PASSWORD_HELP)
-    new_password2 = _password_field("New password again", "new-password")
-
-    def __init__(self, *args: Any, asks_current: bool, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.asks_current = asks_current
-        if not asks_current:
-            del self.fields["current_password"]
-
-    @property
-    def generates(self) -> bool:
-        """After is_valid(): whether the panel made the password up (show it once)."""
-        return bool(self.cleaned_data.get("how") == self.GENERATE)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if self.asks_current and not data.get("current_password"):
-            self.add_error("current_password", "Enter your current password.")
-        if data.get("how") == self.GENERATE:
-            data["password"] = generate_password()
-            if data.get("new_password1") or data.get("new_password2"):
-                self.add_error(
-                    "new_password1",
-                    "You chose a generated password but typed one. Clear it, or choose to "
-                    "type the new password.",
-                )
-        elif "how" not in self.errors:
-            data["password"] = check_new_password(self, "new_password1", "new_password2")
         return data
 
 

@@ -24,9 +24,9 @@ from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
 from .. import actions, shown_command
-from ..forms import ChangePasswordForm
 from ..links import user_url
 from ..merge import sorted_roles
+from ..password_forms import ChangePasswordForm
 from .common import (
     add_failure,
     caps,
