@@ -63,12 +63,12 @@ def test_an_operator_without_the_admin_role_sees_only_their_own(
         action=Action.USER_EDIT,
         server=pymap_server.name,
         outcome="ok",
-        target="t9",
+        target="target-of-someone-else",
     )
     _failed_sign_in(Client(), "someone-else")
     sign_in(client, plain)
     html = client.get("/").content.decode()
-    assert "t9" not in html
+    assert "target-of-someone-else" not in html
     assert "someone-else" not in html
     assert "None yet." in html
 

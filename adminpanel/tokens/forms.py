@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 
 from adminpanel.lib.form_fields import VisibleTextField, text_input
+from adminpanel.lib.saslprep import validate_saslprep
 from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.tokens import MalformedToken, TokenDetails, read_token
 
@@ -106,6 +107,13 @@ class IssueTokenForm(LifetimeMixin):
             )
         self.fields["act_as"] = _act_as_field()
         self.order_fields(["user", "password", "lifetime", "unit", "act_as"])
+
+    def clean_password(self) -> str:
+        """What pymap's SASLprep cannot prepare (CR/LF, say) makes it fail
+        internally: refused here, as at sign-in."""
+        password: str = self.cleaned_data["password"]
+        validate_saslprep(password, what="The password")
+        return password
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -53,11 +53,11 @@ def test_a_200_row_csv_is_planned_applied_and_stored_as_planned(
     upload.write_bytes(_csv(rows))
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Many users").click()
-    expect(page).to_have_title("Many users at once · pymap admin")
+    expect(page).to_have_title("Many users at once · test pymap · pymap admin")
     assert_accessible(page)
     page.get_by_label("CSV file").set_input_files(upload)
     page.get_by_role("button", name="Upload and make the plan").click()
-    expect(page).to_have_title(re.compile(r"^Bulk plan #\d+ · pymap admin$"))
+    expect(page).to_have_title(re.compile(r"^Bulk plan #\d+ · test pymap · pymap admin$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("users.csv")
     totals = page.locator("#plan-totals")
     for kind, count in (("create", 150), ("update", 30), ("unchanged", 10), ("delete", 10)):

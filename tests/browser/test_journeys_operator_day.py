@@ -89,7 +89,7 @@ def test_set_a_generated_password_copy_it_and_sign_in_with_it(
     # The password is what the server keeps: the user signs in with it.
     sign_out(page)
     sign_in(page, panel.url, target.name, password)
-    expect(page).to_have_title("Dashboard · pymap admin")
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
     assert service.login(pymap.server(), target.name, password=password)
 
 
@@ -219,7 +219,7 @@ def test_one_search_box_suggests_recent_names_and_the_list_keeps_what_was_done(
     search.fill(name)
     search.press("Enter")
     page.get_by_role("link", name="Audit history").click()
-    expect(page).to_have_title("Audit log · pymap admin")
+    expect(page).to_have_title("Audit log · test pymap · pymap admin")
     expect(page.get_by_label("Only this exact user")).to_be_checked()
     events = page.get_by_role("region", name=re.compile(r"^\d+ events?$"))
     expect(events).to_contain_text("Create user")
@@ -246,7 +246,7 @@ def test_an_expired_form_reloads_and_a_lost_session_returns_to_the_form(
     page.goto(form_url)
     page.context.clear_cookies(name="csrftoken")
     page.get_by_role("button", name="Change password").click()
-    expect(page).to_have_title("Form expired · pymap admin")
+    expect(page).to_have_title("Form expired · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("did not send the panel's cookie for forms")
     assert_accessible(page)
     page.get_by_role("link", name="Reload this form").click()
@@ -256,7 +256,7 @@ def test_an_expired_form_reloads_and_a_lost_session_returns_to_the_form(
     # The session cookie removed: sign in again, and land on the form again.
     page.context.clear_cookies(name="pymap_panel_session")
     page.get_by_role("button", name="Change password").click()
-    expect(page).to_have_title("Sign in · pymap admin")
+    expect(page).to_have_title("Sign in · test pymap · pymap admin")
     expect(page.get_by_role("alert")).to_contain_text("your browser sent no session cookie")
     expect(page.get_by_role("alert")).to_contain_text("What you sent was not saved")
     assert_accessible(page)

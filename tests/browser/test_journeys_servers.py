@@ -107,6 +107,8 @@ def test_two_servers_side_by_side_one_stopped_midway(
     page.get_by_role("navigation", name="Servers").get_by_role(
         "link", name="Alpha (dict) (signed in)"
     ).click()
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Users", exact=True
+    ).click()
     expect(page).to_have_title(re.compile("· Alpha \\(dict\\) · pymap admin$"))
     expect(page.get_by_role("heading", level=1)).to_be_visible()

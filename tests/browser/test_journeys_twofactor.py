@@ -149,7 +149,9 @@ def test_with_the_policy_on_a_new_admin_enrols_before_anything_else(
         _title(page, "Second factor")
         expect(page.get_by_role("alert")).to_contain_text("no other page opens before")
         assert_accessible(page)
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Users", exact=True
+        ).click()
         _title(page, "Second factor")  # sent back
         page.goto(f"{own_panel.url}/audit/")
         _title(page, "Second factor")
@@ -160,7 +162,9 @@ def test_with_the_policy_on_a_new_admin_enrols_before_anything_else(
         _title(page, "Recovery codes")
         codes = page.locator(".recovery-codes li").all_inner_texts()
         assert len(codes) == 10
-        page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Users", exact=True
+        ).click()
         _title(page, "Users")
         # Signing in again: a recovery code works once.
         sign_out(page)

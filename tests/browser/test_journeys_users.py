@@ -109,7 +109,7 @@ def test_a_user_without_the_admin_role_on_a_phone(
     user = pymap_user("browser-plain")
     sign_in(page, panel.url, user.name, user.password)
     expect(page.get_by_label("Find user")).to_have_count(0)
-    page.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="Users", exact=True).click()
     page.get_by_role("link", name="Change your password").click()
     assert_accessible(page)
     screenshot(page, "user-own-password-phone-dark")
