@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 
-from adminpanel.accounts.session import Operator
+from adminpanel.accounts.middleware import current_operator
 
 from .policy import OFF, needs_enrolment
 
@@ -43,7 +43,7 @@ class EnrolmentGateMiddleware:
     ) -> HttpResponse | None:
         if settings.PANEL_REQUIRE_SECOND_FACTOR == OFF:
             return None
-        operator: Operator | None = getattr(request, "operator", None)
+        operator = current_operator(request)
         if operator is None or getattr(view_func, "panel_enrolment", False):
             return None
         match = request.resolver_match

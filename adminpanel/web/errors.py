@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from adminpanel.accounts.middleware import current_operator
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.return_to import form_page
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
@@ -54,7 +55,7 @@ class PymapErrorMiddleware:
 def _for_visitor(request: HttpRequest, message: str) -> str:
     """Before sign-in the server is named, never located: no socket path or
     host and port in a message (the sign-in page's 503, for one)."""
-    if getattr(request, "operator", None) is not None:
+    if current_operator(request) is not None:
         return message
     server = current.for_request(request)
     return message.replace(f" at {server.address}", f" “{server.name}”").replace(

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.accounts.middleware import public_view
+from adminpanel.accounts.middleware import current_operator, public_view
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.servers import current
 
@@ -38,7 +38,7 @@ def _waiting(request: HttpRequest) -> PendingSignIn | HttpResponse:
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     if waiting is not None:
         return waiting
-    signed_in = getattr(request, "operator", None) is not None
+    signed_in = current_operator(request) is not None
     return HttpResponseRedirect(reverse("dashboard:index" if signed_in else "accounts:sign-in"))
 
 
