@@ -68,7 +68,7 @@ start-postgres:
 	for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; exit 1
 
 # The redis-backend tests need Redis on 127.0.0.1:6379 (a database of their
-# own, see devtools/pymap_process.py): start the machine's, or install one.
+# own, see devtools/pymap_redis.py): start the machine's, or install one.
 redis:
 	$(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1).close()" 2>/dev/null || $(MAKE) --no-print-directory start-redis
 

@@ -22,7 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from devtools.pymap_process import LOCALHOST, PymapProcess, stop_processes
+from devtools.local_processes import LOCALHOST, stop_processes
+from devtools.pymap_process import PymapProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = ROOT / "var" / "demo"

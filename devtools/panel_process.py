@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from devtools.pymap_process import LOCALHOST, free_port, stop_processes
+from devtools.local_processes import LOCALHOST, free_port, stop_processes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60.0

@@ -28,19 +28,13 @@ Facts about pymap 0.36.7 that shape this module (measured, not guessed):
   changes on :meth:`PymapProcess.restart`.
 * SIGTERM stops it cleanly within a fraction of a second.
 
-Run ``python -m devtools.pymap_process [--imap] [--tls]`` to get a server for
-manual work on the panel; it prints the ``PYMAP_ADMIN_*`` variables to use.
+``python -m devtools.pymap_server`` runs one for manual work on the panel.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -50,47 +44,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from devtools import pymap_redis
-from devtools.local_processes import (
-    LOCALHOST,
-    free_port,
-    make_self_signed_cert,
-    stop_processes,
-)
+from devtools.local_processes import LOCALHOST, free_port, make_self_signed_cert, stop_processes
 from devtools.pymap_stderr import StderrDrain
-from devtools.pymap_venv import (
-    PYMAP_REQUIREMENT,
-    PYMAP_VERSION,
-    PymapStartError,
-    default_venv_dir,
-    ensure_pymap_venv,
-)
+from devtools.pymap_venv import PymapStartError, child_env, ensure_pymap_venv
 
 if TYPE_CHECKING:
     from adminpanel.pymap.servers import PymapServer
 
-__all__ = [
-    "BACKENDS",
-    "LOCALHOST",
-    "PYMAP_REQUIREMENT",
-    "PYMAP_VERSION",
-    "PymapProcess",
-    "PymapStartError",
-    "default_venv_dir",
-    "ensure_pymap_venv",
-    "free_port",
-    "make_self_signed_cert",
-    "stop_processes",
-]
-
 #: The storage backends pymap can run on: dict (in memory, the demo), maildir
 #: (files in a directory) and redis (what pymap scales out with).
 BACKENDS = ("dict", "maildir", "redis")
-#: Where the redis backend's data goes: the machine's Redis on loopback, in a
-#: database of the panel's own (``PYMAP_TEST_REDIS_URL`` overrides), under a
-#: key prefix unique to each server, whose keys are deleted when it stops.
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: How long start-up may take before we give up (it usually takes ~0.4 s).
 READY_TIMEOUT = 30.0
 # Names of things pymap writes, not secrets:
@@ -98,21 +61,6 @@ SOCKET_NAME = "pymap-admin.sock"
 TOKEN_NAME = "pymap-admin.token"  # noqa: S105
 #: sun_path is 108 bytes on Linux (104 on macOS); stay well under both.
 MAX_SOCKET_PATH = 100
-
-#: Variables that would make the child use other files than ours, load the
-#: panel's packages or talk to systemd; they are removed from its environment.
-_SCRUBBED_ENV = (
-    "CERT_FILE",
-    "KEY_FILE",
-    "PYMAP_ADMIN_SOCKET",
-    "PYMAP_ADMIN_TOKEN_FILE",
-    "PYMAP_ADMIN_CONFIG",
-    "NOTIFY_SOCKET",
-    "PYTHONPATH",
-    "PYTHONHOME",
-    "PYTHONSTARTUP",
-    "VIRTUAL_ENV",
-)
 
 
 # --- the process ------------------------------------------------------------------
@@ -128,7 +76,7 @@ class PymapProcess:
 
     ``backend`` is one of :data:`BACKENDS`: dict (with pymap's demo data),
     maildir (in :attr:`maildir_dir`, under the temporary directory) or redis
-    (the machine's Redis, see :data:`DEFAULT_REDIS_URL`, under
+    (the machine's Redis, see :data:`devtools.pymap_redis.DEFAULT_REDIS_URL`, under
     :attr:`redis_prefix`). ``imap`` also serves plaintext IMAP on
     :attr:`imap_port`; ``tls`` gives the admin TCP port a self-signed
     certificate (:attr:`cafile`) so that :meth:`tls_server` works.
@@ -152,7 +100,7 @@ class PymapProcess:
         self.tls = tls
         self.extra_args = tuple(extra_args)
         #: The redis backend's database and key prefix (kept by restart()).
-        self.redis_url = os.environ.get("PYMAP_TEST_REDIS_URL", "").strip() or DEFAULT_REDIS_URL
+        self.redis_url = pymap_redis.redis_url()
         self.redis_prefix = f"adminpanel-test-{uuid.uuid4().hex[:12]}"
         self._tmp_dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -283,7 +231,7 @@ class PymapProcess:
         finally:
             try:
                 if self.backend == "redis":
-                    self._delete_redis_keys()
+                    pymap_redis.delete_keys(self.redis_url, self.redis_prefix)
             finally:
                 self._cleanup_tmp_dir()
 
@@ -329,12 +277,6 @@ class PymapProcess:
             ]
         return ["dict", "--demo-data"]
 
-    def _child_env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env["TMPDIR"] = str(self.tmp_dir)
-        env["PYTHONUNBUFFERED"] = "1"
-        return env
-
     def _prepare_tmp_dir(self) -> None:
         if self._tmp_dir is not None:
             return
@@ -354,15 +296,9 @@ class PymapProcess:
         self.imap_port = self.admin_port = None
         self.cafile = self.keyfile = None
 
-    def _check_redis(self) -> None:
-        pymap_redis.check_reachable(self.redis_url)
-
-    def _delete_redis_keys(self) -> None:
-        pymap_redis.delete_keys(self.redis_url, self.redis_prefix)
-
     def _spawn(self, pymap: Path) -> None:
         if self.backend == "redis":
-            self._check_redis()
+            pymap_redis.check_reachable(self.redis_url)
         # Stale files from a previous run would make the wait below look at
         # the wrong socket or token.
         for stale in (self.socket_path, self.token_file):
@@ -374,7 +310,7 @@ class PymapProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env=self._child_env(),
+            env=child_env(self.tmp_dir),
             cwd=self.tmp_dir,
         )
         assert self._proc.stderr is not None
@@ -428,47 +364,3 @@ class PymapProcess:
             stop_processes(proc)
         if drain is not None:
             drain.close()
-
-
-# --- python -m devtools.pymap_process ---------------------------------------------
-
-
-def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a server until Ctrl-C and print the settings to point the panel at it."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--imap", action="store_true", help="also serve plaintext IMAP")
-    parser.add_argument("--tls", action="store_true", help="serve the admin port with TLS")
-    parser.add_argument("--backend", choices=BACKENDS, default="dict", help="storage backend")
-    args = parser.parse_args(argv)
-    # Let SIGTERM unwind the with-block too, so pymap and the temp dir go away.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    with PymapProcess(backend=args.backend, imap=args.imap, tls=args.tls) as pymap:
-        print(
-            f"# pymap {PYMAP_VERSION} ({pymap.backend}), pid {pymap.pid}, "
-            f"up in {pymap.startup_seconds:.2f} s"
-        )
-        if pymap.tls:
-            print(f"export PYMAP_ADMIN_HOST={LOCALHOST} PYMAP_ADMIN_PORT={pymap.admin_port}")
-            print(f"export PYMAP_ADMIN_CAFILE={pymap.cafile}")
-        else:
-            print(f"export PYMAP_ADMIN_PATH={pymap.socket_path}")
-        if pymap.imap_port is not None:
-            demo = " (demouser / demopass)" if pymap.backend == "dict" else ""
-            print(f"# IMAP: {LOCALHOST}:{pymap.imap_port}{demo}")
-        print(f"# admin token: {pymap.admin_token}")
-        print("# Ctrl-C stops the server.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while pymap.running:
-                time.sleep(0.5)
-        if not pymap.running:
-            print(f"pymap exited:\n{pymap.stderr_tail()}", file=sys.stderr)
-            return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

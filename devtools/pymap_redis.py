@@ -1,14 +1,25 @@
-"""The redis backend's side of a test server: Redis must be reachable, and a
-server's keys (under its own prefix) are deleted when it stops."""
+"""The redis backend's side of a test server: which Redis, that it is reachable,
+and a server's keys (under its own prefix) deleted when it stops."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 from urllib.parse import urlsplit
 
 from devtools.local_processes import LOCALHOST
 from devtools.pymap_venv import PymapStartError, ensure_pymap_venv
+
+#: Where the redis backend's data goes: the machine's Redis on loopback, in a
+#: database of the panel's own (``PYMAP_TEST_REDIS_URL`` overrides), under a
+#: key prefix unique to each server, whose keys are deleted when it stops.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+def redis_url() -> str:
+    """``$PYMAP_TEST_REDIS_URL`` if set, else :data:`DEFAULT_REDIS_URL`."""
+    return os.environ.get("PYMAP_TEST_REDIS_URL", "").strip() or DEFAULT_REDIS_URL
 
 
 def check_reachable(redis_url: str) -> None:

@@ -1,5 +1,6 @@
 """pymap's own virtual environment (``.venv-pymap``): pymap-admin pins an old
-protobuf (``protobuf ~= 4.23``), so pymap cannot share the panel's venv."""
+protobuf (``protobuf ~= 4.23``), so pymap cannot share the panel's venv. Also
+the environment a pymap from it runs in, without the panel's variables."""
 
 from __future__ import annotations
 
@@ -22,6 +23,21 @@ PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve,redis]=={PYMAP_VERSION}"
 #: another requirement (an older checkout's) is brought up to date.
 REQUIREMENT_STAMP = ".adminpanel-requirement"
 
+#: Variables that would make the child use other files than ours, load the
+#: panel's packages or talk to systemd; they are removed from its environment.
+_SCRUBBED_ENV = (
+    "CERT_FILE",
+    "KEY_FILE",
+    "PYMAP_ADMIN_SOCKET",
+    "PYMAP_ADMIN_TOKEN_FILE",
+    "PYMAP_ADMIN_CONFIG",
+    "NOTIFY_SOCKET",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "VIRTUAL_ENV",
+)
+
 
 class PymapStartError(RuntimeError):
     """pymap exited, did not become ready or could not be installed; the
@@ -32,6 +48,15 @@ def default_venv_dir() -> Path:
     """``$PYMAP_VENV`` if set, else ``<repo root>/.venv-pymap``."""
     override = os.environ.get("PYMAP_VENV", "").strip()
     return Path(override).expanduser() if override else REPO_ROOT / ".venv-pymap"
+
+
+def child_env(tmp_dir: Path) -> dict[str, str]:
+    """This process's environment without :data:`_SCRUBBED_ENV`, with
+    ``TMPDIR`` (where pymap puts its socket and token) and unbuffered output."""
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["TMPDIR"] = str(tmp_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:

@@ -48,7 +48,8 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
-from devtools.pymap_process import BACKENDS, LOCALHOST, PymapProcess
+from devtools.local_processes import LOCALHOST
+from devtools.pymap_process import BACKENDS, PymapProcess
 
 from .support import fake_pymap
 from .support.fake_pymap import Recorder

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.local_processes import LOCALHOST
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
-from devtools.pymap_process import LOCALHOST, PymapProcess
+from devtools.pymap_process import PymapProcess
 
 from .support.pymap_users import MakeUser
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.local_processes import LOCALHOST, free_port, stop_processes
 from devtools.panel_client import PanelClient
-from devtools.pymap_process import LOCALHOST, free_port, stop_processes
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 120

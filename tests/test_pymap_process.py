@@ -11,7 +11,8 @@ import pytest
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
-from devtools.pymap_process import PYMAP_VERSION, PymapProcess, PymapStartError
+from devtools.pymap_process import PymapProcess
+from devtools.pymap_venv import PYMAP_VERSION, PymapStartError
 
 from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, MakeUser
 

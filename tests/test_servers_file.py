@@ -13,7 +13,7 @@ from pytest_django.fixtures import Settings as DjangoSettings
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.pymap.servers_file import ServersFileError, load, parse
 from adminpanel.servers import current
-from devtools.pymap_process import make_self_signed_cert
+from devtools.local_processes import make_self_signed_cert
 
 from .support.servers import SAVED, save_args
 

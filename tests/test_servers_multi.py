@@ -23,7 +23,8 @@ from adminpanel.mail.models import ImportJob, JobState
 from adminpanel.pymap import service
 from adminpanel.pymap.channels import ConnectionStats
 from adminpanel.users.models import RecentUser
-from devtools.pymap_process import LOCALHOST, PymapProcess
+from devtools.local_processes import LOCALHOST
+from devtools.pymap_process import PymapProcess
 
 from .support import stored
 from .support.mail import message, run

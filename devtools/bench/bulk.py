@@ -41,9 +41,11 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools.local_processes import LOCALHOST
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
-from devtools.pymap_process import BACKENDS, LOCALHOST, PymapProcess, default_venv_dir
+from devtools.pymap_process import BACKENDS, PymapProcess
+from devtools.pymap_venv import default_venv_dir
 
 
 def cpu_seconds(pid: int) -> float:

@@ -27,9 +27,10 @@ from urllib.parse import quote
 
 from adminpanel.pymap import service
 from devtools.html_forms import forms_in
+from devtools.local_processes import LOCALHOST
 from devtools.panel_client import PanelClient, Response
 from devtools.panel_process import PanelProcess
-from devtools.pymap_process import LOCALHOST, PymapProcess
+from devtools.pymap_process import PymapProcess
 
 UID_PATTERN = re.compile(r"<dt>UID</dt><dd>(\d+)</dd>")
 

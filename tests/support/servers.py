@@ -22,7 +22,8 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.pymap.servers_file import load
-from devtools.pymap_process import BACKENDS, PymapProcess, ensure_pymap_venv
+from devtools.pymap_process import BACKENDS, PymapProcess
+from devtools.pymap_venv import ensure_pymap_venv
 
 #: The second server's backend, so that the two always differ.
 NEXT_BACKEND = {backend: BACKENDS[(i + 1) % len(BACKENDS)] for i, backend in enumerate(BACKENDS)}

@@ -18,7 +18,8 @@ from google.protobuf import text_format
 
 from adminpanel.pymap import service
 from adminpanel.pymap.generated.admin_pb2 import Result, UserResponse
-from devtools.pymap_process import PymapProcess, ensure_pymap_venv
+from devtools.pymap_process import PymapProcess
+from devtools.pymap_venv import ensure_pymap_venv
 
 _UNESCAPED_COLON = re.compile(r"(?<!\\):")
 

@@ -10,7 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from devtools.pymap_process import PymapProcess, ensure_pymap_venv
+from devtools.pymap_process import PymapProcess
+from devtools.pymap_venv import ensure_pymap_venv
 
 from .stored import cli
 
