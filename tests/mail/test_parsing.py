@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from adminpanel.mail import flags, parsing, preview
-from adminpanel.mail.forms import is_keyword_atom, parse_keywords
+from adminpanel.mail.forms.fields import is_keyword_atom, parse_keywords
 
 
 def split(tmp_path: Path, data: bytes) -> list[bytes]:

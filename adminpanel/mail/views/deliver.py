@@ -29,7 +29,7 @@ from adminpanel.lib.body_limits import max_body_size, too_large
 
 from .. import actions, compose, parsing, preview, spool
 from ..flags import SYSTEM_FLAGS
-from ..forms import DeliverForm
+from ..forms.deliver import DeliverForm
 from ..models import MessageSource
 
 PENDING_KEY = "mail.pending_delivery"

@@ -37,7 +37,7 @@ from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.users.links import user_url
 
 from .. import actions, jobs, progress
-from ..forms import ImportForm
+from ..forms.imports import ImportForm
 from ..models import ImportJob, ImportMessage, MessageState
 
 REPORT_PAGE_SIZE = 200

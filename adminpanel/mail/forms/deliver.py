@@ -1,10 +1,4 @@
-"""The deliver and import forms: they validate, nothing else.
-
-pymap accepts arbitrary bytes in user and mailbox names, flags and addresses,
-so everything is checked here before any call: names without control
-characters, flags that are IMAP system flags or keyword atoms (RFC 3501),
-envelope addresses without line breaks.
-"""
+"""The deliver form: one message, written in fields, pasted raw or uploaded."""
 
 from __future__ import annotations
 
@@ -14,157 +8,19 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.core.validators import MaxLengthValidator
 
 from adminpanel.lib.form_fields import VisibleTextField, text_input
-from adminpanel.lib.validators import has_control, validate_user_name
 
-from .compose import MAX_HEADER_LENGTH, compose, parse_addresses
-from .flags import SYSTEM_FLAGS
-from .models import DateSource, MessageSource
+from ..compose import compose, parse_addresses
+from ..models import MessageSource
+from .fields import FlagsMixin, TargetMixin, validate_envelope_address, validate_header_text
 
-_SYSTEM_FLAGS_BY_NAME = {flag.lower(): flag for flag in SYSTEM_FLAGS}
-#: RFC 3501 atom-specials besides controls and space: ( ) { % * " \ ]
-_ATOM_SPECIALS = frozenset('(){%*"\\]')
-MAX_KEYWORD_LENGTH = 100
-MAX_KEYWORDS = 50
-MAX_MAILBOX_LENGTH = 1000
-MAX_ADDRESS_LENGTH = 320
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def validate_mailbox_name(value: str) -> None:
-    """Mailbox names may have spaces ("Sent Items") but no control characters."""
-    if not value.strip():
-        raise ValidationError("Enter a mailbox name.", code="empty")
-    if len(value) > MAX_MAILBOX_LENGTH:
-        raise ValidationError(
-            f"A mailbox name can be at most {MAX_MAILBOX_LENGTH} characters.", code="too_long"
-        )
-    if has_control(value):
-        raise ValidationError(
-            "A mailbox name cannot contain control characters (such as line breaks).",
-            code="control",
-        )
-
-
-def validate_envelope_address(value: str) -> None:
-    if len(value) > MAX_ADDRESS_LENGTH:
-        raise ValidationError(
-            f"An address can be at most {MAX_ADDRESS_LENGTH} characters.", code="too_long"
-        )
-    if has_control(value) or any(ch.isspace() for ch in value):
-        raise ValidationError(
-            "An address cannot contain spaces, line breaks or other control characters.",
-            code="control",
-        )
-
-
-def validate_header_text(value: str) -> None:
-    """One line of header text (a Subject): no line breaks, not overlong."""
-    if len(value) > MAX_HEADER_LENGTH:
-        raise ValidationError(
-            f"This can be at most {MAX_HEADER_LENGTH} characters.", code="too_long"
-        )
-    if has_control(value):
-        raise ValidationError(
-            "This cannot contain line breaks or other control characters.", code="control"
-        )
-
-
-def is_keyword_atom(value: str) -> bool:
-    """An IMAP keyword: 1+ printable ASCII characters, none an atom-special."""
-    return bool(value) and all(0x21 <= ord(ch) <= 0x7E and ch not in _ATOM_SPECIALS for ch in value)
-
-
-def _quoted(word: str) -> str:
-    """A word for an error message: as typed when printable (``"\\Recent"``, not
-    repr's doubled backslash), else repr, so a control character shows."""
-    word = word[:40]
-    return f"\u201c{word}\u201d" if word.isprintable() else repr(word)
-
-
-def parse_keywords(text: str) -> list[str]:
-    """Space-separated keywords (``$Label1 Project-X``) as a list.
-
-    System flags typed here are accepted in any case and written the usual
-    way; ``\\Recent`` and unknown backslash flags are refused.
-    """
-    keywords: list[str] = []
-    problems: list[str] = []
-    for word in text.split():
-        if word.startswith("\\"):
-            flag = _SYSTEM_FLAGS_BY_NAME.get(word.lower())
-            if flag is None:
-                problems.append(
-                    f"{_quoted(word)} is not a flag a message can be given "
-                    f"(system flags: {' '.join(SYSTEM_FLAGS)})."
-                )
-            elif flag not in keywords:
-                keywords.append(flag)
-            continue
-        if len(word) > MAX_KEYWORD_LENGTH:
-            problems.append(f"Keywords can be at most {MAX_KEYWORD_LENGTH} characters.")
-        elif not is_keyword_atom(word):
-            problems.append(
-                f"{_quoted(word)} is not an IMAP keyword: use ASCII letters, digits and "
-                'punctuation other than ( ) { } % * " \\ ].'
-            )
-        elif word not in keywords:
-            keywords.append(word)
-    if len(keywords) > MAX_KEYWORDS:
-        problems.append(f"At most {MAX_KEYWORDS} keywords.")
-    if problems:
-        raise ValidationError(problems, code="keyword")
-    return keywords
-
-
-class _FlagsMixin(forms.Form):
-    flags = forms.MultipleChoiceField(
-        label="Flags",
-        required=False,
-        choices=[(flag, flag[1:]) for flag in SYSTEM_FLAGS],
-        widget=forms.CheckboxSelectMultiple,
-    )
-    keywords = forms.CharField(
-        label="Keywords",
-        required=False,
-        # A validator, not max_length: no maxlength for the browser to cut at.
-        validators=[MaxLengthValidator(2000)],
-        help_text="Custom flags, separated by spaces, e.g. $Label1 Important.",
-        widget=text_input(),
-    )
-
-    def clean_keywords(self) -> list[str]:
-        return parse_keywords(self.cleaned_data.get("keywords") or "")
-
-    def all_flags(self) -> list[str]:
-        """The chosen system flags, then the keywords, without repeats."""
-        chosen = list(self.cleaned_data.get("flags") or [])
-        for keyword in self.cleaned_data.get("keywords") or []:
-            if keyword not in chosen:
-                chosen.append(keyword)
-        return chosen
-
-
-class _TargetMixin(forms.Form):
-    user = VisibleTextField(
-        label="User", required=True, validators=[validate_user_name], widget=text_input()
-    )
-    mailbox = VisibleTextField(
-        label="Mailbox",
-        required=True,
-        initial="INBOX",
-        validators=[validate_mailbox_name],
-        help_text="It must exist already: the mail server does not create it.",
-    )
-
-
 #: The sources a new message can come from (KEPT only when editing one).
 _NEW_SOURCES = [choice for choice in MessageSource.choices if choice[0] != MessageSource.KEPT]
 
 
-class DeliverForm(_TargetMixin, _FlagsMixin):
+class DeliverForm(TargetMixin, FlagsMixin):
     """One message, written in simple fields, pasted raw or uploaded, and how to
     deliver it.
 
@@ -358,55 +214,3 @@ _ALSO_FILLED = {
     MessageSource.RAW: "the Raw message box is filled in too: clear it",
     MessageSource.FILE: "a message file is chosen too: remove it",
 }
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one field (Django's documented pattern)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
-        single = super().clean
-        if isinstance(data, list | tuple):
-            if not data:
-                # No file chosen (a browser then sends an empty part, which
-                # Django drops): the single-file check says "required".
-                single(None, initial)
-                return []
-            return [single(item, initial) for item in data]
-        return [single(data, initial)]
-
-
-class ImportForm(_TargetMixin, _FlagsMixin):
-    """An mbox archive (.mbox, .mbox.gz) or .eml files, into one mailbox."""
-
-    # The order of the page, which the error summary follows.
-    field_order = [
-        "user", "mailbox", "upload", "date_source", "archive_flags", "flags", "keywords",
-    ]  # fmt: skip
-
-    date_source = forms.ChoiceField(
-        label="Internal date of each message",
-        choices=DateSource.choices,
-        initial=DateSource.HEADER,
-        widget=forms.RadioSelect,
-    )
-    archive_flags = forms.BooleanField(
-        label="Keep each message's read, answered and flagged state",
-        required=False,
-        initial=True,
-        help_text="From mbox Status and X-Status headers, and from Maildir file names "
-        "(…:2,FRS). Without it, a message read in the archive arrives unread.",
-    )
-    upload = MultipleFileField(
-        label="mbox archive or .eml files",
-        help_text="One mbox archive (.mbox, or compressed .mbox.gz), or any number of "
-        ".eml files (one message each).",
-        widget=MultipleFileInput(attrs={"accept": ".mbox,.mbx,.gz,.eml,message/rfc822"}),
-    )
