@@ -11,7 +11,8 @@ from adminpanel.accounts.acting import Acting
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 
 from .. import actions, shown_command
-from ..forms import PARAMS_PREFIX, BaseParamFormSet, CreateUserForm, ParamFormSet
+from ..forms.create import CreateUserForm
+from ..forms.params import PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
 from ..links import user_url
 from ..merge import UserValues
 from .common import add_failure, admin_only, caps, not_authorized, saved_message

@@ -27,16 +27,9 @@ from adminpanel.pymap.results import UserRecord
 
 from .. import actions, shown_command
 from ..editable import PasswordAction, not_editable
-from ..forms import (
-    PARAMS_PREFIX,
-    BaseParamFormSet,
-    EditUserForm,
-    ParamFormSet,
-    params_initial,
-    roles_initial,
-    sign_base,
-    unsign_base,
-)
+from ..forms.edit import EditUserForm, sign_base, unsign_base
+from ..forms.params import PARAMS_PREFIX, BaseParamFormSet, ParamFormSet, params_initial
+from ..forms.roles import roles_initial
 from ..links import user_url
 from ..merge import UserValues, compare, keep_line_breaks, rebase
 from ..wording import changed_in_words

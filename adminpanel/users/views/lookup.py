@@ -10,7 +10,7 @@ from adminpanel.accounts.middleware import get_operator, others_data_view
 from adminpanel.audit.links import history_url
 
 from .. import recent
-from ..forms import LookupForm
+from ..forms.lookup import LookupForm
 from ..links import user_url
 from ..merge import sorted_roles
 from ..models import LastAction

@@ -9,7 +9,7 @@ from django.http import QueryDict
 
 from adminpanel.pymap.backends import Capabilities
 
-from ..forms import MAX_PARAMS, PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
+from ..forms.params import MAX_PARAMS, PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
 
 #: Name of the submit button that asks for more rows instead of saving.
 MORE_ROWS = "more_rows"
