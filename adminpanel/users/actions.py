@@ -1,4 +1,5 @@
-"""The writes of the user pages: create, edit, change a password, delete.
+"""The writes of the user pages: create, edit and delete, and the steps every
+user write shares (password_actions.py changes a password with them).
 
 Each action does one write the way the server's backend needs it (the checks
 the server does not make itself, the write, then a re-read of what was
@@ -135,7 +136,7 @@ def _differences(
     return tuple(found)
 
 
-def _read_back(
+def read_back(
     acting: Acting,
     name: str,
     before: UserValues,
@@ -162,7 +163,7 @@ def _read_back(
 
 
 @contextmanager
-def _audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) -> Iterator[None]:
+def audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) -> Iterator[None]:
     """Record a failure of the write (with its key) and re-raise it."""
     try:
         yield
@@ -171,7 +172,7 @@ def _audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) -
         raise
 
 
-def _record_saved(acting: Acting, action: Action, saved: Saved) -> None:
+def record_saved(acting: Acting, action: Action, saved: Saved) -> None:
     detail = "; ".join(saved.differences)
     record(
         acting.request,
@@ -195,7 +196,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
     detected there.
     """
     fields = (["password"] if password is not None else []) + changed_fields(UserValues(), wanted)
-    with _audited(acting, Action.USER_CREATE, name, fields):
+    with audited(acting, Action.USER_CREATE, name, fields):
         if not acting.caps.refuses_existing_on_create and records.exists(
             acting.server, acting.operator, name
         ):
@@ -229,7 +230,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
                 )
                 raise AlreadyExists from exc
             raise
-    saved = _read_back(
+    saved = read_back(
         acting,
         name,
         UserValues(),
@@ -237,7 +238,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         password_sent=password is not None,
         password_changed=password is not None,
     )
-    _record_saved(acting, Action.USER_CREATE, saved)
+    record_saved(acting, Action.USER_CREATE, saved)
     recent.note(acting.server.name, name, LastAction.CREATED)
     return saved
 
@@ -310,7 +311,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         fields.append("password")
     if not fields:
         raise NothingToSave
-    with _audited(acting, Action.USER_EDIT, name, fields):
+    with audited(acting, Action.USER_EDIT, name, fields):
         if edit.password_action == PasswordAction.KEEP and not password_check.is_current(
             acting.request, acting.server, name, edit.password or ""
         ):
@@ -348,7 +349,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
                     raise
                 raise ChangedButUnreadable(unreadable) from exc
             raise ChangedMeanwhile(now) from exc
-    saved = _read_back(
+    saved = read_back(
         acting,
         name,
         UserValues.of(current.roles, current.params),
@@ -356,39 +357,8 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         password_sent=edit.password is not None,
         password_changed="password" in fields,
     )
-    _record_saved(acting, Action.USER_EDIT, saved)
+    record_saved(acting, Action.USER_EDIT, saved)
     recent.note(acting.server.name, name, LastAction.EDITED)
-    return saved
-
-
-# --- password ----------------------------------------------------------------------
-
-
-@sensitive_variables("new_password")
-def change_password(acting: Acting, name: str, new_password: str) -> Saved:
-    """Store a new password with the user's own roles and params, as stored.
-
-    The record is read so that the caller's roles are not merged in
-    (records.read): writing merged roles back would make the user an admin on
-    maildir. Raises pymap's errors: NotAllowedError (the identity may not
-    re-send the user's roles), CannotReplaceUser (changed meanwhile),
-    UserNotFound.
-    """
-    with _audited(acting, Action.PASSWORD_CHANGE, name, ["password"]):
-        current = records.read(acting.server, acting.operator, name)
-        values = UserValues.of(current.roles, current.params)
-        service.set_user(
-            acting.server,
-            acting.operator.token,
-            name,
-            password=new_password,
-            roles=values.roles,
-            params=values.params,
-            previous_entity_tag=current.entity_tag,
-        )
-    saved = _read_back(acting, name, values, values, password_sent=True, password_changed=True)
-    _record_saved(acting, Action.PASSWORD_CHANGE, saved)
-    recent.note(acting.server.name, name, LastAction.PASSWORD_CHANGED)
     return saved
 
 
@@ -397,7 +367,7 @@ def change_password(acting: Acting, name: str, new_password: str) -> Saved:
 
 def delete_user(acting: Acting, name: str) -> None:
     """DeleteUser; with the user go its mail and its login tokens."""
-    with _audited(acting, Action.USER_DELETE, name, []):
+    with audited(acting, Action.USER_DELETE, name, []):
         service.delete_user(acting.server, acting.operator.token, name)
     record(acting.request, Action.USER_DELETE, target=name, outcome=OK)
     issued_tokens.forget(acting.server, name)

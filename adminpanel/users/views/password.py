@@ -1,6 +1,6 @@
 """Changing a password: any user's with rights over them, otherwise one's own.
 
-users.actions.change_password writes the new password with the user's own
+users.password_actions.change_password writes the new password with the user's own
 roles and params as stored. pymap lets only the admin role assign roles, and
 SetUser always re-sends them, so on most backends a user without the admin
 role whose record has roles cannot change their own password: the page says
@@ -23,7 +23,7 @@ from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
-from .. import actions, shown_command
+from .. import actions, password_actions, shown_command
 from ..links import user_url
 from ..merge import sorted_roles
 from ..password_forms import ChangePasswordForm
@@ -128,7 +128,7 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         ):
             form.add_error("current_password", WRONG_CURRENT)
             return _render(request, name, form, status=400)
-        saved = actions.change_password(Acting.of(request), name, new_password)
+        saved = password_actions.change_password(Acting.of(request), name, new_password)
     except SignInThrottled as exc:
         return _throttled(request, name, form, exc)
     except PymapError as exc:
