@@ -253,7 +253,7 @@ class BulkRun:
 
     def _end(self, plan: BulkPlan, state: PlanState, reason: str, key: str) -> None:
         now = timezone.now()
-        BulkPlan.objects.filter(pk=plan.pk, lease=self.lease).update(
+        ended = BulkPlan.objects.filter(pk=plan.pk, lease=self.lease).update(
             state=state,
             lease="",
             sealed_token=None,
@@ -263,6 +263,8 @@ class BulkRun:
             stop_key=key[:100],
             cancel_requested=False,
         )
+        if not ended:
+            return  # a resume owns the rows' passwords now, or a cancel wiped them
         plan.refresh_from_db()
         if state in (PlanState.FINISHED, PlanState.CANCELLED):
             plan.rows.update(sealed_password=None)
