@@ -13,16 +13,19 @@ from __future__ import annotations
 from django.db import models
 
 from adminpanel.accounts.identity import Identity, IdentityKind
+from adminpanel.lib import leased_run
 
 
 class PlanState(models.TextChoices):
+    """Planned, then the states of a leased run (adminpanel/lib/leased_run.py)."""
+
     PLANNED = "planned", "Planned, not applied"
-    QUEUED = "queued", "Waiting for a worker"
-    RUNNING = "running", "Applying"
-    INTERRUPTED = "interrupted", "Interrupted"
-    FAILED = "failed", "Stopped"
-    CANCELLED = "cancelled", "Cancelled"
-    FINISHED = "finished", "Finished"
+    QUEUED = leased_run.QUEUED, "Waiting for a worker"
+    RUNNING = leased_run.RUNNING, "Applying"
+    INTERRUPTED = leased_run.INTERRUPTED, "Interrupted"
+    FAILED = leased_run.FAILED, "Stopped"
+    CANCELLED = leased_run.CANCELLED, "Cancelled"
+    FINISHED = leased_run.FINISHED, "Finished"
 
 
 class Kind(models.TextChoices):

@@ -1,25 +1,24 @@
 """What the pages do to a plan: queue it, cancel, resume, read progress.
 
 Each change of state is one conditional UPDATE, so a page and a worker acting
-at once cannot both win (as for imports, mail/jobs.py). A run holds a lease;
-resuming or cancelling takes it away, and a worker that lost it stops
-claiming rows.
+at once cannot both win (as for imports, mail/jobs.py). A run holds a lease
+(``adminpanel/lib/leased_run.py``, shared with imports); resuming or
+cancelling takes it away, and a worker that lost it stops claiming rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from adminpanel.accounts.session import Operator
+from adminpanel.lib import leased_run
 
 from .models import FINAL_ROW_STATES, WRITING_KINDS, BulkPlan, Kind, PlanState, RowState
 
-STALE_AFTER = timedelta(minutes=2)
 UNKNOWN_REASON = (
     "The worker stopped while this row was being applied: it may or may not have been "
     "written. Open the user to see."
@@ -34,15 +33,8 @@ def visible_to(operator: Operator) -> QuerySet[BulkPlan]:
     return BulkPlan.objects.none()
 
 
-def is_stale(plan: BulkPlan, now: datetime | None = None) -> bool:
-    if plan.state != PlanState.RUNNING:
-        return False
-    beat = plan.heartbeat_at or plan.run_started_at or plan.created_at
-    return (now or timezone.now()) - beat > STALE_AFTER
-
-
 def shown_state(plan: BulkPlan) -> PlanState:
-    return PlanState.INTERRUPTED if is_stale(plan) else PlanState(plan.state)
+    return PlanState.INTERRUPTED if leased_run.is_stale(plan) else PlanState(plan.state)
 
 
 def kind_totals(plan: BulkPlan) -> dict[str, int]:
@@ -121,7 +113,7 @@ def progress(plan: BulkPlan) -> Progress:
     rate = elapsed = None
     if plan.run_started_at is not None:
         until = plan.finished_at or plan.heartbeat_at or timezone.now()
-        if plan.state == PlanState.RUNNING and not is_stale(plan):
+        if plan.state == PlanState.RUNNING and not leased_run.is_stale(plan):
             until = timezone.now()
         elapsed = (until - plan.run_started_at).total_seconds()
         if elapsed > 0:
@@ -152,12 +144,6 @@ def can_resume(plan: BulkPlan) -> bool:
     return plan.rows.filter(state__in=[RowState.PENDING, RowState.APPLYING]).exists()
 
 
-def _resumable(now: datetime) -> Q:
-    return Q(state__in=[PlanState.INTERRUPTED, PlanState.FAILED]) | Q(
-        state=PlanState.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    )
-
-
 def queue(plan: BulkPlan, sealed_token: bytes) -> bool:
     """PLANNED -> QUEUED (the caller enqueues the task); False if it changed meanwhile."""
     updated = BulkPlan.objects.filter(pk=plan.pk, state=PlanState.PLANNED).update(
@@ -177,14 +163,8 @@ def _mark_in_flight_unknown(plan: BulkPlan) -> None:
 def resume(plan: BulkPlan, sealed_token: bytes) -> bool:
     """Resume a plan no worker runs; rows in flight when it stopped become unknown."""
     with transaction.atomic():
-        updated = BulkPlan.objects.filter(_resumable(timezone.now()), pk=plan.pk).update(
-            state=PlanState.QUEUED,
-            lease="",
-            cancel_requested=False,
-            stop_reason="",
-            stop_key="",
-            finished_at=None,
-            sealed_token=sealed_token,
+        updated = leased_run.requeue(
+            BulkPlan.objects.filter(leased_run.resumable(timezone.now()), pk=plan.pk), sealed_token
         )
         if updated:
             _mark_in_flight_unknown(plan)
@@ -200,25 +180,14 @@ def cancel_pending(plan: BulkPlan) -> None:
 
 def cancel(plan: BulkPlan) -> bool:
     """At once if no worker runs it, else ask the worker (True if stopped now)."""
-    now = timezone.now()
-    with transaction.atomic():
-        stopped = BulkPlan.objects.filter(
-            _resumable(now) | Q(state__in=[PlanState.QUEUED, PlanState.PLANNED]), pk=plan.pk
-        ).update(
-            state=PlanState.CANCELLED,
-            lease="",
-            sealed_token=None,
-            finished_at=now,
-            stop_reason="Cancelled by an operator.",
-            stop_key="cancelled",
-        )
-        if stopped:
-            _mark_in_flight_unknown(plan)
-            cancel_pending(plan)
-            plan.rows.update(sealed_password=None)
-        else:
-            BulkPlan.objects.filter(pk=plan.pk, state=PlanState.RUNNING).update(
-                cancel_requested=True
-            )
+
+    def stopped_now() -> None:
+        _mark_in_flight_unknown(plan)
+        cancel_pending(plan)
+        plan.rows.update(sealed_password=None)
+
+    stopped = leased_run.cancel(
+        BulkPlan.objects.filter(pk=plan.pk), also=[PlanState.PLANNED], stopped_now=stopped_now
+    )
     plan.refresh_from_db()
-    return bool(stopped)
+    return stopped

@@ -1,6 +1,8 @@
 """The apply task, run by the django-tasks worker (``manage.py db_worker``).
 
-A run claims its plan (QUEUED -> RUNNING with a fresh lease), then keeps
+A run claims its plan (QUEUED -> RUNNING with a fresh lease; the lease, the
+heartbeat and how a run ends are ``adminpanel/lib/leased_run.py``'s, shared
+with imports), then keeps
 ``PANEL_BULK_CONCURRENCY`` rows in flight, as a pipeline (no chunk waits for
 its slowest row):
 
@@ -20,28 +22,24 @@ from the page.
 
 from __future__ import annotations
 
-import logging
 import time
-import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django_tasks import task
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
-from adminpanel.lib.sealing import Purpose, UnsealError, unseal
+from adminpanel.lib.leased_run import CANCELLED_KEY, CANCELLED_REASON, LeasedRun, Stopped, Wording
+from adminpanel.lib.sealing import Purpose, unseal
 from adminpanel.servers import current
 
 from . import results, runs
 from .actions import RowOutcome, apply_row
 from .concurrency import Workers
 from .models import BulkPlan, BulkRow, PlanState, RowState
-
-log = logging.getLogger(__name__)
 
 
 @task()
@@ -50,21 +48,11 @@ def apply_plan(plan_id: int) -> str:
     return BulkRun(plan_id).run()
 
 
-class _Stopped(Exception):
-    def __init__(self, state: PlanState, reason: str, key: str) -> None:
-        super().__init__(reason)
-        self.state, self.reason, self.key = state, reason, key
-
-
-class _LeaseLost(Exception):
-    pass
-
-
 def acting_for(plan: BulkPlan, token: str) -> Acting:
     """The operator who applied the plan, as users/actions.py needs it."""
     server = current.by_name(plan.server)
     if server is None:
-        raise _Stopped(
+        raise Stopped(
             PlanState.FAILED,
             f"This worker writes to the mail server “{current.default().name}”, but the plan "
             f"was made for “{plan.server}”.",
@@ -89,64 +77,29 @@ def acting_for(plan: BulkPlan, token: str) -> Acting:
     return Acting(request, server, operator)
 
 
-class BulkRun:
+class BulkRun(LeasedRun[BulkPlan]):
+    purpose = Purpose.BULK_PLAN
+    wording = Wording(
+        log_name="bulk plan",
+        failed="Applying failed inside the panel (the error is in the worker's log). "
+        "Resume it to apply the remaining rows.",
+        interrupted="The worker stopped.",
+        not_sealed="The plan has no token; resume it.",
+        unsealable="The plan's token cannot be opened: the panel's SECRET_KEY differs between "
+        "the web process and the worker, or changed. Resume it to give it a new one.",
+    )
+
     def __init__(self, plan_id: int) -> None:
-        self.plan_id = plan_id
-        self.lease = uuid.uuid4().hex
+        super().__init__(BulkPlan, plan_id)
         self.concurrency: int = settings.PANEL_BULK_CONCURRENCY
 
-    def run(self) -> str:
+    def _take(self, **fields: object) -> bool:
         results.sweep()
-        now = timezone.now()
-        plan_rows = BulkRow.objects.filter(plan_id=self.plan_id, state=RowState.APPLIED)
-        claimed = BulkPlan.objects.filter(pk=self.plan_id, state=PlanState.QUEUED).update(
-            state=PlanState.RUNNING,
-            lease=self.lease,
-            heartbeat_at=now,
-            run_started_at=now,
-            run_start_done=plan_rows.count(),
-        )
-        if not claimed:
-            return "not-queued"
-        plan = BulkPlan.objects.get(pk=self.plan_id)
-        try:
-            self._run(plan)
-        except _Stopped as stop:
-            self._end(plan, stop.state, stop.reason, stop.key)
-        except _LeaseLost:
-            log.info("bulk plan %s: lease lost, another run or a cancel took over", plan.pk)
-            return "lease-lost"
-        except Exception:
-            log.exception("bulk plan %s failed", plan.pk)
-            self._end(
-                plan,
-                PlanState.FAILED,
-                "Applying failed inside the panel (the error is in the worker's log). "
-                "Resume it to apply the remaining rows.",
-                "PanelError",
-            )
-        except BaseException:
-            self._end(plan, PlanState.INTERRUPTED, "The worker stopped.", "Interrupted")
-            raise
-        else:
-            self._end(plan, PlanState.FINISHED, "", "")
-        return BulkPlan.objects.values_list("state", flat=True).get(pk=plan.pk)
+        applied = BulkRow.objects.filter(plan_id=self.pk, state=RowState.APPLIED)
+        return super()._take(run_start_done=applied.count(), **fields)
 
-    def _token(self, plan: BulkPlan) -> str:
-        if not plan.sealed_token:
-            raise _Stopped(PlanState.FAILED, "The plan has no token; resume it.", "NoToken")
-        try:
-            return unseal(bytes(plan.sealed_token), Purpose.BULK_PLAN)
-        except UnsealError as exc:
-            raise _Stopped(
-                PlanState.FAILED,
-                "The plan's token cannot be opened: the panel's SECRET_KEY differs between "
-                "the web process and the worker, or changed. Resume it to give it a new one.",
-                "UnsealError",
-            ) from exc
-
-    def _run(self, plan: BulkPlan) -> None:
-        acting = acting_for(plan, self._token(plan))
+    def _work(self, plan: BulkPlan) -> None:
+        acting = acting_for(plan, self._token(plan.sealed_token))
 
         def apply(row: BulkRow) -> RowOutcome:
             return apply_row(acting, row, _password(row))
@@ -165,7 +118,7 @@ class BulkRun:
                         # is handed out at once, so a worker that dies leaves
                         # no row "unknown" that was never sent.
                         with workers.database():
-                            cancelled = self._beat(plan)
+                            cancelled = self._beat()
                             queued = [] if cancelled else self._claim(plan, free)
                         exhausted = not queued
                     while queued and stop is None and len(running) < self.concurrency:
@@ -191,9 +144,9 @@ class BulkRun:
                         self._record(plan, ended)
         if cancelled:
             runs.cancel_pending(plan)
-            raise _Stopped(PlanState.CANCELLED, "Cancelled by an operator.", "cancelled")
+            raise Stopped(PlanState.CANCELLED, CANCELLED_REASON, CANCELLED_KEY)
         if stop is not None:
-            raise _Stopped(
+            raise Stopped(
                 PlanState.FAILED,
                 stop.message + " Applying stopped; the rows not yet applied are kept, and "
                 "resuming applies only those.",
@@ -205,14 +158,6 @@ class BulkRun:
         BulkRow.objects.filter(
             pk__in=[row.pk for row in rows], claim=self.lease, state=RowState.APPLYING
         ).update(state=RowState.PENDING, claim="")
-
-    def _beat(self, plan: BulkPlan) -> bool:
-        if not BulkPlan.objects.filter(pk=plan.pk, lease=self.lease).update(
-            heartbeat_at=timezone.now()
-        ):
-            raise _LeaseLost()
-        cancel: bool = BulkPlan.objects.values_list("cancel_requested", flat=True).get(pk=plan.pk)
-        return cancel
 
     def _claim(self, plan: BulkPlan, size: int) -> list[BulkRow]:
         with transaction.atomic():
@@ -251,19 +196,8 @@ class BulkRun:
                 )
             results.add(plan, generated)
 
-    def _end(self, plan: BulkPlan, state: PlanState, reason: str, key: str) -> None:
-        now = timezone.now()
-        BulkPlan.objects.filter(pk=plan.pk, lease=self.lease).update(
-            state=state,
-            lease="",
-            sealed_token=None,
-            heartbeat_at=now,
-            finished_at=now,
-            stop_reason=reason[:500],
-            stop_key=key[:100],
-            cancel_requested=False,
-        )
-        plan.refresh_from_db()
+    def _ended(self, plan: BulkPlan, state: str, key: str) -> None:
+        """A plan that will not run again needs no password."""
         if state in (PlanState.FINISHED, PlanState.CANCELLED):
             plan.rows.update(sealed_password=None)
 

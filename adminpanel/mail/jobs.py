@@ -2,16 +2,17 @@
 
 Every change of state is one conditional UPDATE (``WHERE state IN ...``), so a
 page and a worker acting at the same moment cannot both win. A run holds a
-*lease*; resuming or cancelling takes it away, and a worker that lost its
-lease stops claiming messages (it still records what happened to the ones it
-had sent, since those are facts).
+*lease* (``adminpanel/lib/leased_run.py``, shared with bulk plans); resuming
+or cancelling takes it away, and a worker that lost its lease stops claiming
+messages (it still records what happened to the ones it had sent, since
+those are facts).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -19,16 +20,13 @@ from django.utils import timezone
 
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import Action, record_event
+from adminpanel.lib import leased_run
 
 from . import spool
 from .models import ImportJob, JobState, MessageState
 
 log = logging.getLogger(__name__)
 
-#: A running job whose worker has not written for this long is considered
-#: interrupted (a worker writes after every few dozen messages). Resuming is
-#: safe even if that worker still lives: it has lost its lease by then.
-STALE_AFTER = timedelta(minutes=2)
 #: A queued job nobody picked up for this long gets a hint about the worker.
 WAITING_HINT_AFTER = timedelta(seconds=30)
 
@@ -55,16 +53,9 @@ def visible_to(operator: Operator) -> QuerySet[ImportJob]:
     return everything.filter(operator_name=operator.name)
 
 
-def is_stale(job: ImportJob, now: datetime | None = None) -> bool:
-    if job.state != JobState.RUNNING:
-        return False
-    beat = job.heartbeat_at or job.run_started_at or job.created_at
-    return (now or timezone.now()) - beat > STALE_AFTER
-
-
 def shown_state(job: ImportJob) -> JobState:
     """The state a page shows: a running job whose worker went silent is interrupted."""
-    return JobState.INTERRUPTED if is_stale(job) else JobState(job.state)
+    return JobState.INTERRUPTED if leased_run.is_stale(job) else JobState(job.state)
 
 
 # --- what an operator may do -----------------------------------------------------------
@@ -107,13 +98,6 @@ def can_discard_upload(job: ImportJob) -> bool:
     return job.upload_kept and shown_state(job) not in (JobState.QUEUED, JobState.RUNNING)
 
 
-def _resumable_filter(now: datetime) -> Q:
-    """Jobs no worker runs: stopped, interrupted, or running with a silent worker."""
-    return Q(state__in=[JobState.INTERRUPTED, JobState.FAILED]) | Q(
-        state=JobState.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    )
-
-
 def _mark_in_flight_unknown(job: ImportJob) -> None:
     # The claim stays, so a worker that is in fact still alive can record the
     # real outcome over this when its Appends return.
@@ -130,17 +114,11 @@ def requeue(job: ImportJob, sealed_token: bytes, *, include_unknown: bool) -> bo
     """
     now = timezone.now()
     with transaction.atomic():
-        allowed = _resumable_filter(now)
+        allowed = leased_run.resumable(now)
         if include_unknown:
             allowed |= Q(state__in=[JobState.FINISHED, JobState.CANCELLED])
-        updated = ImportJob.objects.filter(allowed, pk=job.pk, upload_kept=True).update(
-            state=JobState.QUEUED,
-            lease="",
-            cancel_requested=False,
-            stop_reason="",
-            stop_key="",
-            finished_at=None,
-            sealed_token=sealed_token,
+        updated = leased_run.requeue(
+            ImportJob.objects.filter(allowed, pk=job.pk, upload_kept=True), sealed_token
         )
         if not updated:
             return False
@@ -155,29 +133,16 @@ def requeue(job: ImportJob, sealed_token: bytes, *, include_unknown: bool) -> bo
 
 def cancel(job: ImportJob) -> bool:
     """Cancel: at once if no worker runs it, else ask the worker (True if stopped now)."""
-    now = timezone.now()
-    with transaction.atomic():
-        stopped = ImportJob.objects.filter(
-            _resumable_filter(now) | Q(state=JobState.QUEUED), pk=job.pk
-        ).update(
-            state=JobState.CANCELLED,
-            lease="",
-            sealed_token=None,
-            finished_at=now,
-            stop_reason="Cancelled by an operator.",
-            stop_key="cancelled",
-        )
-        if stopped:
-            _mark_in_flight_unknown(job)
-            cancel_pending(job)
-        else:
-            ImportJob.objects.filter(pk=job.pk, state=JobState.RUNNING).update(
-                cancel_requested=True
-            )
+
+    def stopped_now() -> None:
+        _mark_in_flight_unknown(job)
+        cancel_pending(job)
+
+    stopped = leased_run.cancel(ImportJob.objects.filter(pk=job.pk), stopped_now=stopped_now)
     job.refresh_from_db()
     if stopped:
         release_upload_if_done(job)
-    return bool(stopped)
+    return stopped
 
 
 def cancel_pending(job: ImportJob, reason: str = CANCELLED_REASON) -> None:
@@ -191,7 +156,7 @@ def discard_upload(job: ImportJob) -> bool:
     now = timezone.now()
     with transaction.atomic():
         updated = ImportJob.objects.filter(
-            _resumable_filter(now)
+            leased_run.resumable(now)
             | Q(state__in=[JobState.FINISHED, JobState.CANCELLED, JobState.QUEUED]),
             pk=job.pk,
             upload_kept=True,

@@ -11,15 +11,18 @@ from __future__ import annotations
 from django.db import models
 
 from adminpanel.accounts.identity import Identity, IdentityKind
+from adminpanel.lib import leased_run
 
 
 class JobState(models.TextChoices):
-    QUEUED = "queued", "Waiting for a worker"
-    RUNNING = "running", "Running"
-    INTERRUPTED = "interrupted", "Interrupted"
-    FAILED = "failed", "Stopped"
-    CANCELLED = "cancelled", "Cancelled"
-    FINISHED = "finished", "Finished"
+    """The states of a leased run (adminpanel/lib/leased_run.py)."""
+
+    QUEUED = leased_run.QUEUED, "Waiting for a worker"
+    RUNNING = leased_run.RUNNING, "Running"
+    INTERRUPTED = leased_run.INTERRUPTED, "Interrupted"
+    FAILED = leased_run.FAILED, "Stopped"
+    CANCELLED = leased_run.CANCELLED, "Cancelled"
+    FINISHED = leased_run.FINISHED, "Finished"
 
 
 class SourceFormat(models.TextChoices):

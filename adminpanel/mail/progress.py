@@ -9,7 +9,9 @@ from django.db.models import Count, Sum
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from .jobs import WAITING_HINT_AFTER, is_stale, shown_state
+from adminpanel.lib.leased_run import is_stale
+
+from .jobs import WAITING_HINT_AFTER, shown_state
 from .models import DONE_STATES, ImportJob, JobState, MessageState
 
 #: States of a message the server has answered for (or may have: unknown).

@@ -1,7 +1,9 @@
 """The import task, run by a django-tasks worker (``manage.py db_worker``).
 
-A run claims its job (QUEUED -> RUNNING with a fresh lease), splits the archive
-into message rows if that has not been done, then works in chunks:
+A run claims its job (QUEUED -> RUNNING with a fresh lease: the lease, the
+heartbeat and how a run ends are ``adminpanel/lib/leased_run.py``'s, shared
+with bulk plans), splits the archive into message rows if that has not been
+done, then works in chunks:
 
 1. claim the next few PENDING messages: mark them SENDING and commit, before
    any of them is sent;
@@ -16,8 +18,6 @@ and never sends them again by itself. The token is wiped when the run ends.
 
 from __future__ import annotations
 
-import logging
-import uuid
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -25,10 +25,10 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 from django_tasks import task
 
-from adminpanel.lib.sealing import Purpose, UnsealError, unseal
+from adminpanel.lib.leased_run import CANCELLED_KEY, CANCELLED_REASON, LeasedRun, Stopped, Wording
+from adminpanel.lib.sealing import Purpose
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey
 from adminpanel.pymap.results import AppendError, AppendItem, AppendOutcome
@@ -37,8 +37,6 @@ from adminpanel.servers import current, knowledge
 
 from . import jobs, outcomes, parsing, progress, spool
 from .models import DateSource, ImportJob, ImportMessage, JobState, MessageState, SourceFormat
-
-log = logging.getLogger(__name__)
 
 #: Message rows written per transaction while splitting.
 SPLIT_BATCH = 1000
@@ -68,69 +66,30 @@ def run_import(job_id: int) -> str:
     return ImportRun(job_id).run()
 
 
-class _Stopped(Exception):
-    """The run ends early; ``state`` and ``reason`` say how and why."""
+class ImportRun(LeasedRun[ImportJob]):
+    purpose = Purpose.IMPORT_JOB
+    wording = Wording(
+        log_name="import",
+        failed="The import failed inside the panel (the error is in the worker's log). "
+        "Resume it to try the remaining messages again.",
+        interrupted="The worker stopped during the import.",
+        not_sealed="The import has no token; resume it to give it one.",
+        unsealable="The import's token cannot be opened: the panel's SECRET_KEY differs "
+        "between the web process and the worker, or changed. Resume it to give it a new one.",
+    )
 
-    def __init__(self, state: JobState, reason: str, key: str) -> None:
-        super().__init__(reason)
-        self.state = state
-        self.reason = reason
-        self.key = key
-
-
-class _LeaseLost(Exception):
-    """Another run (a resume) or a cancel took the job over."""
-
-
-class ImportRun:
     def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.lease = uuid.uuid4().hex
+        super().__init__(ImportJob, job_id)
         self.concurrency: int = settings.PANEL_IMPORT_CONCURRENCY
         self.chunk_messages = max(32, self.concurrency * CHUNK_ROUNDS)
         self.server: PymapServer = current.default()
 
     # -- life cycle -------------------------------------------------------------------
 
-    def run(self) -> str:
-        now = timezone.now()
-        claimed = ImportJob.objects.filter(pk=self.job_id, state=JobState.QUEUED).update(
-            state=JobState.RUNNING, lease=self.lease, heartbeat_at=now, run_started_at=now
-        )
-        if not claimed:
-            return "not-queued"  # cancelled meanwhile, or another worker has it
-        job = ImportJob.objects.get(pk=self.job_id)
-        try:
-            self._run(job)
-        except _Stopped as stop:
-            self._end(job, stop.state, stop.reason, stop.key)
-        except _LeaseLost:
-            log.info("import %s: lease lost, another run or a cancel took over", job.pk)
-            return "lease-lost"
-        except Exception:
-            log.exception("import %s failed", job.pk)
-            self._end(
-                job,
-                JobState.FAILED,
-                "The import failed inside the panel (the error is in the worker's log). "
-                "Resume it to try the remaining messages again.",
-                "PanelError",
-            )
-        except BaseException:
-            # The worker is being stopped (a second Ctrl-C, SystemExit): leave
-            # the job resumable; the chunk in flight stays SENDING (unknown).
-            self._end(
-                job, JobState.INTERRUPTED, "The worker stopped during the import.", "Interrupted"
-            )
-            raise
-        else:
-            self._end(job, JobState.FINISHED, "", "")
-        return ImportJob.objects.values_list("state", flat=True).get(pk=job.pk)
-
-    def _run(self, job: ImportJob) -> None:
+    def _work(self, job: ImportJob) -> None:
         server = current.by_name(job.server)
         if server is None:
-            raise _Stopped(
+            raise Stopped(
                 JobState.FAILED,
                 f"The import was made for the mail server “{job.server}”, which this "
                 "worker's configuration does not name (PANEL_SERVERS_FILE or PYMAP_ADMIN_*).",
@@ -143,7 +102,7 @@ class ImportRun:
             # archive's order.
             self.concurrency = 1
             self.chunk_messages = max(32, CHUNK_ROUNDS)
-        token = self._token(job)
+        token = self._token(job.sealed_token)
         if not job.split_done:
             self._split(job)
         self._refuse_unsendable(job)
@@ -153,56 +112,16 @@ class ImportRun:
         )
         with spool.data_path(job.spool_name).open("rb") as stream:
             while True:
-                if self._beat(job):
+                if self._beat():
                     jobs.cancel_pending(job)
-                    raise _Stopped(JobState.CANCELLED, "Cancelled by an operator.", "cancelled")
+                    raise Stopped(JobState.CANCELLED, CANCELLED_REASON, CANCELLED_KEY)
                 chunk = self._claim_chunk(job)
                 if not chunk:
                     return
                 self._send(job, token, stream, chunk)
 
-    def _token(self, job: ImportJob) -> str:
-        if not job.sealed_token:
-            raise _Stopped(
-                JobState.FAILED, "The import has no token; resume it to give it one.", "NoToken"
-            )
-        try:
-            return unseal(bytes(job.sealed_token), Purpose.IMPORT_JOB)
-        except UnsealError as exc:
-            raise _Stopped(
-                JobState.FAILED,
-                "The import's token cannot be opened: the panel's SECRET_KEY differs "
-                "between the web process and the worker, or changed. Resume it to give it "
-                "a new one.",
-                "UnsealError",
-            ) from exc
-
-    def _beat(self, job: ImportJob) -> bool:
-        """Heartbeat; raises _LeaseLost if the job is no longer ours. True if
-        an operator asked to cancel."""
-        if not ImportJob.objects.filter(pk=job.pk, lease=self.lease).update(
-            heartbeat_at=timezone.now()
-        ):
-            raise _LeaseLost()
-        cancel: bool = ImportJob.objects.values_list("cancel_requested", flat=True).get(pk=job.pk)
-        return cancel
-
-    def _end(self, job: ImportJob, state: JobState, reason: str, key: str) -> None:
-        """Record how the run ended, wipe the token; only while the job is ours."""
-        now = timezone.now()
-        ended = ImportJob.objects.filter(pk=job.pk, lease=self.lease).update(
-            state=state,
-            lease="",
-            sealed_token=None,
-            heartbeat_at=now,
-            finished_at=now,
-            stop_reason=reason[:500],
-            stop_key=key[:100],
-            cancel_requested=False,
-        )
-        if not ended:
-            return
-        job.refresh_from_db()
+    def _ended(self, job: ImportJob, state: str, key: str) -> None:
+        """Audit how the run ended; drop the upload if nothing needs it."""
         done = progress.progress(job)
         counts = done.counts
         detail = (
@@ -216,7 +135,7 @@ class ImportRun:
         elif state == JobState.CANCELLED:
             outcome = "cancelled"
         else:
-            outcome = key or state.value
+            outcome = key or JobState(state).value
         jobs.record_end(job, outcome, detail)
         jobs.release_upload_if_done(job)
 
@@ -225,7 +144,7 @@ class ImportRun:
     def _split(self, job: ImportJob) -> None:
         """Turn the uploaded mbox into message rows (again, after a crash mid-way)."""
         if job.source_format != SourceFormat.MBOX:
-            raise _Stopped(JobState.FAILED, "The import has no messages.", "NoMessages")
+            raise Stopped(JobState.FAILED, "The import has no messages.", "NoMessages")
         target = spool.data_path(job.spool_name)
         try:
             self._prepare_archive(job, target)
@@ -250,7 +169,7 @@ class ImportRun:
                 if len(batch) >= SPLIT_BATCH:
                     ImportMessage.objects.bulk_create(batch)
                     batch.clear()
-                    self._beat(job)
+                    self._beat()
             ImportMessage.objects.bulk_create(batch)
         except parsing.ArchiveError as exc:
             # Nothing in this upload can be imported: drop it, so that the
@@ -258,7 +177,7 @@ class ImportRun:
             job.messages.all().delete()
             ImportJob.objects.filter(pk=job.pk).update(upload_kept=False)
             spool.remove_import_directory(job.spool_name)
-            raise _Stopped(JobState.FAILED, exc.message, "NotAnArchive") from exc
+            raise Stopped(JobState.FAILED, exc.message, "NotAnArchive") from exc
         ImportJob.objects.filter(pk=job.pk).update(
             split_done=True, total=total, total_bytes=total_bytes
         )
@@ -367,7 +286,7 @@ class ImportRun:
                     f"The import's token was refused: on this server ({caps.label}) every "
                     f"change to the user (an edit, a password change) ends the user's tokens."
                 )
-            raise _Stopped(
+            raise Stopped(
                 JobState.FAILED,
                 reason + " The import stopped; the messages not yet delivered are kept, so "
                 "resuming it (with a new token) sends only those.",

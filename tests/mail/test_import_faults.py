@@ -245,7 +245,7 @@ def test_progress_page_json_and_csv_report(client: Client, owner: PymapUser) -> 
     queued = detail(client, job)
     assert "Waiting for a worker" in queued
     assert 'data-progress-url="/mail/import/' in queued
-    assert "import-progress.js" in queued
+    assert "live-progress.js" in queued
     assert "<script>" not in queued  # no inline script
     job = run(job)
     progress = client.get(f"{IMPORT}{job.pk}/progress.json").json()
