@@ -43,7 +43,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from devtools import pymap_redis
+from devtools import pymap_hashing, pymap_redis
 from devtools.local_processes import LOCALHOST, free_port, make_self_signed_cert, stop_processes
 from devtools.pymap_stderr import StderrDrain
 from devtools.pymap_venv import PymapStartError, child_env, ensure_pymap_venv
@@ -80,6 +80,8 @@ class PymapProcess:
     :attr:`redis_prefix`). ``imap`` also serves plaintext IMAP on
     :attr:`imap_port`; ``tls`` gives the admin TCP port a self-signed
     certificate (:attr:`cafile`) so that :meth:`tls_server` works.
+    ``hash_rounds`` is the cost of each password hash (default:
+    ``$PYMAP_HASH_ROUNDS``, else pymap's own; see :mod:`devtools.pymap_hashing`).
     ``extra_args`` go before the backend name (global pymap options). Its
     ``TMPDIR`` (and with it the maildir data) is a fresh directory, removed by
     :meth:`stop`, which also deletes the redis backend's keys.
@@ -92,6 +94,7 @@ class PymapProcess:
         imap: bool = False,
         tls: bool = False,
         extra_args: Sequence[str] = (),
+        hash_rounds: int | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"unknown pymap backend {backend!r}; use one of {BACKENDS}")
@@ -99,6 +102,7 @@ class PymapProcess:
         self.imap = imap
         self.tls = tls
         self.extra_args = tuple(extra_args)
+        self.hash_rounds = hash_rounds or pymap_hashing.rounds_from_env()
         #: The redis backend's database and key prefix (kept by restart()).
         self.redis_url = pymap_redis.redis_url()
         self.redis_prefix = f"adminpanel-test-{uuid.uuid4().hex[:12]}"
@@ -258,6 +262,7 @@ class PymapProcess:
         if self.tls:
             cmd += ["--cert", str(self.cafile), "--key", str(self.keyfile)]
         cmd += ["--admin-host", LOCALHOST, "--admin-port", str(self.admin_port)]
+        cmd += ["--passlib-cfg", str(self.tmp_dir / pymap_hashing.CONFIG_NAME)]
         cmd += [*self.extra_args, *self._backend_args()]
         return cmd
 
@@ -287,6 +292,7 @@ class PymapProcess:
             self._tmp_dir = Path(tempfile.mkdtemp(prefix="pymap-", dir="/tmp"))
         if len(str(self.socket_path)) > MAX_SOCKET_PATH:
             raise PymapStartError(f"socket path too long for AF_UNIX: {self.socket_path}")
+        pymap_hashing.write_config(self._tmp_dir, self.hash_rounds)
 
     def _cleanup_tmp_dir(self) -> None:
         if self._tmp_dir is not None:

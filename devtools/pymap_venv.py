@@ -18,7 +18,10 @@ PYMAP_VERSION = "0.36.7"
 #: ``macaroon`` the tokens, ``sieve`` is needed by the demo data (without it
 #: Append to the demo user fails with ``KeyError: 'sieve'``), ``redis`` the
 #: redis backend.
-PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve,redis]=={PYMAP_VERSION}"
+#: ``passlib`` gives pymap its ``--passlib-cfg`` option, with which
+#: :class:`~devtools.pymap_process.PymapProcess` sets the cost of password
+#: hashing (see ``devtools/pymap_hashing.py``).
+PYMAP_REQUIREMENT = f"pymap[admin,macaroon,sieve,redis]=={PYMAP_VERSION} passlib==1.7.4"
 #: Written into the venv once PYMAP_REQUIREMENT is installed; a venv made for
 #: another requirement (an older checkout's) is brought up to date.
 REQUIREMENT_STAMP = ".adminpanel-requirement"
@@ -92,7 +95,7 @@ def ensure_pymap_venv(venv_dir: Path | None = None) -> Path:
                     "install",
                     "--disable-pip-version-check",
                     "--quiet",
-                    PYMAP_REQUIREMENT,
+                    *PYMAP_REQUIREMENT.split(),
                 ],
                 check=True,
             )
