@@ -20,6 +20,7 @@ from devtools.panel_process import PanelProcess
 from ..support.browser import (
     PHONE,
     NewPage,
+    after_shot,
     assert_accessible,
     screenshot,
     sign_in,
@@ -106,6 +107,7 @@ def test_write_a_message_in_the_fields_then_edit_and_try_again_after_a_refusal(
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Deliver").click()
     user = page.get_by_label("User", exact=True)
     expect(user).to_have_value("")  # never the operator by default
+    after_shot(page, "issue16-after-deliver-form")
     user.fill(owner.name)
     page.get_by_label("Mailbox", exact=True).fill("Projects")  # does not exist
     page.get_by_label("From", exact=True).fill("Ann Example <ann@example.org>")
@@ -126,6 +128,7 @@ def test_write_a_message_in_the_fields_then_edit_and_try_again_after_a_refusal(
     expect(alert).to_contain_text("does not exist")
     assert_accessible(page)
     screenshot(page, "deliver-not-delivered")
+    after_shot(page, "issue16-after-deliver-refused")
     page.get_by_role("link", name="Edit and try again").click()
 
     expect(page).to_have_title("Deliver a message · test pymap · pymap admin")

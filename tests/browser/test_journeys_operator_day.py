@@ -9,10 +9,8 @@ Selected by label and role; axe-core checks each new page or state. The
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -25,8 +23,8 @@ from ..support.browser import (
     DESKTOP,
     PHONE,
     NewPage,
+    after_shot,
     assert_accessible,
-    screenshot,
     sign_in,
     sign_out,
 )
@@ -34,15 +32,7 @@ from ..support.pymap_users import MakeUser
 
 pytestmark = pytest.mark.backends("dict")
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 GENERATE = re.compile("^Set a new password the panel generates")
-
-
-def after_shot(page: Page, name: str) -> None:
-    """The after screenshot for the issue's closing note (on request, like the README's)."""
-    screenshot(page, name)
-    if os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, animations="disabled")
 
 
 def shown_password(page: Page) -> str:

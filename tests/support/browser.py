@@ -48,6 +48,16 @@ def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
     return path
 
 
+def after_shot(page: Page, name: str) -> None:
+    """An issue's after screenshot (whole page) for its closing note, refreshed on
+    request like the README's; the artifacts copy is always saved."""
+    screenshot(page, name)
+    if os.environ.get("UPDATE_README_SCREENSHOTS") == "1":
+        README_SHOTS.mkdir(parents=True, exist_ok=True)
+        path = README_SHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
+
+
 def luminance(css_color: str) -> float:
     """WCAG relative luminance of a computed colour (``rgb(r, g, b)``)."""
     red, green, blue = (int(part) / 255 for part in re.findall(r"\d+", css_color)[:3])
