@@ -38,7 +38,7 @@ test:
 ## The fast loop: unit and dict-backend tests, no browser, no PostgreSQL, nothing from apt
 quick: $(STAMP)
 	@start=$$(date +%s); $(BIN)/ruff check . && \
-	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist loadgroup \
+	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist load \
 		--backend dict -m "not browser and not postgres" -q $(PYTEST_ARGS); rc=$$?; \
 	echo "make quick: $$(( $$(date +%s) - start )) s wall time"; exit $$rc
 
@@ -79,7 +79,7 @@ start-redis:
 	for i in $$(seq 30); do $(PYTHON) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1).close()" 2>/dev/null && exit 0; sleep 1; done; exit 1
 
 pytest: $(STAMP) browser postgres redis
-	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -W error::ResourceWarning -m pytest -n $(PYTEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 ## The web benchmark (README, "Performance"); run by hand, not part of `make test`
 bench: $(STAMP) wrk

@@ -93,9 +93,10 @@ def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark each test with its backend, so that ``-m maildir`` selects, and
     the browser tests with ``browser``.
 
-    Under pytest-xdist (``make test``: ``--dist loadgroup``) each worker
-    starts its own pymap per backend; the browser tests of one backend form
-    one group, so that one worker and one panel process run them all.
+    Under pytest-xdist (``make test``) each worker starts its own pymap, and
+    for browser tests its own panel, per backend it meets. The browser tests
+    are not kept together: one backend's in one worker took longer than all
+    the rest of the suite.
     """
     callspec = getattr(item, "callspec", None)
     backend = callspec.params.get("pymap") if callspec is not None else None
@@ -103,7 +104,6 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(backend)
     if "tests/browser/" in item.nodeid:
         item.add_marker("browser")
-        item.add_marker(pytest.mark.xdist_group(f"browser-{backend}"))
 
 
 def _runs_on_no_chosen_backend(item: pytest.Item) -> bool:
