@@ -73,6 +73,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{backend}: the test runs on pymap's {backend} backend")
     config.addinivalue_line("markers", "browser: drives Chromium (tests/browser/)")
     config.addinivalue_line("markers", "postgres: needs PostgreSQL on 127.0.0.1:5432")
+    config.addinivalue_line(
+        "markers", "long: one of the longest tests; started before the others of its kind"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -121,16 +124,22 @@ def _runs_on_no_chosen_backend(item: pytest.Item) -> bool:
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the tests that run on none of the chosen backends (rather
-    than skip them), and put the browser tests last, after pytest grouped the
-    tests by backend: they are the slowest, the fast tests fail first, and
-    Playwright's event loop in the main thread (while its session fixture
-    lives) would make Django refuse database access in the tests that follow
-    (SynchronousOnlyOperation)."""
+    than skip them), and put the browser tests last (the ``long`` ones first
+    among them), after pytest grouped the tests by backend: they are the
+    slowest, the fast tests fail first, and Playwright's event loop in the
+    main thread (while its session fixture lives) would make Django refuse
+    database access in the tests that follow (SynchronousOnlyOperation)."""
     left_out = [item for item in items if _runs_on_no_chosen_backend(item)]
     if left_out:
         config.hook.pytest_deselected(items=left_out)
         items[:] = [item for item in items if not _runs_on_no_chosen_backend(item)]
-    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
+    items.sort(key=_run_order)
+
+
+def _run_order(item: pytest.Item) -> tuple[bool, bool]:
+    """Browser tests last; among each kind the ``long`` ones first, so that
+    under pytest-xdist no worker starts one when the others are nearly done."""
+    return "tests/browser/" in item.nodeid, item.get_closest_marker("long") is None
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,7 @@ def _main_pages(base: str, target: PymapUser, stopped_import: str) -> Iterator[t
     yield "not-found", f"{base}/no-such-page/"
 
 
+@pytest.mark.long  # visits every page: started first among the browser tests
 @pytest.mark.parametrize(
     ("viewport", "scheme"),
     [(DESKTOP, "light"), (DESKTOP, "dark"), (PHONE, "light"), (PHONE, "dark")],

@@ -33,6 +33,7 @@ def _csv(rows: list[list[str]]) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.mark.long  # 200 users written and logged in: started first among the browser tests
 def test_a_200_row_csv_is_planned_applied_and_stored_as_planned(
     page: Page, panel: PanelProcess, pymap: PymapProcess, pymap_user: MakeUser, tmp_path: Path
 ) -> None:
