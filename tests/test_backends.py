@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import imaplib
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -40,10 +39,6 @@ def _panel_on_the_session_server(request: pytest.FixtureRequest) -> None:
     """Point the panel at the session's server in every test that has one."""
     if "pymap" in request.fixturenames:
         request.getfixturevalue("pymap_server")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 # --- knowing the backend ----------------------------------------------------------

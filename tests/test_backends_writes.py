@@ -7,7 +7,6 @@ test_backends.py.
 from __future__ import annotations
 
 import html
-import uuid
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from django.test import Client
 from adminpanel.audit.models import AuditEvent
 from devtools.pymap_process import PymapProcess
 
-from .support.pymap_users import MakeUser
+from .support.pymap_users import MakeUser, unique_name
 from .support.stored import stored_user
 from .support.users import edit_post, page, signed_in_admin, user_url
 from .test_users_create import CREATE, create_post
@@ -31,10 +30,6 @@ def _panel_on_the_session_server(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("pymap_server")
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
 # --- what the backend would misread is refused before any write --------------------
 
 
@@ -44,7 +39,7 @@ def test_redis_refuses_params_named_like_its_own_fields(
     client: Client, pymap: PymapProcess, pymap_user: MakeUser, param: str
 ) -> None:
     signed_in_admin(client, pymap_user)
-    name = unique("reserved")
+    name = unique_name("reserved")
     response = client.post(CREATE, create_post(name, params={param: "admin"}))
     assert response.status_code == 400
     assert "cannot be used here" in page(response)
@@ -85,7 +80,7 @@ def test_maildir_refuses_what_its_files_would_misread(
 ) -> None:
     signed_in_admin(client, pymap_user)
     fields = dict(fields)
-    name = unique("files") + fields.pop("name_suffix", "")
+    name = unique_name("files") + fields.pop("name_suffix", "")
     groups_before = (pymap.maildir_dir / "pymap-etc-group").read_bytes()
     response = client.post(CREATE, create_post(name, **fields))
     assert response.status_code == 400
@@ -99,7 +94,7 @@ def test_a_mailbox_path_outside_the_mail_directory_needs_a_confirmation(
     client: Client, pymap: PymapProcess, pymap_user: MakeUser
 ) -> None:
     signed_in_admin(client, pymap_user)
-    name = unique("outside")
+    name = unique_name("outside")
     data = create_post(name, params={"mailbox_path": "../elsewhere"})
     refused = client.post(CREATE, data)
     assert refused.status_code == 400
@@ -141,7 +136,7 @@ def test_create_says_what_the_server_added(
     client: Client, pymap: PymapProcess, pymap_user: MakeUser
 ) -> None:
     signed_in_admin(client, pymap_user)
-    name = unique("added")
+    name = unique_name("added")
     response = client.post(CREATE, create_post(name), follow=True)
     html = page(response)
     assert f"User {name} was created." in html

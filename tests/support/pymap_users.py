@@ -37,6 +37,11 @@ def make_user(
     return PymapUser(name=name, password=password, roles=roles, entity_tag=tag)
 
 
+def unique_name(prefix: str) -> str:
+    """``<prefix>-<12 hex digits>``: a name no other test on the shared server uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
 @dataclass(frozen=True)
 class SessionAdmin:
     """Who creates the test users for a whole session: a user with the admin
@@ -76,7 +81,7 @@ class UserFactory:
         return make_user(
             self._server,
             self._token,
-            name if name is not None else f"{prefix}-{uuid.uuid4().hex[:12]}",
+            name if name is not None else unique_name(prefix),
             password if password is not None else secrets.token_urlsafe(12),
             roles,
         )
