@@ -41,6 +41,5 @@ def write_config(directory: Path, rounds: int) -> Path:
     path.write_text(
         "[passlib]\nschemes = pbkdf2_sha256\n"
         f"pbkdf2_sha256__default_rounds = {rounds}\n"
-        f"pbkdf2_sha256__min_rounds = {min(rounds, PYMAP_DEFAULT_ROUNDS)}\n"
     )
     return path
