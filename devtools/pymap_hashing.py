@@ -39,7 +39,6 @@ def write_config(directory: Path, rounds: int) -> Path:
     """A passlib CryptContext file with pymap's scheme at ``rounds``; its path."""
     path = directory / CONFIG_NAME
     path.write_text(
-        "[passlib]\nschemes = pbkdf2_sha256\n"
-        f"pbkdf2_sha256__default_rounds = {rounds}\n"
+        f"[passlib]\nschemes = pbkdf2_sha256\npbkdf2_sha256__default_rounds = {rounds}\n"
     )
     return path
