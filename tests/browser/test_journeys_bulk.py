@@ -57,7 +57,9 @@ def test_a_200_row_csv_is_planned_applied_and_stored_as_planned(
     expect(page).to_have_title("Many users at once · test pymap · pymap admin")
     assert_accessible(page)
     page.get_by_label("CSV file").set_input_files(upload)
-    page.get_by_role("button", name="Upload and make the plan").click()
+    # The plan reads 200 users before the page answers: ~8 s on maildir, where
+    # each read waits pymap's 300 ms, and more on a busy machine.
+    page.get_by_role("button", name="Upload and make the plan").click(timeout=120_000)
     expect(page).to_have_title(re.compile(r"^Bulk plan #\d+ · test pymap · pymap admin$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("users.csv")
     totals = page.locator("#plan-totals")
