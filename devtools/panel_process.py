@@ -8,12 +8,14 @@ settings (Secure cookies, HTTPS redirect, HSTS) are switched off.
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -28,6 +30,65 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
+# The collected static files and a migrated SQLite database, made once per
+# process and shared (static, read only) or copied (database) by every panel
+# it starts: each manage.py run costs about 1.5 s of CPU, and a test session
+# starts dozens of panels.
+_template_lock = threading.Lock()
+_template_dir: Path | None = None
+
+
+def _template() -> Path:
+    """The directory with ``static/`` and ``panel.sqlite3``, made on first use."""
+    global _template_dir
+    with _template_lock:
+        if _template_dir is None:
+            made = Path(tempfile.mkdtemp(prefix="panel-template-"))
+            env = _production_env(
+                secrets.token_urlsafe(50),
+                static_root=made / "static",
+                database_url=f"sqlite:///{made / 'panel.sqlite3'}",
+            )
+            try:
+                _manage(env, "migrate", "--noinput")
+                _manage(env, "collectstatic", "--noinput")
+            except BaseException:
+                shutil.rmtree(made, ignore_errors=True)
+                raise
+            _template_dir = made
+            atexit.register(shutil.rmtree, made, ignore_errors=True)
+        return _template_dir
+
+
+def _production_env(secret_key: str, *, static_root: Path, database_url: str) -> dict[str, str]:
+    """This process's environment without its Django and panel settings, with
+    production ones, the HTTPS-only ones off (plain HTTP on loopback)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PANEL_"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secret_key,
+            "DJANGO_ALLOWED_HOSTS": f"{LOCALHOST},localhost",
+            "DJANGO_SECURE_COOKIES": "0",
+            "DJANGO_SSL_REDIRECT": "0",
+            "DJANGO_HSTS_SECONDS": "0",
+            "DJANGO_STATIC_ROOT": str(static_root),
+            "DATABASE_URL": database_url,
+        }
+    )
+    return env
+
+
+def _manage(env: Mapping[str, str], *args: str) -> None:
+    subprocess.run(  # noqa: S603
+        [sys.executable, str(REPO_ROOT / "manage.py"), *args],
+        env=env,
+        cwd=REPO_ROOT,
+        check=True,
+        capture_output=True,
+    )
+
 
 class PanelStartError(RuntimeError):
     """The panel did not come up; the message ends with its log."""
@@ -37,9 +98,10 @@ class PanelProcess:
     """One panel instance: ``with PanelProcess(pymap_socket) as panel: panel.url``.
 
     ``database_url`` defaults to a SQLite file in the instance's own
-    temporary directory; pass a shared PostgreSQL URL to run several
-    instances on one database. ``migrate`` runs migrations first (only one
-    of several instances needs to). ``task_worker`` also runs a task worker
+    temporary directory (a copy of one migrated once per process); pass a
+    shared PostgreSQL URL to run several instances on one database.
+    ``migrate`` runs migrations first (only one of several instances needs
+    to). ``task_worker`` also runs a task worker
     (``manage.py db_worker``, as production does beside the web process) for
     mailbox imports. ``extra_env`` overrides settings.
     """
@@ -94,20 +156,15 @@ class PanelProcess:
     def env(self) -> dict[str, str]:
         """The environment the panel's processes get (also for manage.py calls)."""
         assert self._tmp is not None
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PANEL_"))}
+        env = _production_env(
+            self.secret_key,
+            static_root=_template() / "static",
+            database_url=self.database_url or f"sqlite:///{self._tmp / 'panel.sqlite3'}",
+        )
         env.update(
             {
-                "DJANGO_SETTINGS_MODULE": "adminpanel.settings",
-                "DJANGO_DEBUG": "0",
-                "DJANGO_SECRET_KEY": self.secret_key,
-                "DJANGO_ALLOWED_HOSTS": f"{LOCALHOST},localhost",
-                "DJANGO_SECURE_COOKIES": "0",
-                "DJANGO_SSL_REDIRECT": "0",
-                "DJANGO_HSTS_SECONDS": "0",
-                "DJANGO_STATIC_ROOT": str(self._tmp / "static"),
                 # Shared by the web process and the task worker.
                 "PANEL_MAIL_SPOOL_DIR": str(self._tmp / "spool"),
-                "DATABASE_URL": self.database_url or f"sqlite:///{self._tmp / 'panel.sqlite3'}",
                 "PYMAP_ADMIN_PATH": self.pymap_socket,
                 "PYMAP_ADMIN_NAME": "test pymap",
             }
@@ -116,13 +173,7 @@ class PanelProcess:
         return env
 
     def manage(self, *args: str) -> None:
-        subprocess.run(  # noqa: S603
-            [sys.executable, str(REPO_ROOT / "manage.py"), *args],
-            env=self.env(),
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-        )
+        _manage(self.env(), *args)
 
     def __enter__(self) -> Self:
         self.start()
@@ -139,9 +190,10 @@ class PanelProcess:
     def start(self) -> None:
         self._tmp = Path(tempfile.mkdtemp(prefix="panel-"))
         try:
-            if self.migrate:
+            if self.migrate and self.database_url is None:
+                shutil.copyfile(_template() / "panel.sqlite3", self._tmp / "panel.sqlite3")
+            elif self.migrate:
                 self.manage("migrate", "--noinput")
-            self.manage("collectstatic", "--noinput")
             self.port = free_port()
             self._log = self.log_path.open("wb")
             command = [
