@@ -9,10 +9,12 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
+from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.audit.models import AuditEvent
 from adminpanel.lib.env import env_choice
 from adminpanel.lib.hosts import first_host_name
 from adminpanel.twofactor import recovery, totp
+from adminpanel.twofactor.models import RecoveryCode
 
 from .support import fake_pymap
 from .support.fake_pymap import Recorder
@@ -77,6 +79,22 @@ def test_recovery_codes_read_as_typed() -> None:
     assert recovery.looks_like_code("abcd-efgh-jkmn")
     assert not recovery.looks_like_code("123456")
     assert not recovery.looks_like_code("abcd-efgh-jkm0")  # 0 is not in the alphabet
+
+
+def test_recovery_codes_keep_the_cost_they_were_made_with(settings: Any) -> None:
+    """Raising PANEL_RECOVERY_CODE_COST leaves the codes handed out working;
+    the suite makes its codes at 10 (pyproject.toml), production at 14."""
+    alice = Identity(IdentityKind.USER, "alice")
+    settings.PANEL_RECOVERY_CODE_COST = 10
+    first = recovery.new_set("s", alice)
+    assert set(RecoveryCode.objects.values_list("cost", flat=True)) == {10}
+    settings.PANEL_RECOVERY_CODE_COST = 14
+    assert recovery.use("s", alice, first[0])
+    assert not recovery.use("s", alice, first[0])  # spent
+    assert recovery.use("s", alice, first[1])
+    recovery.new_set("s", alice)
+    assert set(RecoveryCode.objects.values_list("cost", flat=True)) == {14}
+    assert not recovery.use("s", alice, first[2])  # replaced by the new set
 
 
 def test_totp_steps_within_the_drift_only_and_never_an_earlier_one() -> None:

@@ -70,6 +70,8 @@ class RecoveryCode(Owned):
 
     digest = models.BinaryField()
     salt = models.BinaryField()
+    #: scrypt's n is 2**cost (codes made before it was kept: 14).
+    cost = models.PositiveSmallIntegerField(default=14)
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,11 +23,16 @@ COUNT = 10
 #: No 0/o, 1/l/i: codes are read off paper.
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 GROUPS, GROUP_LENGTH = 3, 4
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+#: scrypt's block size, parallelism and digest length; its cost n is 2**cost,
+#: kept with each code (``PANEL_RECOVERY_CODE_COST`` when the set was made),
+#: so that raising the setting leaves the codes already handed out working.
+_SCRYPT = {"r": 8, "p": 1, "dklen": 32}
 
 
-def _digest(code: str, salt: bytes) -> bytes:
-    return hashlib.scrypt(code.encode("ascii"), salt=salt, **_SCRYPT)
+def _digest(code: str, salt: bytes, cost: int) -> bytes:
+    return hashlib.scrypt(
+        code.encode("ascii"), salt=salt, n=2**cost, maxmem=2**cost * 1024 * 2 + 2**20, **_SCRYPT
+    )
 
 
 def normalised(text: str) -> str:
@@ -51,10 +57,12 @@ def shown(code: str) -> str:
 def new_set(server: str, identity: Identity) -> list[str]:
     """Replace the identity's codes with ten new ones; returns them, as shown."""
     RecoveryCode.objects.filter(**owned_by(server, identity)).delete()
-    salt = secrets.token_bytes(16)
+    salt, cost = secrets.token_bytes(16), settings.PANEL_RECOVERY_CODE_COST
     codes = [_new_code() for _ in range(COUNT)]
     RecoveryCode.objects.bulk_create(
-        RecoveryCode(**owned_by(server, identity), digest=_digest(code, salt), salt=salt)
+        RecoveryCode(
+            **owned_by(server, identity), digest=_digest(code, salt, cost), salt=salt, cost=cost
+        )
         for code in codes
     )
     return [shown(code) for code in codes]
@@ -75,12 +83,12 @@ def use(server: str, identity: Identity, typed: str) -> bool:
         return False
     code = normalised(typed)
     rows = list(RecoveryCode.objects.filter(**owned_by(server, identity), used_at=None))
-    digests: dict[bytes, bytes] = {}
+    digests: dict[tuple[bytes, int], bytes] = {}
     for row in rows:
-        salt = bytes(row.salt)
-        if salt not in digests:
-            digests[salt] = _digest(code, salt)
-        if hmac.compare_digest(digests[salt], bytes(row.digest)):
+        key = (bytes(row.salt), row.cost)
+        if key not in digests:
+            digests[key] = _digest(code, *key)
+        if hmac.compare_digest(digests[key], bytes(row.digest)):
             spent = RecoveryCode.objects.filter(pk=row.pk, used_at=None).update(
                 used_at=timezone.now()
             )
