@@ -26,14 +26,18 @@ DEPLOY_ENV := DJANGO_DEBUG=0 DJANGO_SECRET_KEY=check-deploy-$(shell date +%s%N)-
 
 .PHONY: demo quick test lint typecheck check-deploy pytest pytest-browser pytest-rest pymap-venv browser postgres start-postgres redis start-redis install protos bench wrk clean
 
+# uv installs what pip would, from the same constraints, in 13 s instead of
+# pip's 41 s here (a fresh venv with the dev tools); pip only brings uv.
+UV_INSTALL := $(BIN)/uv pip install --python $(BIN)/python -q --compile-bytecode -c constraints.txt
+
 $(RUN_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e .
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt uv
+	$(UV_INSTALL) -e .
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(UV_INSTALL) -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
