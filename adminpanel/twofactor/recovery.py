@@ -30,10 +30,10 @@ _SCRYPT = {"r": 8, "p": 1, "dklen": 32}
 
 
 def _digest(code: str, salt: bytes, cost: int) -> bytes:
-    # scrypt needs 128 * r * n bytes (16 MiB at cost 14); OpenSSL's default
-    # limit is 32 MiB, too little from cost 15 on.
-    needed = 128 * _SCRYPT["r"] * 2**cost
-    return hashlib.scrypt(code.encode("ascii"), salt=salt, n=2**cost, maxmem=2 * needed, **_SCRYPT)
+    # scrypt needs a little over 128 * r * n bytes (16 MiB at cost 14);
+    # OpenSSL's default limit is 32 MiB, too little from cost 15 on.
+    needed = 128 * _SCRYPT["r"] * 2**cost + 2**20
+    return hashlib.scrypt(code.encode("ascii"), salt=salt, n=2**cost, maxmem=needed, **_SCRYPT)
 
 
 def normalised(text: str) -> str:
