@@ -63,6 +63,9 @@ def test_env_helpers_reject_what_they_cannot_parse(tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured):
         env_bool("X", True, env={"X": "perhaps"})
     assert env_int("N", 5, env={"N": "7"}) == 7
+    assert env_int("N", 5, maximum=7, env={"N": "7"}) == 7
+    with pytest.raises(ImproperlyConfigured, match="N must be at most 6"):
+        env_int("N", 5, maximum=6, env={"N": "7"})
     with pytest.raises(ImproperlyConfigured):
         env_int("N", 5, env={"N": "7.5"})
     secret = tmp_path / "key"

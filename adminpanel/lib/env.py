@@ -32,7 +32,12 @@ def env_bool(name: str, default: bool, env: Mapping[str, str] = os.environ) -> b
 
 
 def env_int(
-    name: str, default: int, *, minimum: int = 0, env: Mapping[str, str] = os.environ
+    name: str,
+    default: int,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+    env: Mapping[str, str] = os.environ,
 ) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -43,6 +48,8 @@ def env_int(
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}")
     return value
 
 
