@@ -3,6 +3,7 @@ self-signed certificate, stopping children politely."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
@@ -11,18 +12,38 @@ from pathlib import Path
 LOCALHOST = "127.0.0.1"
 #: How long SIGTERM gets before SIGKILL.
 STOP_TIMEOUT = 10.0
+#: Starts on freshly picked ports before a lost port race is an error.
+PORT_ATTEMPTS = 3
+
+
+def free_ports(count: int, host: str = LOCALHOST) -> list[int]:
+    """``count`` distinct TCP ports that were free a moment ago.
+
+    All are bound to port 0 at once (so no two are the same), read and
+    closed. Another process can take one before our server binds it: with
+    a few hundred servers a run, and every process picking from the same
+    ephemeral range, that happened in CI. Servers started on picked ports
+    therefore try again on new ones when :func:`lost_port_race` says so.
+    """
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            for _ in range(count)
+        ]
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def free_port(host: str = LOCALHOST) -> int:
-    """A TCP port that was free a moment ago (bind port 0, read it, close).
+    """One port, as :func:`free_ports` picks them."""
+    return free_ports(1, host)[0]
 
-    Another process could take it before pymap binds it; in practice on a
-    test machine that does not happen.
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+
+def lost_port_race(output: str) -> bool:
+    """Whether a server's last output says a port it was given was in use
+    (asyncio's bind error, in pymap and in uvicorn alike)."""
+    return "address already in use" in output
 
 
 def make_self_signed_cert(directory: Path, *, days: int = 7) -> tuple[Path, Path]:

@@ -24,7 +24,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from devtools.local_processes import LOCALHOST, free_port, stop_processes
+from devtools.local_processes import (
+    LOCALHOST,
+    PORT_ATTEMPTS,
+    free_port,
+    lost_port_race,
+    stop_processes,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 60.0
@@ -194,8 +200,28 @@ class PanelProcess:
                 shutil.copyfile(_template() / "panel.sqlite3", self._tmp / "panel.sqlite3")
             elif self.migrate:
                 self.manage("migrate", "--noinput")
-            self.port = free_port()
             self._log = self.log_path.open("wb")
+            if self.task_worker:
+                self._worker = subprocess.Popen(  # noqa: S603
+                    [sys.executable, str(REPO_ROOT / "manage.py"), "db_worker",
+                     "--no-reload", "--interval", "0.2", "--no-startup-delay"],
+                    cwd=REPO_ROOT,
+                    env=self.env(),
+                    stdin=subprocess.DEVNULL,
+                    stdout=self._log,
+                    stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            self._serve_on_free_port()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _serve_on_free_port(self) -> None:
+        """Start uvicorn on a port picked free, and on a new one if another
+        process bound it before uvicorn could."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.port = free_port()
+            log_start = self.log_path.stat().st_size
             command = [
                 sys.executable, "-m", "uvicorn", "adminpanel.asgi:application",
                 "--host", LOCALHOST, "--port", str(self.port),
@@ -209,20 +235,16 @@ class PanelProcess:
                 stdout=self._log,
                 stderr=subprocess.STDOUT,
             )
-            if self.task_worker:
-                self._worker = subprocess.Popen(  # noqa: S603
-                    [sys.executable, str(REPO_ROOT / "manage.py"), "db_worker",
-                     "--no-reload", "--interval", "0.2", "--no-startup-delay"],
-                    cwd=REPO_ROOT,
-                    env=self.env(),
-                    stdin=subprocess.DEVNULL,
-                    stdout=self._log,
-                    stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+            try:
+                self._wait_ready()
+            except PanelStartError:
+                with self.log_path.open("rb") as log:
+                    log.seek(log_start)
+                    this_try = log.read().decode("utf-8", "replace")
+                if attempt == PORT_ATTEMPTS or not lost_port_race(this_try):
+                    raise
+            else:
+                return
 
     def _wait_ready(self) -> None:
         assert self._proc is not None

@@ -7,7 +7,8 @@ the repository root (``PYMAP_VENV`` overrides), created on first use.
 Each :class:`PymapProcess` owns a temporary directory that it passes to pymap
 as ``TMPDIR``: pymap puts its admin unix socket and admin token file under
 ``$TMPDIR/pymap/``, so several servers can run side by side without sharing
-them. Every TCP port is picked free and bound to 127.0.0.1.
+them. Every TCP port is picked free and bound to 127.0.0.1 (and picked anew if
+another process takes it before pymap binds it).
 
 Facts about pymap 0.36.7 that shape this module (measured, not guessed):
 
@@ -44,7 +45,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from devtools import pymap_hashing, pymap_redis
-from devtools.local_processes import LOCALHOST, free_port, make_self_signed_cert, stop_processes
+from devtools.local_processes import (
+    LOCALHOST,
+    PORT_ATTEMPTS,
+    free_ports,
+    lost_port_race,
+    make_self_signed_cert,
+    stop_processes,
+)
 from devtools.pymap_stderr import StderrDrain
 from devtools.pymap_venv import PymapStartError, child_env, ensure_pymap_venv
 
@@ -61,6 +69,10 @@ SOCKET_NAME = "pymap-admin.sock"
 TOKEN_NAME = "pymap-admin.token"  # noqa: S105
 #: sun_path is 108 bytes on Linux (104 on macOS); stay well under both.
 MAX_SOCKET_PATH = 100
+
+
+class PortTakenError(PymapStartError):
+    """pymap could not bind a port picked for it: another process took it first."""
 
 
 # --- the process ------------------------------------------------------------------
@@ -216,13 +228,9 @@ class PymapProcess:
         pymap = ensure_pymap_venv()
         self._prepare_tmp_dir()
         try:
-            if self.imap and self.imap_port is None:
-                self.imap_port = free_port()
-            if self.admin_port is None:
-                self.admin_port = free_port()
             if self.tls and self.cafile is None:
                 self.cafile, self.keyfile = make_self_signed_cert(self.tmp_dir)
-            self._spawn(pymap)
+            self._spawn_on_ports(pymap)
         except BaseException:
             self._cleanup_tmp_dir()
             raise
@@ -244,11 +252,12 @@ class PymapProcess:
 
         The dict backend keeps its data in memory, so everything but the demo
         data is lost (maildir and redis keep theirs), and the admin token
-        changes.
+        changes. Should another process take a port while pymap is down,
+        pymap comes back on new ones.
         """
         self._terminate()
         pymap = ensure_pymap_venv()
-        self._spawn(pymap)
+        self._spawn_on_ports(pymap)
 
     # -- internals ------------------------------------------------------------------
 
@@ -302,6 +311,22 @@ class PymapProcess:
         self.imap_port = self.admin_port = None
         self.cafile = self.keyfile = None
 
+    def _spawn_on_ports(self, pymap: Path) -> None:
+        """Spawn pymap on its ports, picking them first if it has none, and
+        new ones if another process bound one before pymap could."""
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            if self.admin_port is None:
+                self.admin_port, imap_port = free_ports(2)
+                self.imap_port = imap_port if self.imap else None
+            try:
+                self._spawn(pymap)
+            except PortTakenError:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+                self.admin_port = self.imap_port = None
+            else:
+                return
+
     def _spawn(self, pymap: Path) -> None:
         if self.backend == "redis":
             pymap_redis.check_reachable(self.redis_url)
@@ -338,9 +363,10 @@ class PymapProcess:
         while True:
             if self._proc.poll() is not None:
                 self._drain.close()  # EOF is near: collect the last lines
-                raise PymapStartError(
-                    f"pymap exited with status {self._proc.returncode} during start-up:\n"
-                    f"{self._drain.tail()}"
+                tail = self._drain.tail()
+                error = PortTakenError if lost_port_race(tail) else PymapStartError
+                raise error(
+                    f"pymap exited with status {self._proc.returncode} during start-up:\n{tail}"
                 )
             if self.socket_path.exists():
                 try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,10 +12,21 @@ import pytest
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
-from devtools.pymap_process import PymapProcess
+from devtools import pymap_process
+from devtools.local_processes import LOCALHOST, PORT_ATTEMPTS, free_ports
+from devtools.pymap_process import PortTakenError, PymapProcess
 from devtools.pymap_venv import PYMAP_VERSION, PymapStartError
 
 from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, MakeUser
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another process could have taken: something listens on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind((LOCALHOST, 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +133,43 @@ def test_stop_without_start_and_twice_is_harmless() -> None:
     process.stop()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_port_taken_before_pymap_binds_it_is_picked_again(
+    monkeypatch: pytest.MonkeyPatch, taken_port: int
+) -> None:
+    picks: list[list[int]] = []
+
+    def first_imap_port_taken(count: int) -> list[int]:
+        ports = free_ports(count)
+        if not picks:
+            ports[1] = taken_port  # the race free_ports() cannot rule out
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(pymap_process, "free_ports", first_imap_port_taken)
+    with PymapProcess(imap=True) as process:
+        assert len(picks) == 2
+        assert process.imap_port == picks[1][1] != taken_port
+        imap = imaplib.IMAP4(LOCALHOST, process.imap_port, timeout=10)
+        try:
+            assert imap.login(DEMO_USER, DEMO_PASSWORD)[0] == "OK"
+        finally:
+            imap.logout()
+
+
+def test_a_port_taken_on_every_try_is_an_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, taken_port: int
+) -> None:
+    picks: list[int] = []
+
+    def always_taken(count: int) -> list[int]:
+        picks.append(taken_port)
+        return [taken_port, *free_ports(count - 1)]
+
+    monkeypatch.setattr(pymap_process, "free_ports", always_taken)
+    process = PymapProcess()
+    with pytest.raises(PortTakenError, match=rf"{taken_port}\): address already in use"):
+        process.start()
+    assert len(picks) == PORT_ATTEMPTS
+    assert not process.running
