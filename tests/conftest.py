@@ -31,12 +31,15 @@ Fixtures:
   admin token; ``make_user`` takes any token that may create users.
 * ``imap_client(user, password)``: an ``imaplib.IMAP4`` logged in to the
   session server, logged out after the test.
+* ``taken_port``: a loopback port something listens on, for the servers'
+  start on ports another process took first.
 """
 
 from __future__ import annotations
 
 import imaplib
 import secrets
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import suppress
@@ -219,6 +222,15 @@ def imap_client(pymap: PymapProcess) -> Iterator[Callable[..., imaplib.IMAP4]]:
             # LOGOUT failed before imaplib closed anything (3.11 does not).
             with suppress(OSError):
                 client.shutdown()
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another process took before ours bound it: something listens on it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind((LOCALHOST, 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 import urllib.request
 
 import pytest
 
 from devtools import panel_process
-from devtools.local_processes import LOCALHOST, free_port
+from devtools.local_processes import free_port
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
@@ -41,21 +40,17 @@ def test_the_task_worker_runs_beside_the_web_process_and_stops_with_it(
 
 @pytest.mark.backends("dict")  # the port is the web process's; any backend will do
 def test_a_port_taken_before_uvicorn_binds_it_is_picked_again(
-    pymap: PymapProcess, monkeypatch: pytest.MonkeyPatch
+    pymap: PymapProcess, monkeypatch: pytest.MonkeyPatch, taken_port: int
 ) -> None:
     picks: list[int] = []
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind((LOCALHOST, 0))
-        listener.listen()
-        taken = int(listener.getsockname()[1])
 
-        def first_port_taken() -> int:
-            picks.append(free_port() if picks else taken)
-            return picks[-1]
+    def first_port_taken() -> int:
+        picks.append(free_port() if picks else taken_port)
+        return picks[-1]
 
-        monkeypatch.setattr(panel_process, "free_port", first_port_taken)
-        with PanelProcess(pymap.socket_path) as panel:
-            assert panel.port == picks[1] != taken
-            with urllib.request.urlopen(f"{panel.url}/accounts/sign-in/", timeout=10) as page:  # noqa: S310
-                assert page.status == 200
-            assert "address already in use" in panel.log_tail()
+    monkeypatch.setattr(panel_process, "free_port", first_port_taken)
+    with PanelProcess(pymap.socket_path) as panel:
+        assert panel.port == picks[1] != taken_port
+        with urllib.request.urlopen(f"{panel.url}/accounts/sign-in/", timeout=10) as page:  # noqa: S310
+            assert page.status == 200
+        assert "address already in use" in panel.log_tail()

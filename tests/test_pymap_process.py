@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import imaplib
 import os
-import socket
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -18,15 +17,6 @@ from devtools.pymap_process import PortTakenError, PymapProcess
 from devtools.pymap_venv import PYMAP_VERSION, PymapStartError
 
 from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, MakeUser
-
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A port another process could have taken: something listens on it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind((LOCALHOST, 0))
-        listener.listen()
-        yield int(listener.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
