@@ -100,6 +100,10 @@ class PanelStartError(RuntimeError):
     """The panel did not come up; the message ends with its log."""
 
 
+class PanelPortTakenError(PanelStartError):
+    """uvicorn could not bind the port picked for it: another process took it first."""
+
+
 class PanelProcess:
     """One panel instance: ``with PanelProcess(pymap_socket) as panel: panel.url``.
 
@@ -236,22 +240,25 @@ class PanelProcess:
                 stderr=subprocess.STDOUT,
             )
             try:
-                self._wait_ready()
-            except PanelStartError:
-                with self.log_path.open("rb") as log:
-                    log.seek(log_start)
-                    this_try = log.read().decode("utf-8", "replace")
-                if attempt == PORT_ATTEMPTS or not lost_port_race(this_try):
+                self._wait_ready(log_start)
+            except PanelPortTakenError:
+                if attempt == PORT_ATTEMPTS:
                     raise
             else:
                 return
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, log_start: int) -> None:
+        """Wait until the sign-in page answers; ``log_start`` is where this
+        uvicorn's lines begin in the log (an earlier try's are before it)."""
         assert self._proc is not None
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise PanelStartError(f"the panel exited during start-up:\n{self.log_tail()}")
+                with self.log_path.open("rb") as log:
+                    log.seek(log_start)
+                    this_try = log.read().decode("utf-8", "replace")
+                error = PanelPortTakenError if lost_port_race(this_try) else PanelStartError
+                raise error(f"the panel exited during start-up:\n{self.log_tail()}")
             if self._worker is not None and self._worker.poll() is not None:
                 raise PanelStartError(f"the task worker exited:\n{self.log_tail()}")
             try:
