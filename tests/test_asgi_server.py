@@ -9,21 +9,18 @@ watched.
 
 from __future__ import annotations
 
-import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.local_processes import LOCALHOST
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
 from .support.pymap_users import MakeUser
+from .support.raw_http import SESSION_COOKIE, closed, post_raw
 
-SESSION_COOKIE = "pymap_panel_session"
 BODY_SECONDS = 2
 MIN_RATE = 10 * 1024 * 1024  # 10 MiB/s: a 50 MB body gets 2 + 5 s
 
@@ -46,49 +43,6 @@ def panel(pymap: PymapProcess, temp_dir: Path) -> Iterator[PanelProcess]:
 
 def spooled_bytes(directory: Path) -> int:
     return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
-
-
-def post_raw(
-    panel: PanelProcess, path: str, announced: int, sent: int, *, cookie: str = ""
-) -> tuple[bytes, float, socket.socket]:
-    """POST announcing ``announced`` bytes, send ``sent`` of them, then wait for
-    the answer; its first line, the seconds it took, and the open socket."""
-    assert panel.port is not None
-    connection = socket.create_connection((LOCALHOST, panel.port), timeout=20)
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {LOCALHOST}\r\n"
-        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {announced}\r\n"
-        + (f"Cookie: {SESSION_COOKIE}={cookie}\r\n" if cookie else "")
-        + "\r\n"
-    )
-    started = time.monotonic()
-    connection.sendall(head.encode())
-    chunk = b"x" * 65536
-    try:
-        for _ in range(sent // len(chunk)):
-            connection.sendall(chunk)
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # the server answered and closed while we were sending
-    reply = b""
-    while b"\r\n" not in reply:
-        data = connection.recv(4096)
-        if not data:
-            break
-        reply += data
-    return reply.split(b"\r\n", 1)[0], time.monotonic() - started, connection
-
-
-def closed(connection: socket.socket) -> bool:
-    """Whether the server closed the connection after its answer."""
-    connection.settimeout(5)
-    try:
-        while data := connection.recv(65536):
-            del data
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-    return True
 
 
 def test_a_huge_post_to_the_sign_in_page_is_refused_unread(

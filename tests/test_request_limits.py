@@ -17,8 +17,9 @@ from pytest_django.fixtures import Settings
 
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.web.asgi_body_guard import guard_asgi_body
+from adminpanel.web.asgi_body_guard import guard_asgi_body, limit_for
 
+from .support.panel_urls import PanelUrl, panel_urls
 from .support.users import fake_session
 
 SIGN_IN = "/accounts/sign-in/"
@@ -217,3 +218,48 @@ def test_under_wsgi_too_an_upload_url_takes_a_large_body_only_with_a_session() -
         "POST", IMPORT, b"x" * 10, "application/octet-stream", CONTENT_LENGTH=announced
     )
     assert allowed.status_code != 413
+
+
+# --- the same limit whatever URL reaches a view (issue 27) -------------------------------
+
+#: Every view that raises its own limit, from the resolver: a new upload view
+#: is swept without anyone adding it here.
+UPLOADS = [entry for entry in panel_urls() if hasattr(entry.callback, "max_body_size")]
+
+
+def limit_of(path: str, cookie: bytes | None = None) -> int:
+    headers = [(b"cookie", cookie)] if cookie is not None else []
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    return asyncio.run(limit_for(scope))
+
+
+def test_the_sweep_finds_every_upload_view() -> None:
+    names = {entry.name for entry in UPLOADS}
+    assert {"mail:import", "mail:deliver", "bulk:index"} <= names
+
+
+@pytest.mark.parametrize("entry", UPLOADS, ids=lambda entry: entry.name)
+@pytest.mark.django_db(transaction=True)  # the guard reads the session in another thread
+def test_an_upload_views_limit_is_the_same_under_its_servers_prefix(
+    entry: PanelUrl, settings: Settings
+) -> None:
+    """With a servers file every URL starts with /s/<server>/: the guard once
+    resolved that whole path, found no view and cut every upload on a
+    multi-server panel off at 2.5 MiB."""
+    one, two = PymapServer(name="one"), PymapServer(name="two")
+    settings.PANEL_SERVERS = (one, two)
+    client = Client()
+    fake_session(client, two, name="operator", admin=True)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.session.session_key}".encode()
+    own = entry.callback.max_body_size()
+    assert own > DEFAULT_MAX_BODY_SIZE
+    url = entry.url()
+    for path in (url, "/s/one" + url, "/s/two" + url):
+        assert limit_of(path, cookie) == own, path
+        assert limit_of(path) == DEFAULT_MAX_BODY_SIZE, path  # no session: the default
+    # An unknown server has no view (the router answers 404): the default.
+    assert limit_of("/s/three" + url, cookie) == DEFAULT_MAX_BODY_SIZE
+    # Without a servers file there is no prefix: /s/... is no page at all.
+    settings.PANEL_SERVERS = ()
+    assert limit_of(url, cookie) == own
+    assert limit_of("/s/two" + url, cookie) == DEFAULT_MAX_BODY_SIZE

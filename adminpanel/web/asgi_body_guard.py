@@ -33,6 +33,7 @@ from django.urls import Resolver404, resolve
 
 from adminpanel.accounts.middleware import holds_current_operator
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
+from adminpanel.servers.middleware import app_path
 from adminpanel.web.request_limits import body_limit, content_length
 
 Scope = dict[str, Any]
@@ -102,8 +103,13 @@ async def limit_for(scope: Scope) -> int:
     root: str = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root) :] or "/"
+    # With a servers file the URL starts with /s/<server>/, which the apps'
+    # patterns never see: find the view as ServerPrefixMiddleware will.
+    view_path = app_path(path)
+    if view_path is None:
+        return DEFAULT_MAX_BODY_SIZE  # an unknown server: the router answers 404
     try:
-        view = resolve(path).func
+        view = resolve(view_path).func
     except Resolver404:
         return DEFAULT_MAX_BODY_SIZE
     without_session = body_limit(view, signed_in=False)
