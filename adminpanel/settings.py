@@ -12,7 +12,15 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from adminpanel.lib.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from adminpanel.lib.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_secret_list,
+    env_str,
+)
 from adminpanel.lib.hosts import first_host_name
 from adminpanel.pymap.servers import server_from_env
 from adminpanel.pymap.servers_file import ServersFileError
@@ -32,6 +40,10 @@ if not SECRET_KEY:
     from django.core.management.utils import get_random_secret_key
 
     SECRET_KEY = get_random_secret_key()
+# Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until nothing
+# made with them is needed (sessions, sealed tokens, authenticator apps'
+# secrets still open with them: docs/configuration.md, "Rotating the secret key").
+SECRET_KEY_FALLBACKS = env_secret_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []

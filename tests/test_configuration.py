@@ -93,6 +93,33 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+def test_secret_key_fallbacks_come_from_the_environment_or_a_file(tmp_path: Path) -> None:
+    """Rotating the key without them loses every session, sealed token and
+    authenticator app at once."""
+    show = "import adminpanel.settings as s; print(s.SECRET_KEY_FALLBACKS)"
+
+    def fallbacks(env: dict[str, str]) -> str:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        done = subprocess.run(
+            [sys.executable, "-c", show],
+            cwd=ROOT,
+            env={**clean, "DJANGO_SECRET_KEY": "n" * 50, **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert fallbacks({}) == "[]"
+    assert fallbacks({"DJANGO_SECRET_KEY_FALLBACKS": "old-one  older"}) == "['old-one', 'older']"
+    keys = tmp_path / "fallbacks"
+    keys.write_text("old-from-file\n\nolder-from-file\n")
+    assert fallbacks({"DJANGO_SECRET_KEY_FALLBACKS_FILE": str(keys)}) == (
+        "['old-from-file', 'older-from-file']"
+    )
+
+
 def test_debug_is_off_by_default_and_sessions_are_server_side() -> None:
     result = _import_settings({"DJANGO_SECRET_KEY": "x" * 50})
     assert result.returncode == 0, result.stderr

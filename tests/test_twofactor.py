@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from adminpanel.accounts.identity import IdentityKind
 from adminpanel.accounts.models import FailedSignIn
 from adminpanel.audit.models import Action, AuditEvent
+from adminpanel.lib.sealing import Purpose, unseal
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.twofactor.models import Factor, PendingSignIn, RecoveryCode
 
@@ -328,3 +329,32 @@ def test_cancelling_the_second_step_deletes_the_waiting_sign_in(
     assert not PendingSignIn.objects.filter(identity_name=user.name).exists()
     assert client.post(VERIFY, {"code": code_at(secret, 1)})["Location"] == SIGN_IN
     assert not signed_in_anywhere(client.session)
+
+
+def test_an_app_enrolled_before_a_key_rotation_still_verifies_after_it(
+    pymap_server: PymapServer, pymap_user: MakeUser, settings: SettingsWrapper
+) -> None:
+    """With the old key in SECRET_KEY_FALLBACKS (DJANGO_SECRET_KEY_FALLBACKS),
+    the app's sealed secret still opens; without it the code cannot be checked."""
+    old_key, new_key = settings.SECRET_KEY, "rotated-" + "k" * 50
+    user, secret, _ = _enrolled(pymap_user)
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = new_key, [old_key]
+    rotated = Client()
+    _pending(rotated, user)
+    assert rotated.post(VERIFY, {"code": code_at(secret, 1)}).status_code == 302
+    assert rotated.get("/").status_code == 200
+    # The code it verified sealed the secret again with the new key: the
+    # fallback is no longer needed for this app.
+    settings.SECRET_KEY_FALLBACKS = []
+    factor = Factor.objects.get(identity_name=user.name, kind=Factor.Kind.TOTP)
+    assert unseal(bytes(factor.sealed_secret), Purpose.TOTP_SECRET) == secret
+    # An app sealed with a key that is gone verifies no code: refused, not a
+    # server error. (Its last step is put back, so that only the key decides.)
+    Factor.objects.filter(pk=factor.pk).update(last_step=0)
+    settings.SECRET_KEY = "rotated-again-" + "j" * 50
+    forgotten = Client()
+    _pending(forgotten, user)
+    refused = forgotten.post(VERIFY, {"code": code_at(secret, 1)})
+    assert refused.status_code == 200
+    assert "That code was not accepted." in page_text(refused)
+    assert not signed_in_anywhere(forgotten.session)

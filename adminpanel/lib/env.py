@@ -98,3 +98,10 @@ def env_secret(name: str, env: Mapping[str, str] = os.environ) -> str:
         except OSError as exc:
             raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name}: {exc}") from exc
     return env.get(name, "").strip()
+
+
+def env_secret_list(name: str, env: Mapping[str, str] = os.environ) -> list[str]:
+    """Secrets from ``NAME`` or from the file named by ``NAME_FILE``,
+    separated by white space or new lines (Django's generated keys hold
+    neither): ``SECRET_KEY_FALLBACKS`` for a key rotation."""
+    return env_secret(name, env).split()

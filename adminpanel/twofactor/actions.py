@@ -3,6 +3,7 @@ new recovery codes, a recovery code used, a code refused)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -15,11 +16,13 @@ from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import Action, record
 from adminpanel.lib.client_address import client_address
-from adminpanel.lib.sealing import Purpose, seal, unseal
+from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
 from . import passkeys, recovery, totp
 from .models import Factor, PendingSignIn, owned_by
 from .policy import factors_of, owner_of, required_for
+
+log = logging.getLogger(__name__)
 
 #: Audit outcomes.
 WRONG_CODE = "WrongCode"
@@ -150,11 +153,21 @@ def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accep
     attempt = _attempt(request, waiting)
     owner = waiting.owner
     for factor in Factor.objects.filter(**owned_by(waiting.server, owner), kind=Factor.Kind.TOTP):
-        secret = unseal(bytes(factor.sealed_secret), Purpose.TOTP_SECRET)
+        try:
+            secret = unseal(bytes(factor.sealed_secret), Purpose.TOTP_SECRET)
+        except UnsealError:
+            # Sealed with a SECRET_KEY no longer in SECRET_KEY_FALLBACKS: this
+            # app can match no code; a recovery code or an admin still helps.
+            log.warning("authenticator app %d: its secret cannot be opened", factor.pk)
+            continue
         step = totp.matching_step(secret, code, after=factor.last_step)
-        # Two requests with one code: only the first moves last_step on.
+        # Two requests with one code: only the first moves last_step on. The
+        # secret is sealed again with the current key (after a rotation, an
+        # app in use stops needing the old key in SECRET_KEY_FALLBACKS).
         if step is not None and Factor.objects.filter(pk=factor.pk, last_step__lt=step).update(
-            last_step=step, last_used_at=timezone.now()
+            last_step=step,
+            last_used_at=timezone.now(),
+            sealed_secret=seal(secret, Purpose.TOTP_SECRET),
         ):
             attempt.release()
             return Accepted("authenticator app")
