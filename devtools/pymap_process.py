@@ -35,6 +35,7 @@ Facts about pymap 0.36.7 that shape this module (measured, not guessed):
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -368,7 +369,7 @@ class PymapProcess:
                 raise error(
                     f"pymap exited with status {self._proc.returncode} during start-up:\n{tail}"
                 )
-            if self.socket_path.exists():
+            if self.socket_path.exists() and self._imap_greets():
                 try:
                     ping(probe)
                 except PymapError:
@@ -388,6 +389,20 @@ class PymapProcess:
             self._admin_token = self.token_file.read_text().strip()
         else:
             raise PymapStartError(f"pymap printed no admin token:\n{self._drain.tail()}")
+
+    def _imap_greets(self) -> bool:
+        """Whether pymap's IMAP service (when asked for) answers with its
+        greeting. pymap may open its admin socket before it binds the IMAP
+        port, and exit a moment later when that port was taken: Ping alone
+        said "ready" then. A connection is not enough either: whatever took
+        the port accepts it; only pymap greets."""
+        if self.imap_port is None:
+            return True
+        try:
+            with socket.create_connection((LOCALHOST, self.imap_port), timeout=1) as imap:
+                return imap.recv(64).startswith(b"* OK")
+        except OSError:
+            return False
 
     def _terminate(self) -> None:
         proc, drain = self._proc, self._drain

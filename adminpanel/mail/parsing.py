@@ -195,6 +195,29 @@ def is_mbox(path: Path) -> bool:
 RATIO_FLOOR = 8 * 1024 * 1024
 
 
+#: The most compressed bytes gzip gets per read: see :class:`_SmallReads`.
+GZIP_READ = 8 * 1024
+
+
+class _SmallReads:
+    """A file whose reads return at most :data:`GZIP_READ` bytes, so that its
+    position says how much gzip has really taken. Since Python 3.12 gzip reads
+    its input 128 KiB at a time: the ratio below then let a 1,000-to-1 bomb
+    write 12 MiB before it was refused, not 9 MiB as on 3.11."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        return self.raw.read(GZIP_READ if size < 0 else min(size, GZIP_READ))
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
 def gunzip(source: Path, target: Path, limit: int, *, max_ratio: float | None = None) -> int:
     """Uncompress ``source`` into ``target``, streaming; at most ``limit`` bytes.
 
@@ -207,7 +230,7 @@ def gunzip(source: Path, target: Path, limit: int, *, max_ratio: float | None = 
     try:
         with (
             source.open("rb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="rb") as compressed,
+            gzip.GzipFile(fileobj=_SmallReads(raw), mode="rb") as compressed,
             target.open("wb") as out,
         ):
             while chunk := compressed.read(COPY_CHUNK):
