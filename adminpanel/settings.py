@@ -12,13 +12,29 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from adminpanel.lib.env import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from adminpanel.lib.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
 from adminpanel.lib.hosts import first_host_name
+from adminpanel.lib.resources import CHECKOUT_DIR, data_dir, installed
 from adminpanel.pymap.servers import server_from_env
 from adminpanel.pymap.servers_file import ServersFileError
 from adminpanel.pymap.servers_file import load as load_servers_file
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+# What the panel writes (the SQLite database, the mail spool, collected static
+# files) by default: PANEL_STATE_DIR, else systemd's StateDirectory, else var/
+# in a checkout (ignored by git) or in the working directory of an installed one.
+_state_default = env_str("STATE_DIRECTORY").split(":")[0]
+STATE_DIR = Path(
+    env_str("PANEL_STATE_DIR")
+    or _state_default
+    or (Path.cwd() / "var" if installed() else CHECKOUT_DIR / "var")
+)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
@@ -88,7 +104,7 @@ ROOT_URLCONF = "adminpanel.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [data_dir("templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -106,9 +122,9 @@ WSGI_APPLICATION = "adminpanel.wsgi.application"
 
 _database_url = env_str("DATABASE_URL")
 if not _database_url:
-    # The embedded default: one SQLite file under var/ (kept out of git).
-    (BASE_DIR / "var").mkdir(exist_ok=True)
-    _database_url = f"sqlite:///{BASE_DIR / 'var' / 'adminpanel.sqlite3'}"
+    # The embedded default: one SQLite file in the state directory.
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    _database_url = f"sqlite:///{STATE_DIR / 'adminpanel.sqlite3'}"
 # Connections stay open between requests: each request runs on a reused thread
 # (adminpanel/web/request_threads.py), so it finds its thread's connection open
 # instead of opening one; health checks replace one the database dropped.
@@ -174,7 +190,7 @@ PANEL_MAX_GZIP_RATIO = env_int("PANEL_MAX_GZIP_RATIO", 100, minimum=2)
 PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
 #: Where uploads, pending deliveries and import files live; the web process
 #: and the task workers must see the same directory.
-PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or BASE_DIR / "var" / "mail")
+PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or STATE_DIR / "mail")
 
 # --- many users at once (adminpanel/bulk, docs/bulk.md) --------------------------
 #: Largest CSV upload, and most rows in one.
@@ -301,10 +317,10 @@ if _proxy_header:
 # Absolute: pages under /s/<server>/ set the script prefix to that, which a
 # relative STATIC_URL would take on (servers/middleware.py).
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [data_dir("static")]
 # Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
-WHITENOISE_ROOT = BASE_DIR / "public"
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+WHITENOISE_ROOT = data_dir("public")
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or STATE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
