@@ -6,6 +6,7 @@ marked Secure. See the README for every variable.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -15,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from adminpanel.lib.env import (
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -74,6 +76,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the request's log line and metrics cover everything
+    # after it (adminpanel/web/observe.py); no database query.
+    "adminpanel.web.observe.RequestObservingMiddleware",
+    # Health probes and the metrics scrape, answered before the HTTPS redirect,
+    # the host check, sessions and the sign-in requirement (adminpanel/web/probes.py).
+    "adminpanel.web.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits before WhiteNoise, which answers static files
     # without calling what follows it.
@@ -163,6 +171,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 #: Idle request threads an ASGI process keeps (with SQLite, each with its open
 #: database connection; adminpanel/web/request_threads.py); more are made when busy.
 PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1)
+
+# --- running it: request ids, probes, metrics (docs/operations.md) ---------------
+#: The header a proxy's request id arrives in and the response carries it back.
+PANEL_REQUEST_ID_HEADER = env_str("PANEL_REQUEST_ID_HEADER") or "X-Request-ID"
+if not re.fullmatch(r"[A-Za-z0-9-]+", PANEL_REQUEST_ID_HEADER):
+    raise ImproperlyConfigured("PANEL_REQUEST_ID_HEADER must be a header name, e.g. X-Request-ID")
+#: The bearer token /metrics asks for; without one, /metrics is off (404).
+PANEL_METRICS_TOKEN = env_secret("PANEL_METRICS_TOKEN")
+#: How long /health/ready waits for each pymap server's health answer.
+PANEL_READY_TIMEOUT = env_float("PANEL_READY_TIMEOUT", 2.0, minimum=0.1)
 
 # --- the pymap admin service -----------------------------------------------
 PYMAP_SERVER = server_from_env()
@@ -345,16 +363,26 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # HTTP/2 headers that carry pymap's auth-token. They stay at INFO whatever
 # PANEL_LOG_LEVEL says, and every line still passes the redacting formatter.
 _QUIET_AT_DEBUG = ("django.db.backends", "hpack", "h2", "grpclib")
+#: plain (the default) or json: one JSON object a line (adminpanel/lib/json_logs.py).
+PANEL_LOG_FORMAT = env_choice("PANEL_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request": {"()": "adminpanel.lib.json_logs.RequestContextFilter"}},
     "formatters": {
         "plain": {
             "()": "adminpanel.lib.redaction.RedactingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "adminpanel.lib.json_logs.JsonFormatter"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": PANEL_LOG_FORMAT,
+            "filters": ["request"],
         }
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": env_str("PANEL_LOG_LEVEL") or "INFO"},
     "loggers": {name: {"level": "INFO"} for name in _QUIET_AT_DEBUG},
 }
