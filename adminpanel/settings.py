@@ -6,6 +6,7 @@ marked Secure. See the README for every variable.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -386,6 +387,9 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": env_str("PANEL_LOG_LEVEL") or "INFO"},
     "loggers": {name: {"level": "INFO"} for name in _QUIET_AT_DEBUG},
 }
+# Python's warnings become log records too, so that in JSON mode every line
+# of stderr is one object.
+logging.captureWarnings(True)
 # Error reports (DEBUG page, mailed reports) hide tokens, passwords and hashes.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "adminpanel.lib.redaction.PanelExceptionReporterFilter"
 

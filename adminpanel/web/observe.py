@@ -66,7 +66,12 @@ class RequestObservingMiddleware:
                 request.path,
                 response.status_code,
                 duration * 1000,
-                extra={"status": response.status_code, "duration": round(duration, 4)},
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration": round(duration, 4),
+                },
             )
             return response
         finally:
