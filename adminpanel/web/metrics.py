@@ -67,7 +67,7 @@ def _authorized(request: HttpRequest, token: str) -> bool:
 def exposition() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         processes = CollectorRegistry()
-        MultiProcessCollector(processes)
+        MultiProcessCollector(processes)  # type: ignore[no-untyped-call]
     else:
         processes = REGISTRY
     database = CollectorRegistry(auto_describe=False)
