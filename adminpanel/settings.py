@@ -52,6 +52,11 @@ if not SECRET_KEY:
 
     SECRET_KEY = get_random_secret_key()
 
+#: Earlier keys, still accepted for what they signed or sealed (sessions,
+#: sealed tokens, TOTP secrets) after a rotation (docs/operations.md): one a
+#: line in DJANGO_SECRET_KEY_FALLBACKS_FILE, or whitespace-separated.
+SECRET_KEY_FALLBACKS = env_secret("DJANGO_SECRET_KEY_FALLBACKS").split()
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
 )
