@@ -16,7 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
-UNITS = ("pymap-adminpanel.service", "pymap-adminpanel-worker.service")
+UNITS = (
+    "pymap-adminpanel.service",
+    "pymap-adminpanel-worker.service",
+    "pymap-adminpanel-check.service",
+)
 COMMAND = "/opt/pymap-adminpanel/bin/pymap-adminpanel"
 #: Where the panel reads its settings (an env name in a unit must be read there).
 READERS = (
@@ -60,10 +64,11 @@ def test_a_unit_is_hardened_and_gets_the_secret_key_as_a_credential(unit: str) -
     assert not [v for v in environment if v.startswith("DJANGO_SECRET_KEY=")]
 
 
-def test_the_units_run_serve_and_worker_and_the_web_one_migrates_first() -> None:
+def test_the_units_run_serve_worker_and_check_and_the_web_one_migrates_first() -> None:
     assert _values(UNITS[0], "ExecStart") == [f"{COMMAND} serve"]
     assert _values(UNITS[0], "ExecStartPre") == [f"{COMMAND} migrate --noinput"]
     assert _values(UNITS[1], "ExecStart") == [f"{COMMAND} worker --no-reload"]
+    assert _values(UNITS[2], "ExecStart") == [f"{COMMAND} check"]
     # SIGTERM to the worker alone: it finishes its run (docs/configuration.md).
     assert _values(UNITS[1], "KillMode") == ["mixed"]
 
