@@ -40,6 +40,7 @@ def test_liveness_answers_without_a_session_and_sets_no_cookie(client: Client) -
     assert not response.cookies
     assert "no-store" in response["Cache-Control"]
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
 
 
 @pytest.mark.backends("dict")

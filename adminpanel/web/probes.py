@@ -11,7 +11,8 @@ answers them itself: nothing after it runs and no session is read.
 - ready: 200 or 503 with each part's status (adminpanel/web/readiness.py).
 - metrics: Prometheus text for a bearer token (adminpanel/web/metrics.py).
 
-Every answer is ``no-store`` and ``nosniff``; none names a path, host,
+Every answer is ``no-store`` and ``nosniff`` with a policy that allows
+nothing (they are JSON or text, never a page); none names a path, host,
 version or token.
 """
 
@@ -64,4 +65,5 @@ class ProbeMiddleware:
             response = answer(request)
         add_never_cache_headers(response)
         response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; frame-ancestors 'none'"
         return response
