@@ -92,6 +92,7 @@ def _check(argv: Sequence[str]) -> int:
     from django.conf import settings
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
+    from django.db import DatabaseError
 
     from adminpanel.pymap import service
     from adminpanel.pymap.errors import PymapError
@@ -115,6 +116,9 @@ def _check(argv: Sequence[str]) -> int:
         print("database: migrated")
     except SystemExit:
         print(f"database: migrations not applied; run {PROG} migrate", file=sys.stderr)
+        failed = True
+    except DatabaseError as exc:
+        print(f"database: does not answer ({type(exc).__name__})", file=sys.stderr)
         failed = True
     for server in current.all_servers():
         try:
