@@ -33,8 +33,11 @@ def body(response: Any) -> dict[str, Any]:
     return data
 
 
-def test_liveness_answers_without_a_session_and_sets_no_cookie(client: Client) -> None:
-    response = client.get("/health/live")
+def test_liveness_answers_without_a_session_and_sets_no_cookie(
+    client: Client, django_assert_num_queries: Any
+) -> None:
+    with django_assert_num_queries(0):
+        response = client.get("/health/live", HTTP_COOKIE="pymap_panel_session=abc")
     assert response.status_code == 200
     assert body(response) == {"status": "alive"}
     assert not response.cookies

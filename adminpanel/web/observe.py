@@ -55,6 +55,9 @@ class RequestObservingMiddleware:
             response[self.header] = request_id
             duration = time.perf_counter() - started
             view = _view_name(request)
+            operator = current_operator(request)
+            if operator is not None:  # also the one a sign-in just signed in
+                request_context.update(operator=operator.identity.label)
             metrics.HTTP_REQUESTS.labels(
                 view, request.method or "", str(response.status_code)
             ).inc()
