@@ -6,6 +6,8 @@ marked Secure. See the README for every variable.
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -15,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from adminpanel.lib.env import (
     env_bool,
     env_choice,
+    env_float,
     env_int,
     env_list,
     env_secret,
@@ -22,11 +25,20 @@ from adminpanel.lib.env import (
     env_str,
 )
 from adminpanel.lib.hosts import first_host_name
+from adminpanel.lib.resources import CHECKOUT_DIR, data_dir, installed
 from adminpanel.pymap.servers import server_from_env
 from adminpanel.pymap.servers_file import ServersFileError
 from adminpanel.pymap.servers_file import load as load_servers_file
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+# What the panel writes (the SQLite database, the mail spool, collected static
+# files) by default: PANEL_STATE_DIR, else systemd's StateDirectory, else var/
+# in a checkout (ignored by git) or in the working directory of an installed one.
+_state_default = env_str("STATE_DIRECTORY").split(":")[0]
+STATE_DIR = Path(
+    env_str("PANEL_STATE_DIR")
+    or _state_default
+    or (Path.cwd() / "var" if installed() else CHECKOUT_DIR / "var")
+)
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
@@ -42,7 +54,7 @@ if not SECRET_KEY:
     SECRET_KEY = get_random_secret_key()
 # Rotation: the new key in DJANGO_SECRET_KEY, the old ones here until nothing
 # made with them is needed (sessions, sealed tokens, authenticator apps'
-# secrets still open with them: docs/configuration.md, "Rotating the secret key").
+# secrets still open with them: docs/operations.md, "Rotating the secret key").
 SECRET_KEY_FALLBACKS = env_secret_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list(
@@ -70,6 +82,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the request's log line and metrics cover everything
+    # after it (adminpanel/web/observe.py); no database query.
+    "adminpanel.web.observe.RequestObservingMiddleware",
+    # Health probes and the metrics scrape, answered before the HTTPS redirect,
+    # the host check, sessions and the sign-in requirement (adminpanel/web/probes.py).
+    "adminpanel.web.probes.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Header middleware sits before WhiteNoise, which answers static files
     # without calling what follows it.
@@ -100,7 +118,7 @@ ROOT_URLCONF = "adminpanel.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [data_dir("templates")],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -118,9 +136,9 @@ WSGI_APPLICATION = "adminpanel.wsgi.application"
 
 _database_url = env_str("DATABASE_URL")
 if not _database_url:
-    # The embedded default: one SQLite file under var/ (kept out of git).
-    (BASE_DIR / "var").mkdir(exist_ok=True)
-    _database_url = f"sqlite:///{BASE_DIR / 'var' / 'adminpanel.sqlite3'}"
+    # The embedded default: one SQLite file in the state directory.
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    _database_url = f"sqlite:///{STATE_DIR / 'adminpanel.sqlite3'}"
 # Connections stay open between requests: each request runs on a reused thread
 # (adminpanel/web/request_threads.py), so it finds its thread's connection open
 # instead of opening one; health checks replace one the database dropped.
@@ -160,6 +178,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 #: database connection; adminpanel/web/request_threads.py); more are made when busy.
 PANEL_IDLE_REQUEST_THREADS = env_int("PANEL_IDLE_REQUEST_THREADS", 16, minimum=1)
 
+# --- running it: request ids, probes, metrics (docs/operations.md) ---------------
+#: The header a proxy's request id arrives in and the response carries it back.
+PANEL_REQUEST_ID_HEADER = env_str("PANEL_REQUEST_ID_HEADER") or "X-Request-ID"
+if not re.fullmatch(r"[A-Za-z0-9-]+", PANEL_REQUEST_ID_HEADER):
+    raise ImproperlyConfigured("PANEL_REQUEST_ID_HEADER must be a header name, e.g. X-Request-ID")
+#: The bearer token /metrics asks for; without one, /metrics is off (404).
+PANEL_METRICS_TOKEN = env_secret("PANEL_METRICS_TOKEN")
+#: How long /health/ready waits for each pymap server's health answer.
+PANEL_READY_TIMEOUT = env_float("PANEL_READY_TIMEOUT", 2.0, minimum=0.1)
+
 # --- the pymap admin service -----------------------------------------------
 PYMAP_SERVER = server_from_env()
 #: Longest life of a token issued on the Tokens page (docs/tokens.md): 30 days.
@@ -186,7 +214,7 @@ PANEL_MAX_GZIP_RATIO = env_int("PANEL_MAX_GZIP_RATIO", 100, minimum=2)
 PANEL_IMPORT_CONCURRENCY = env_int("PANEL_IMPORT_CONCURRENCY", 8, minimum=1)
 #: Where uploads, pending deliveries and import files live; the web process
 #: and the task workers must see the same directory.
-PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or BASE_DIR / "var" / "mail")
+PANEL_MAIL_SPOOL_DIR = Path(env_str("PANEL_MAIL_SPOOL_DIR") or STATE_DIR / "mail")
 
 # --- many users at once (adminpanel/bulk, docs/bulk.md) --------------------------
 #: Largest CSV upload, and most rows in one.
@@ -313,10 +341,10 @@ if _proxy_header:
 # Absolute: pages under /s/<server>/ set the script prefix to that, which a
 # relative STATIC_URL would take on (servers/middleware.py).
 STATIC_URL = "/static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [data_dir("static")]
 # Files browsers ask for at the site's root (/favicon.ico), served by WhiteNoise.
-WHITENOISE_ROOT = BASE_DIR / "public"
-STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or BASE_DIR / "var" / "staticfiles")
+WHITENOISE_ROOT = data_dir("public")
+STATIC_ROOT = Path(env_str("DJANGO_STATIC_ROOT") or STATE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -341,19 +369,32 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # HTTP/2 headers that carry pymap's auth-token. They stay at INFO whatever
 # PANEL_LOG_LEVEL says, and every line still passes the redacting formatter.
 _QUIET_AT_DEBUG = ("django.db.backends", "hpack", "h2", "grpclib")
+#: plain (the default) or json: one JSON object a line (adminpanel/lib/json_logs.py).
+PANEL_LOG_FORMAT = env_choice("PANEL_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request": {"()": "adminpanel.lib.json_logs.RequestContextFilter"}},
     "formatters": {
         "plain": {
             "()": "adminpanel.lib.redaction.RedactingFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {"()": "adminpanel.lib.json_logs.JsonFormatter"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": PANEL_LOG_FORMAT,
+            "filters": ["request"],
         }
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": env_str("PANEL_LOG_LEVEL") or "INFO"},
     "loggers": {name: {"level": "INFO"} for name in _QUIET_AT_DEBUG},
 }
+# Python's warnings become log records too, so that in JSON mode every line
+# of stderr is one object.
+logging.captureWarnings(True)
 # Error reports (DEBUG page, mailed reports) hide tokens, passwords and hashes.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "adminpanel.lib.redaction.PanelExceptionReporterFilter"
 

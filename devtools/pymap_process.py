@@ -248,6 +248,11 @@ class PymapProcess:
             finally:
                 self._cleanup_tmp_dir()
 
+    def halt(self) -> None:
+        """Stop pymap but keep its ``TMPDIR``, ports and data: :meth:`restart`
+        brings it back (for a test that watches the panel while pymap is down)."""
+        self._terminate()
+
     def restart(self) -> None:
         """Stop and start again with the same ``TMPDIR``, ports and data.
 

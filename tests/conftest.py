@@ -79,6 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "long: one of the longest tests; started before the others of its kind"
     )
+    config.addinivalue_line(
+        "markers", "package: builds the wheel and runs the panel installed from it"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -31,6 +31,15 @@ def test_an_unreachable_database_gives_a_503_page(pymap: PymapProcess) -> None:
         # Any session cookie makes the session load.
         cookie = {"Cookie": f"{SESSION_COOKIE}={uuid.uuid4().hex}"}
         dashboard = PanelClient(panel.url).get("/", headers=cookie)
+        # The probes: alive, but not ready, and not saying where the database is.
+        live = PanelClient(panel.url).get("/health/live")
+        ready = PanelClient(panel.url).get("/health/ready")
+    assert live.status == 200
+    assert ready.status == 503
+    assert '"database": "failing"' in ready.text
+    assert '"status": "serving"' in ready.text  # pymap still answers
+    assert "panel_missing" not in ready.text
+    assert "5432" not in ready.text
     for answer in (signing_in, dashboard):
         text = answer.text
         assert answer.status == 503

@@ -71,6 +71,9 @@ class AuditEvent(models.Model):
     outcome = models.CharField(max_length=100, db_index=True)
     changed_fields = models.JSONField(default=list, blank=True)
     detail = models.CharField(max_length=500, blank=True)
+    #: The request's id (X-Request-ID, or the one the panel made), to find its
+    #: log lines; empty for events a task worker writes.
+    request_id = models.CharField(max_length=128, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -1,12 +1,10 @@
 """What the dashboard shows of the panel's own records: the latest changes,
-imports and failed sign-ins the operator may see, and the panel's version."""
+imports and failed sign-ins the operator may see."""
 
 from __future__ import annotations
 
-import importlib.metadata
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 
 from django.utils import timezone
 
@@ -29,14 +27,6 @@ CHANGES = (
     Action.MESSAGE_DELIVER,
     Action.TOKEN_ISSUE,
 )
-
-
-@cache
-def panel_version() -> str:
-    try:
-        return importlib.metadata.version("pymap-adminpanel")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed as a package)"
 
 
 @dataclass(frozen=True)

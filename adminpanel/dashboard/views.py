@@ -5,12 +5,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from adminpanel.accounts.middleware import get_operator, passive_view
+from adminpanel.lib.version import panel_version
 from adminpanel.preferences.zones import chosen_zone
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
 from adminpanel.servers import current, knowledge
 
-from .activity import panel_version, recent_activity
+from .activity import recent_activity
 
 #: The gRPC health check's answer (shown too, folded away), in plain words.
 HEALTH_WORDS = {

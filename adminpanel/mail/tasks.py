@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django_tasks import task
 
+from adminpanel.lib import metrics
 from adminpanel.lib.leased_run import CANCELLED_KEY, CANCELLED_REASON, LeasedRun, Stopped, Wording
 from adminpanel.lib.sealing import Purpose
 from adminpanel.pymap import service
@@ -323,6 +324,7 @@ class ImportRun(LeasedRun[ImportJob]):
         message.reason_key = message.reason = ""
         if isinstance(result, AppendOutcome):
             if result.delivered:
+                metrics.MESSAGES_APPENDED.labels(job.server).inc()
                 message.state = MessageState.DELIVERED
                 message.mailbox = result.mailbox
                 message.uid_validity = result.uid_validity

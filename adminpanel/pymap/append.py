@@ -87,10 +87,14 @@ async def append_one(
             server,
             lambda ch, md, t: MailboxStub(ch).Append(request, metadata=md, timeout=t),
             token,
+            method="Append",
         )
     else:
         response = await call(
-            server, lambda ch, md, t: _append_in_turn(ch, request, md, t, turn), token
+            server,
+            lambda ch, md, t: _append_in_turn(ch, request, md, t, turn),
+            token,
+            method="Append",
         )
     if not response.HasField("result"):
         return AppendOutcome(delivered=False)

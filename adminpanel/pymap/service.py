@@ -62,6 +62,7 @@ __all__ = [
     "delete_user",
     "get_user",
     "health",
+    "health_survey",
     "login",
     "may_act_on_others",
     "ping",
@@ -83,6 +84,7 @@ async def _ping(server: PymapServer) -> ServerInfo:
         server,
         lambda ch, md, t: SystemStub(ch).Ping(PingRequest(), metadata=md, timeout=t),
         None,
+        method="Ping",
     )
     elapsed = (time.perf_counter() - started) * 1000
     return ServerInfo(response.pymap_version, response.pymap_admin_version, elapsed)
@@ -93,6 +95,7 @@ async def _health(server: PymapServer) -> Health:
         server,
         lambda ch, md, t: HealthStub(ch).Check(HealthCheckRequest(), metadata=md, timeout=t),
         None,
+        method="HealthCheck",
     )
     if response.status == HealthCheckResponse.SERVING:
         return Health.SERVING
@@ -120,6 +123,7 @@ async def _login(
         server,
         lambda ch, md, t: SystemStub(ch).Login(request, metadata=md, timeout=t),
         None if password is not None else token,
+        method="Login",
     )
     check(response)
     if not response.HasField("bearer_token"):
@@ -132,6 +136,7 @@ async def _get_user(server: PymapServer, token: str, name: str) -> UserRecord:
         server,
         lambda ch, md, t: UserStub(ch).GetUser(GetUserRequest(user=name), metadata=md, timeout=t),
         token,
+        method="GetUser",
     )
     check(response)
     data = response.data
@@ -169,6 +174,7 @@ async def _set_user(
         server,
         lambda ch, md, t: UserStub(ch).SetUser(request, metadata=md, timeout=t),
         token,
+        method="SetUser",
     )
     check(response)
     return response.entity_tag
@@ -181,6 +187,7 @@ async def _delete_user(server: PymapServer, token: str, name: str) -> None:
             DeleteUserRequest(user=name), metadata=md, timeout=t
         ),
         token,
+        method="DeleteUser",
     )
     check(response)
 
@@ -233,6 +240,27 @@ def survey(servers: Iterable[PymapServer]) -> list[ServerStatus | PymapError]:
     timeout: the status, or the error that says why there is none. One server
     that is down or slow costs the others nothing."""
     return channels.run(_survey, tuple(servers))
+
+
+async def _bounded_health(server: PymapServer, timeout: float) -> Health | PymapError:
+    try:
+        return await asyncio.wait_for(_health(server), min(timeout, server.timeout))
+    except TimeoutError:
+        return ServerTimeout(f"The mail server did not answer within {timeout:g} seconds.")
+    except PymapError as exc:
+        return exc
+
+
+async def _health_survey(
+    servers: tuple[PymapServer, ...], timeout: float
+) -> list[Health | PymapError]:
+    return list(await asyncio.gather(*(_bounded_health(server, timeout) for server in servers)))
+
+
+def health_survey(servers: Iterable[PymapServer], timeout: float) -> list[Health | PymapError]:
+    """:func:`health` of every server at once, each within ``timeout`` seconds
+    (the readiness probe): the status, or the error that says why there is none."""
+    return channels.run(_health_survey, tuple(servers), timeout)
 
 
 @sensitive_variables()

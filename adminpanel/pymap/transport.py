@@ -3,6 +3,7 @@ failure turned into a :class:`~adminpanel.pymap.errors.PymapError`."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
@@ -10,6 +11,8 @@ import h2.exceptions
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, ProtocolError, StreamTerminatedError
+
+from adminpanel.lib import metrics
 
 from . import channels
 from .errors import (
@@ -67,22 +70,40 @@ async def call(
     server: PymapServer,
     invoke: Callable[[Channel, dict[str, str], float], Awaitable[T]],
     token: str | None,
+    *,
+    method: str,
 ) -> T:
-    """Run one RPC and turn every transport failure into a PymapError."""
+    """Run one RPC and turn every transport failure into a PymapError.
+
+    ``method`` (``"GetUser"``) names the call in the metrics: count, latency
+    and status per server and method (adminpanel/lib/metrics.py).
+    """
+    started = time.perf_counter()
+    code = "OK"
     try:
         channel = await channels.get(server)
         return await invoke(channel, metadata(token), server.timeout)
     except GRPCError as exc:
+        code = exc.status.name
         raise translate_grpc_error(exc) from exc
     except TimeoutError as exc:
+        code = Status.DEADLINE_EXCEEDED.name
         raise ServerTimeout(
             f"The mail server did not answer within {server.timeout:g} seconds."
         ) from exc
     except (StreamTerminatedError, ProtocolError, h2.exceptions.ProtocolError) as exc:
+        code = Status.UNAVAILABLE.name
         raise ServerUnavailable("The connection to the mail server broke off.") from exc
     except OSError as exc:
         # ConnectionRefusedError, FileNotFoundError (socket), ssl.SSLError...
+        code = Status.UNAVAILABLE.name
         raise ServerUnavailable(f"The mail server at {server.address} is unreachable.") from exc
+    except BaseException:
+        code = "CANCELLED"  # the caller gave up (a survey's bound, shutdown)
+        raise
+    finally:
+        metrics.RPCS.labels(server.name, method, code).inc()
+        metrics.RPC_LATENCY.labels(server.name, method).observe(time.perf_counter() - started)
 
 
 def check(response: HasResult) -> None:
