@@ -103,6 +103,7 @@ def test_an_8_mib_mbox_import_on_the_second_server_is_delivered_there(
     job_page = located(started, f"{BETA}/mail/import/")
     state = finished(operator, job_page.removeprefix(BETA) + "progress.json")
     assert (state["state"], state["delivered"]) == ("finished", len(messages)), state
+    assert beta.imap_port is not None
     imap = imaplib.IMAP4("127.0.0.1", beta.imap_port)
     try:
         imap.login(owner.name, password)

@@ -18,6 +18,7 @@ from pytest_django.fixtures import Settings
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.web.asgi_body_guard import guard_asgi_body, limit_for
+from adminpanel.web.request_limits import body_limit
 
 from .support.panel_urls import PanelUrl, panel_urls
 from .support.users import fake_session
@@ -251,7 +252,7 @@ def test_an_upload_views_limit_is_the_same_under_its_servers_prefix(
     client = Client()
     fake_session(client, two, name="operator", admin=True)
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.session.session_key}".encode()
-    own = entry.callback.max_body_size()
+    own = body_limit(entry.callback, signed_in=True)
     assert own > DEFAULT_MAX_BODY_SIZE
     url = entry.url()
     for path in (url, "/s/one" + url, "/s/two" + url):
