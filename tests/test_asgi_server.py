@@ -52,7 +52,7 @@ def test_a_huge_post_to_the_sign_in_page_is_refused_unread(
         panel, "/accounts/sign-in/", 300 * 1024 * 1024, 1024 * 1024
     )
     with connection:
-        assert status == b"HTTP/1.1 413 Request Entity Too Large"
+        assert status == 413
         assert seconds < 10
         assert closed(connection)
     assert spooled_bytes(temp_dir) == 0
@@ -61,7 +61,7 @@ def test_a_huge_post_to_the_sign_in_page_is_refused_unread(
 def test_a_body_announced_and_never_sent_is_cut_off(panel: PanelProcess) -> None:
     status, seconds, connection = post_raw(panel, "/accounts/sign-in/", 1024 * 1024, 0)
     with connection:
-        assert status == b"HTTP/1.1 408 Request Timeout"
+        assert status == 408
         assert BODY_SECONDS <= seconds < BODY_SECONDS + 5
         assert closed(connection)
 
@@ -72,7 +72,7 @@ def test_large_uploads_need_a_signed_in_session(
     announced = 50 * 1024 * 1024
     status, seconds, connection = post_raw(panel, "/mail/import/", announced, 1024 * 1024)
     with connection:
-        assert status == b"HTTP/1.1 413 Request Entity Too Large"
+        assert status == 413
         assert seconds < 10
     client = PanelClient(panel.url)
     user = pymap_user()
@@ -85,7 +85,7 @@ def test_large_uploads_need_a_signed_in_session(
         panel, "/mail/import/", announced, 4 * 1024 * 1024, cookie=cookie
     )
     with connection:
-        assert status == b"HTTP/1.1 408 Request Timeout"
+        assert status == 408
         assert seconds >= BODY_SECONDS + announced / MIN_RATE - 1
     # What Django had spooled of it went with the aborted request.
     assert spooled_bytes(temp_dir) == 0

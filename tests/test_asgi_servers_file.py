@@ -148,7 +148,7 @@ def test_an_anonymous_oversized_upload_is_still_refused_at_once(
     for path in (f"{BETA}/mail/import/", f"{BETA}/bulk/", "/s/alpha/mail/import/"):
         status, seconds, connection = post_raw(panel, path, 50 * MiB, MiB)
         with connection:
-            assert status == b"HTTP/1.1 413 Request Entity Too Large", path
+            assert status == 413, path
             assert seconds < 10
 
 
@@ -156,6 +156,6 @@ def test_an_unknown_servers_upload_gets_the_default_limit(panel: PanelProcess) -
     """No server of that name: no view, so the default limit, then the 404."""
     status, _seconds, connection = post_raw(panel, "/s/nowhere/mail/import/", 4 * MiB, MiB)
     with connection:
-        assert status == b"HTTP/1.1 413 Request Entity Too Large"
+        assert status == 413
     small = PanelClient(panel.url).request("POST", "/s/nowhere/mail/import/", {"x": "y"})
     assert small.status == 404

@@ -15,9 +15,11 @@ SESSION_COOKIE = "pymap_panel_session"
 
 def post_raw(
     panel: PanelProcess, path: str, announced: int, sent: int, *, cookie: str = ""
-) -> tuple[bytes, float, socket.socket]:
+) -> tuple[int, float, socket.socket]:
     """POST announcing ``announced`` bytes, send ``sent`` of them, then wait for
-    the answer; its first line, the seconds it took, and the open socket."""
+    the answer; its status code (0 for none), the seconds it took, and the open
+    socket. Only the code: the reason phrase differs between Pythons (3.13's
+    http module calls 413 "Content Too Large")."""
     assert panel.port is not None
     connection = socket.create_connection((LOCALHOST, panel.port), timeout=20)
     head = (
@@ -40,7 +42,9 @@ def post_raw(
         if not data:
             break
         reply += data
-    return reply.split(b"\r\n", 1)[0], time.monotonic() - started, connection
+    status_line = reply.split(b"\r\n", 1)[0].split()
+    code = int(status_line[1]) if len(status_line) > 1 else 0
+    return code, time.monotonic() - started, connection
 
 
 def closed(connection: socket.socket) -> bool:
