@@ -10,7 +10,7 @@ late.
 from __future__ import annotations
 
 from adminpanel.accounts.acting import Acting
-from adminpanel.accounts.identity import Identity
+from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.audit.record import Action, record
 
 from . import results
@@ -40,6 +40,9 @@ def may_take(acting_identity: Identity, plan: BulkPlan) -> bool:
 def take_passwords(acting: Acting, plan: BulkPlan) -> bytes:
     """The file's bytes, once, for the operator who applied the plan."""
     target = f"bulk plan {plan.pk}"
+    if plan.applied_by.kind == IdentityKind.NONE:  # never applied: no file to refuse
+        record(acting.request, Action.BULK_PASSWORDS, target=target, outcome=GONE)
+        raise PasswordsGone
     if not may_take(acting.operator.identity, plan):
         record(
             acting.request,
