@@ -238,6 +238,10 @@ PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = env_int(
 PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 100, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+#: Every refused sign-in answers no sooner than this many milliseconds after it
+#: began, so its time does not tell an unknown user name (pymap sleeps 300 ms)
+#: from a wrong password (a few ms, or ~150-200 ms at pymap's own hash cost).
+PANEL_SIGN_IN_REFUSAL_MS = env_int("PANEL_SIGN_IN_REFUSAL_MS", 400, minimum=0, maximum=10_000)
 
 # --- a second factor for operators (adminpanel/twofactor, docs/twofactor.md) -----
 #: Who must have a second factor: nobody (off), operators who may act on other
