@@ -28,9 +28,11 @@ CANCELLED_REASON = "Not applied: the plan was cancelled."
 
 
 def visible_to(operator: Operator) -> QuerySet[BulkPlan]:
-    """Bulk plans need rights over other users: admins see them all."""
+    """Bulk plans need rights over other users: admins see every plan made
+    for the server they are signed in to (never another server's: its rows,
+    its apply and its passwords are that server's)."""
     if operator.is_admin:
-        return BulkPlan.objects.all()
+        return BulkPlan.objects.filter(server=operator.server)
     return BulkPlan.objects.none()
 
 
