@@ -42,13 +42,19 @@ def _bulk_generated() -> str:
     context = plan.Context(
         server=PymapServer(name="unused", path="/nonexistent"),
         operator=Operator(
-            token="unused", name="operator", is_admin=True, server="unused",
-            signed_in_at=0.0, expires_at=0.0, last_seen=0.0,
-        ),  # fmt: skip
+            token="unused",
+            name="operator",
+            is_admin=True,
+            server="unused",
+            signed_in_at=0.0,
+            expires_at=0.0,
+            last_seen=0.0,
+        ),
         caps=capabilities(ALL),
     )
     planned = plan.classify(row, None, context)
-    assert planned.password_generated and planned.password is not None
+    assert planned.password_generated
+    assert planned.password is not None
     return planned.password
 
 

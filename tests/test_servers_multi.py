@@ -257,9 +257,7 @@ def test_one_servers_session_never_acts_on_the_other_server(
     writes = {
         f"/s/{SAVED}/users/new/": create_post(name),
         f"/s/{SAVED}/users/delete/?name={quote(kept.name)}": {"confirm": "yes"},
-        f"/s/{SAVED}/users/password/?name={quote(kept.name)}": {
-            "password_choice": "generate"
-        },
+        f"/s/{SAVED}/users/password/?name={quote(kept.name)}": {"password_choice": "generate"},
         f"/s/{SAVED}/tokens/": {"user": kept.name, "lifetime": "5", "unit": "minutes"},
         f"/s/{SAVED}/mail/deliver/": {"user": kept.name, "raw": "Subject: x\r\n\r\nx\r\n"},
         f"/s/{SAVED}/bulk/": {"upload": SimpleUploadedFile("u.csv", b"name\r\n" + name.encode())},

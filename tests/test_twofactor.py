@@ -15,7 +15,7 @@ from adminpanel.accounts.identity import IdentityKind
 from adminpanel.accounts.models import FailedSignIn
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.twofactor.models import FailedSecondFactor, Factor, PendingSignIn, RecoveryCode
+from adminpanel.twofactor.models import Factor, FailedSecondFactor, PendingSignIn, RecoveryCode
 
 from .support.panel_client import SIGN_IN, session_operator, sign_in, signed_in_anywhere
 from .support.pymap_users import MakeUser, PymapUser

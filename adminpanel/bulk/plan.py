@@ -43,6 +43,7 @@ from .concurrency import run_all
 from .csvfile import CsvRow
 from .models import Kind
 
+
 @dataclass
 class PlannedRow:
     line: int

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-Message = MutableMapping[str, Any]
+Message = Mapping[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
 _held: ContextVar[HeldResponse | None] = ContextVar("held_response", default=None)

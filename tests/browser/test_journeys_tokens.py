@@ -146,7 +146,7 @@ def test_no_token_or_password_reaches_the_panels_output_or_the_audit_log(
         "the narrowed token": narrowed,
         "the admin token": pymap.admin_token,
     }
-    for where, text in [("uvicorn's output", output), *zip(("CSV", "JSON"), exports)]:
+    for where, text in [("uvicorn's output", output), *zip(("CSV", "JSON"), exports, strict=True)]:
         for what, secret in secrets.items():
             if any(piece in text for piece in _pieces(secret)):
                 # Named, not shown: the failure report must not print it either.

@@ -20,9 +20,9 @@ from adminpanel.accounts.middleware import current_operator, public_view
 from adminpanel.servers import current
 
 from .. import actions, flow, passkeys, pending
-from ..throttle import CodesThrottled
 from ..forms import CodeForm, PasskeyAnswerForm
 from ..models import Factor, PendingSignIn, owned_by
+from ..throttle import CodesThrottled
 
 EXPIRED = "The second step of your sign-in took too long. Please sign in again."
 WRONG_CODE = "That code was not accepted."
