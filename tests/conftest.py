@@ -79,6 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "long: one of the longest tests; started before the others of its kind"
     )
+    config.addinivalue_line(
+        "markers", "timing: compares response times against a real pymap (a few seconds)"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

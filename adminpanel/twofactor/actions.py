@@ -12,7 +12,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
+from adminpanel.audit.record import THROTTLED, Action, record
 from adminpanel.lib.sealing import Purpose, seal, unseal
 
 from . import passkeys, pending, recovery, throttle, totp
@@ -131,7 +131,7 @@ class Refused(Exception):
 
 #: Audit outcomes of answers refused unchecked by the second-factor limits.
 TOO_MANY_TRIES = "TooManyTries"
-CODES_THROTTLED = "Throttled"
+CODES_THROTTLED = THROTTLED
 
 
 def _attempt(request: HttpRequest, waiting: PendingSignIn, *, code: bool) -> throttle.Attempt:
