@@ -4,7 +4,9 @@ Django does not speak the ASGI lifespan protocol, so a thin wrapper does: at
 start-up it tells the gRPC service module to run calls on the server's event
 loop (reusing channels across requests), and at shutdown it closes them. The
 wrapper also runs each request's synchronous part on a reused thread, so that
-database connections are reused too (see adminpanel/web/request_threads.py).
+database connections are reused too (see adminpanel/web/request_threads.py),
+and sends a response a view asked to hold back (a refused sign-in) only after
+that thread is given back (adminpanel/lib/response_floor.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
 django_application = get_asgi_application()
 
+from adminpanel.lib import response_floor  # noqa: E402
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)
 from adminpanel.web.asgi_body_guard import Receive, Scope, Send, guard_asgi_body  # noqa: E402
 from adminpanel.web.request_threads import (  # noqa: E402
@@ -38,8 +41,10 @@ log = logging.getLogger(__name__)
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
-        async with request_threads.serving_on_reused_thread():
-            await guarded_application(scope, receive, send)
+        with response_floor.holding(send) as held:
+            async with request_threads.serving_on_reused_thread():
+                await guarded_application(scope, receive, held.send)
+            await held.release()  # the thread is back in the pool: wait here
         return
     if scope["type"] != "lifespan":
         await guarded_application(scope, receive, send)

@@ -278,6 +278,10 @@ PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = env_int(
 PANEL_SIGN_IN_LIMIT_PER_USER = env_int("PANEL_SIGN_IN_LIMIT_PER_USER", 100, minimum=1)
 PANEL_SIGN_IN_LIMIT_PER_ADDRESS = env_int("PANEL_SIGN_IN_LIMIT_PER_ADDRESS", 50, minimum=1)
 PANEL_SIGN_IN_WINDOW_SECONDS = env_int("PANEL_SIGN_IN_WINDOW_SECONDS", 15 * 60, minimum=1)
+#: Every refused sign-in answers no sooner than this many milliseconds after it
+#: began, so its time does not tell an unknown user name (pymap sleeps 300 ms)
+#: from a wrong password (a few ms, or ~150-200 ms at pymap's own hash cost).
+PANEL_SIGN_IN_REFUSAL_MS = env_int("PANEL_SIGN_IN_REFUSAL_MS", 400, minimum=0, maximum=10_000)
 
 # --- a second factor for operators (adminpanel/twofactor, docs/twofactor.md) -----
 #: Who must have a second factor: nobody (off), operators who may act on other
@@ -289,6 +293,11 @@ PANEL_REQUIRE_SECOND_FACTOR = env_choice(
 PANEL_ALLOW_ADMIN_TOKEN_SIGN_IN = env_bool("PANEL_ALLOW_ADMIN_TOKEN_SIGN_IN", True)
 #: How long a sign-in that pymap accepted waits for its second factor.
 PANEL_SECOND_FACTOR_SECONDS = env_int("PANEL_SECOND_FACTOR_SECONDS", 5 * 60, minimum=30)
+#: Wrong second factors allowed per pending sign-in (then it ends: the password
+#: again), and wrong codes per identity and server in 24 hours (then 429), kept
+#: apart from the sign-in limits (adminpanel/twofactor/throttle.py).
+PANEL_SECOND_FACTOR_TRIES = env_int("PANEL_SECOND_FACTOR_TRIES", 5, minimum=1)
+PANEL_SECOND_FACTOR_CODES_PER_DAY = env_int("PANEL_SECOND_FACTOR_CODES_PER_DAY", 10, minimum=1)
 #: scrypt's cost for new recovery codes, as a power of two (14: n = 16,384,
 #: about 50 ms a code here; at most 16, where ten codes take over 2 s); each
 #: code keeps the cost it was made with.

@@ -82,6 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "package: builds the wheel and runs the panel installed from it"
     )
+    config.addinivalue_line(
+        "markers", "timing: compares response times against a real pymap (a few seconds)"
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -19,6 +19,7 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts.models import FailedSignIn, OperatorSession
 from adminpanel.audit.models import Action, AuditEvent
+from adminpanel.bulk.models import BulkPlan, PlanState
 from adminpanel.mail.models import ImportJob, JobState
 from adminpanel.pymap import service
 from adminpanel.pymap.channels import ConnectionStats
@@ -244,3 +245,50 @@ def test_each_server_has_one_channel_of_its_own(two_servers: TwoServers) -> None
         again = service.survey([two_servers.alpha, two_servers.beta])
     assert ConnectionStats.opened - before == opened  # reused, not reopened
     assert [type(answer).__name__ for answer in (*first, *again)] == ["ServerStatus"] * 4
+
+
+def test_one_servers_session_never_acts_on_the_other_server(
+    client: Client, two_servers: TwoServers, mail_spool: Path
+) -> None:
+    alpha, beta = two_servers.alpha_process, two_servers.beta_process
+    kept = make_user(beta.server(), beta.admin_token, unique("kept-on-beta"), "kept password 1")
+    sign_in_to(client, two_servers.alpha, alpha.admin_token)  # alpha only
+    name = unique("never-on-beta")
+    writes = {
+        f"/s/{SAVED}/users/new/": create_post(name),
+        f"/s/{SAVED}/users/delete/?name={quote(kept.name)}": {"confirm": "yes"},
+        f"/s/{SAVED}/users/password/?name={quote(kept.name)}": {"password_choice": "generate"},
+        f"/s/{SAVED}/tokens/": {"user": kept.name, "lifetime": "5", "unit": "minutes"},
+        f"/s/{SAVED}/mail/deliver/": {"user": kept.name, "raw": "Subject: x\r\n\r\nx\r\n"},
+        f"/s/{SAVED}/bulk/": {"upload": SimpleUploadedFile("u.csv", b"name\r\n" + name.encode())},
+    }
+    for url, data in writes.items():
+        answer = client.post(url, data)
+        assert answer.status_code == 302, url
+        assert answer["Location"].startswith(f"/s/{SAVED}/accounts/sign-in/?next="), url
+    assert client.get(f"/s/{SAVED}/users/").status_code == 302
+    # Nothing reached either server, nothing was done in beta's name.
+    assert stored.stored_user(beta, name) is None
+    assert stored.stored_user(alpha, name) is None
+    assert stored.stored_user(beta, kept.name) is not None
+    assert service.login(beta.server(), kept.name, password="kept password 1")
+    assert not AuditEvent.objects.filter(server=SAVED).exists()
+    assert not BulkPlan.objects.exists()
+
+    # Signed in to both: alpha's bulk plan is not beta's to see, apply or fetch.
+    posted = client.post(
+        "/s/alpha/bulk/",
+        {"upload": SimpleUploadedFile("u.csv", f"name\r\n{name}\r\n".encode())},
+    )
+    assert posted.status_code == 302
+    plan = BulkPlan.objects.get()
+    assert plan.server == "alpha"
+    sign_in_to(client, two_servers.beta, beta.admin_token)
+    for path in ("", "plan.csv", "progress.json", "passwords.csv"):
+        assert client.get(f"/s/{SAVED}/bulk/{plan.pk}/{path}").status_code == 404, path
+    for path in ("apply/", "cancel/"):
+        assert client.post(f"/s/{SAVED}/bulk/{plan.pk}/{path}").status_code == 404, path
+    assert f"/bulk/{plan.pk}/" not in page(client.get(f"/s/{SAVED}/bulk/"))
+    plan.refresh_from_db()
+    assert (plan.state, plan.sealed_token) == (PlanState.PLANNED, None)
+    assert client.get(f"/s/alpha/bulk/{plan.pk}/").status_code == 200

@@ -16,7 +16,7 @@ from adminpanel.accounts.models import FailedSignIn
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.lib.sealing import Purpose, unseal
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.twofactor.models import Factor, PendingSignIn, RecoveryCode
+from adminpanel.twofactor.models import Factor, FailedSecondFactor, PendingSignIn, RecoveryCode
 
 from .support.panel_client import SIGN_IN, session_operator, sign_in, signed_in_anywhere
 from .support.pymap_users import MakeUser, PymapUser
@@ -111,7 +111,9 @@ def test_a_wrong_code_is_refused_counted_and_audited(
     assert refused.status_code == 200
     assert "That code was not accepted." in page_text(refused)
     assert not signed_in_anywhere(client.session)
-    assert FailedSignIn.objects.filter(user_name=user.name).count() == 1
+    # Counted by the second factor's own limits, not the sign-in counters.
+    assert FailedSignIn.objects.filter(user_name=user.name).count() == 0
+    assert FailedSecondFactor.objects.filter(identity_name=user.name).count() == 1
     assert (Action.SECOND_FACTOR_FAIL, "WrongCode") in _actions(user.name)
     assert client.post(VERIFY, {"code": code_at(secret, 1)}).status_code == 302
     assert client.get("/").status_code == 200
@@ -133,20 +135,63 @@ def test_a_code_is_accepted_once(pymap_server: PymapServer, pymap_user: MakeUser
     assert "That code was not accepted." in page_text(enrolment_code)
 
 
-def test_wrong_codes_reach_the_sign_in_limits(
+def _wrong(secret: str) -> str:
+    right = {code_at(secret, step) for step in (-1, 0, 1)}
+    return next(code for code in ("000000", "111111", "222222", "333333") if code not in right)
+
+
+def test_wrong_codes_end_the_pending_sign_in_after_its_tries(
     pymap_server: PymapServer, pymap_user: MakeUser, settings: SettingsWrapper
 ) -> None:
     user, secret, _ = _enrolled(pymap_user)
-    settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = 2
+    settings.PANEL_SECOND_FACTOR_TRIES = 3
     client = Client()
     _pending(client, user)
     for _ in range(2):
-        assert client.post(VERIFY, {"code": "12345x"}).status_code == 200
+        assert client.post(VERIFY, {"code": _wrong(secret)}).status_code == 200
+    last = client.post(VERIFY, {"code": _wrong(secret)})
+    assert (last.status_code, last["Location"]) == (302, SIGN_IN)
+    assert "this sign-in has had its tries" in page_text(client.get(SIGN_IN))
+    assert not PendingSignIn.objects.filter(identity_name=user.name).exists()
+    # Even the right code no longer completes it: the password comes first.
+    assert client.post(VERIFY, {"code": code_at(secret, 1)})["Location"] == SIGN_IN
+    assert not signed_in_anywhere(client.session)
+    _pending(client, user)
+    assert client.post(VERIFY, {"code": code_at(secret, 1)}).status_code == 302
+    assert client.get("/").status_code == 200
+    assert [o for a, o in _actions(user.name) if a == Action.SECOND_FACTOR_FAIL] == [
+        "WrongCode"
+    ] * 3
+
+
+def test_wrong_codes_are_bounded_per_day_apart_from_the_sign_in_limits(
+    pymap_server: PymapServer, pymap_user: MakeUser, settings: SettingsWrapper
+) -> None:
+    user, secret, _ = _enrolled(pymap_user)
+    other, other_secret, _ = _enrolled(pymap_user)
+    settings.PANEL_SECOND_FACTOR_TRIES = 3
+    settings.PANEL_SECOND_FACTOR_CODES_PER_DAY = 4
+    # Low sign-in limits, which wrong codes once filled, locking the user out.
+    settings.PANEL_SIGN_IN_LIMIT_PER_USER_ADDRESS = 2
+    settings.PANEL_SIGN_IN_LIMIT_PER_ADDRESS = 2
+    client = Client()
+    for _ in range(2):  # two pending sign-ins: the day's count runs on across them
+        _pending(client, user)
+        for _ in range(2):
+            assert client.post(VERIFY, {"code": _wrong(secret)}).status_code == 200
+    assert FailedSignIn.objects.count() == 0  # the sign-in counters saw none of them
+    _pending(client, user)  # the password still reaches the second step
     throttled = client.post(VERIFY, {"code": code_at(secret, 1)})
     assert throttled.status_code == 429
-    assert "Too many failed sign-ins" in page_text(throttled)
-    assert int(throttled["Retry-After"]) > 0
+    assert "Too many wrong codes for this account today" in page_text(throttled)
+    assert 86_400 - 120 < int(throttled["Retry-After"]) <= 86_400
     assert not signed_in_anywhere(client.session)
+    assert (Action.SECOND_FACTOR_FAIL, "Throttled") in _actions(user.name)
+    # Another identity, from the same address, is not held back.
+    elsewhere = Client()
+    _pending(elsewhere, other)
+    assert elsewhere.post(VERIFY, {"code": code_at(other_secret, 1)}).status_code == 302
+    assert elsewhere.get("/").status_code == 200
 
 
 def test_an_expired_pending_sign_in_is_discarded(

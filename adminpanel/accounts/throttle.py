@@ -12,9 +12,8 @@ operator. The low limit therefore counts a user name *from one address*
 (10 by default): an attacker blocks only their own address. The ceiling per
 user name from anywhere is higher (100) and still stops guessing spread over
 many addresses; reaching it takes a distributed attack, which then does block
-the operator's password sign-in until the window has passed. A second factor
-would let the right password through even then; neither pymap nor the panel
-has one to enrol today.
+the operator's password sign-in until the window has passed. Wrong second
+factors are counted apart, with far lower bounds (adminpanel/twofactor/throttle.py).
 
 The window slides: an old failure stops counting once it is older than the
 window, so nobody can lock a user out for longer than an attack lasts plus

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from adminpanel.audit.record import THROTTLED, Action, record, record_event
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
+from adminpanel.lib.response_floor import not_before
 from adminpanel.lib.return_to import local_path
 from adminpanel.lib.validators import validate_user_name
 from adminpanel.pymap.errors import ServerTimeout, ServerUnavailable
@@ -27,6 +30,8 @@ from adminpanel.users.links import user_url
 from . import everywhere, session, signin, throttle
 from .forms import SignInForm
 from .middleware import current_operator, get_operator, others_data_view, public_view, set_operator
+
+log = logging.getLogger(__name__)
 
 
 def _safe_next(request: HttpRequest) -> str:
@@ -63,6 +68,7 @@ def _sign_in_page(request: HttpRequest, form: SignInForm, *, status: int = 200) 
 @sensitive_variables("data")
 def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     """Throttle, then ask pymap; the page again with an error, or the redirect."""
+    started = time.monotonic()
     data = form.cleaned_data
     is_token = data["method"] == SignInForm.METHOD_TOKEN
     act_as = data["act_as"] or None
@@ -83,8 +89,28 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         # The attempt stays counted against the limits.
         record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
         form.add_error(None, exc.message)
-        return _sign_in_page(request, form)
+        response = _sign_in_page(request, form)
+        _refusal_takes_the_floor(started)
+        return response
     return _signed_in(request, signed_in, act_as)
+
+
+def _refusal_takes_the_floor(started: float) -> None:
+    """Every refusal answers ``PANEL_SIGN_IN_REFUSAL_MS`` after it began,
+    whether pymap slept on an unknown name or checked a wrong password: the
+    time tells no one which names exist. Successful sign-ins are not held."""
+    floor = settings.PANEL_SIGN_IN_REFUSAL_MS / 1000
+    if floor <= 0:  # turned off (the test client's default: pyproject.toml)
+        return
+    took = time.monotonic() - started
+    if took > floor:
+        log.warning(
+            "A refused sign-in took %.0f ms, more than PANEL_SIGN_IN_REFUSAL_MS (%d): "
+            "raise it, or refusals' times may tell user names apart",
+            took * 1000,
+            settings.PANEL_SIGN_IN_REFUSAL_MS,
+        )
+    not_before(started + floor)
 
 
 @sensitive_variables("data")

@@ -25,6 +25,7 @@ class Action(models.TextChoices):
     RECOVERY_CODES_NEW = "recovery-codes-new", "New recovery codes"
     RECOVERY_CODE_USE = "recovery-code-use", "Use recovery code"
     SECOND_FACTOR_FAIL = "second-factor-fail", "Second factor refused"
+    BULK_PASSWORDS = "bulk-passwords", "Download generated passwords"
 
 
 #: The outcome of a successful action; failures store the result key or error.

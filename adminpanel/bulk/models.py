@@ -105,6 +105,14 @@ class BulkPlan(models.Model):
     operator_expires_at = models.FloatField(default=0.0)
     #: The generated passwords' file: until when it may be downloaded (None: none).
     result_expires_at = models.DateTimeField(null=True, blank=True)
+    #: Who pressed Apply (kind "none" until then): the only identity that may
+    #: download the generated passwords (views/plans.py). A resume by another
+    #: operator does not change it.
+    applied_by_kind = models.CharField(
+        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
+    )
+    applied_by_name = models.CharField(max_length=300, blank=True)
+    applied_by_act_as = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -115,6 +123,12 @@ class BulkPlan(models.Model):
     @property
     def identity(self) -> Identity:
         return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)
+
+    @property
+    def applied_by(self) -> Identity:
+        return Identity(
+            IdentityKind(self.applied_by_kind), self.applied_by_name, self.applied_by_act_as
+        )
 
 
 class BulkRow(models.Model):

@@ -19,7 +19,6 @@ one, delivered once in the result file (results.py).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -36,15 +35,13 @@ from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import backend_rules, records
 from adminpanel.users.editable import not_editable
+from adminpanel.users.generated import generate_password
 from adminpanel.users.merge import UserValues, changed_fields
 from adminpanel.users.password_forms import MAX_PASSWORD_LENGTH, min_password_length
 
 from .concurrency import run_all
 from .csvfile import CsvRow
 from .models import Kind
-
-#: Generated passwords: 20 URL-safe characters (120 bits).
-GENERATED_BYTES = 15
 
 
 @dataclass
@@ -189,7 +186,9 @@ def classify(row: CsvRow, base: UserRecord | None, ctx: Context) -> PlannedRow:
         if warning := backend_rules.mailbox_path_warning(ctx.caps, row.name, wanted.params, None):
             return _refused(row, f"{warning} Set it on the user's page, which asks to confirm")
         generated = not row.password
-        password = row.password or secrets.token_urlsafe(GENERATED_BYTES)
+        # The user pages' generator: a password that lands in a spreadsheet
+        # (passwords.csv) must not start a formula nor hold look-alikes.
+        password = row.password or generate_password()
         changes = _changes(UserValues(), wanted)
         changes.append("password: generated" if generated else "password: from the file")
         return PlannedRow(

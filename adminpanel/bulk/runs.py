@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
 from adminpanel.lib import leased_run
 
@@ -27,9 +28,11 @@ CANCELLED_REASON = "Not applied: the plan was cancelled."
 
 
 def visible_to(operator: Operator) -> QuerySet[BulkPlan]:
-    """Bulk plans need rights over other users: admins see them all."""
+    """Bulk plans need rights over other users: admins see every plan made
+    for the server they are signed in to (never another server's: its rows,
+    its apply and its passwords are that server's)."""
     if operator.is_admin:
-        return BulkPlan.objects.all()
+        return BulkPlan.objects.filter(server=operator.server)
     return BulkPlan.objects.none()
 
 
@@ -144,10 +147,15 @@ def can_resume(plan: BulkPlan) -> bool:
     return plan.rows.filter(state__in=[RowState.PENDING, RowState.APPLYING]).exists()
 
 
-def queue(plan: BulkPlan, sealed_token: bytes) -> bool:
-    """PLANNED -> QUEUED (the caller enqueues the task); False if it changed meanwhile."""
+def queue(plan: BulkPlan, sealed_token: bytes, applied_by: Identity) -> bool:
+    """PLANNED -> QUEUED (the caller enqueues the task); False if it changed
+    meanwhile. ``applied_by`` alone may then download the generated passwords."""
     updated = BulkPlan.objects.filter(pk=plan.pk, state=PlanState.PLANNED).update(
-        state=PlanState.QUEUED, sealed_token=sealed_token
+        state=PlanState.QUEUED,
+        sealed_token=sealed_token,
+        applied_by_kind=applied_by.kind,
+        applied_by_name=applied_by.name[:300],
+        applied_by_act_as=applied_by.act_as[:300],
     )
     plan.refresh_from_db()
     return bool(updated)

@@ -11,14 +11,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import throttle
 from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
-from adminpanel.lib.client_address import client_address
+from adminpanel.audit.record import THROTTLED, Action, record
 from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
-from . import passkeys, recovery, totp
+from . import passkeys, pending, recovery, throttle, totp
 from .models import Factor, PendingSignIn, owned_by
 from .policy import factors_of, owner_of, required_for
 
@@ -126,16 +124,35 @@ class Accepted:
 
 
 class Refused(Exception):
-    """The code or passkey was not accepted (and counted as a failed sign-in)."""
+    """The code or passkey was not accepted (and counted by twofactor/throttle.py);
+    ``ended``: that was the pending sign-in's last try, it is gone."""
+
+    def __init__(self, outcome: str, *, ended: bool = False) -> None:
+        super().__init__(outcome)
+        self.ended = ended
 
 
-def _attempt(request: HttpRequest, waiting: PendingSignIn) -> throttle.Attempt:
-    """Count the try against the sign-in limits (raises SignInThrottled)."""
-    user = waiting.identity_name or None  # the admin token counts per address only
-    return throttle.begin(waiting.server, client_address(request), user)
+#: Audit outcomes of answers refused unchecked by the second-factor limits.
+TOO_MANY_TRIES = "TooManyTries"
+CODES_THROTTLED = THROTTLED
 
 
-def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
+def _attempt(request: HttpRequest, waiting: PendingSignIn, *, code: bool) -> throttle.Attempt:
+    """Count the answer against the second-factor limits, never the sign-in
+    ones: raises CodesThrottled, or Refused (ended) once the pending sign-in
+    has had its tries."""
+    try:
+        return throttle.begin(waiting, code=code)
+    except throttle.TooManyTries:
+        _audit_refusal(request, waiting, TOO_MANY_TRIES)
+        pending.discard(request, waiting.server)
+        raise Refused(TOO_MANY_TRIES, ended=True) from None
+    except throttle.CodesThrottled:
+        _audit_refusal(request, waiting, CODES_THROTTLED)
+        raise
+
+
+def _audit_refusal(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> None:
     record(
         request,
         Action.SECOND_FACTOR_FAIL,
@@ -143,14 +160,22 @@ def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refu
         outcome=outcome,
         identity=waiting.owner,
     )
+
+
+def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
+    """Audit a wrong answer; the pending sign-in ends with its last try."""
+    _audit_refusal(request, waiting, outcome)
+    if throttle.spent(waiting):
+        pending.discard(request, waiting.server)
+        return Refused(outcome, ended=True)
     return Refused(outcome)
 
 
 @sensitive_variables("code", "secret")
 def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accepted:
     """Accept an authenticator app's code (each time step once) or an unused
-    recovery code. Raises SignInThrottled or :class:`Refused`."""
-    attempt = _attempt(request, waiting)
+    recovery code. Raises CodesThrottled or :class:`Refused`."""
+    attempt = _attempt(request, waiting, code=True)
     owner = waiting.owner
     for factor in Factor.objects.filter(**owned_by(waiting.server, owner), kind=Factor.Kind.TOTP):
         try:
@@ -187,7 +212,7 @@ def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accep
 
 def check_passkey(request: HttpRequest, waiting: PendingSignIn, response: str) -> Accepted:
     """Accept a passkey's answer to the pending sign-in's challenge."""
-    attempt = _attempt(request, waiting)
+    attempt = _attempt(request, waiting, code=False)
     challenge = bytes(waiting.challenge)
     factors = Factor.objects.filter(**owned_by(waiting.server, waiting.owner), kind="passkey")
     used = passkeys.verify_assertion(request, list(factors), challenge, response)

@@ -111,3 +111,32 @@ class PendingSignIn(Owned):
 
     def __str__(self) -> str:
         return f"pending sign-in of {self.owner.label} on {self.server}"
+
+
+class FailedSecondFactor(Owned):
+    """One second-factor answer that counts against the limits of
+    :mod:`adminpanel.twofactor.throttle` (never the sign-in limits).
+
+    Written before the answer is checked, so answers sent in parallel count
+    too, and removed again when it was right. ``pending_key`` names the
+    pending sign-in it was given for (the row outlives it: the count per
+    identity covers a day). Rows older than a day are pruned.
+    """
+
+    pending_key = models.CharField(max_length=64, db_index=True)
+    #: A code (authenticator app or recovery code) can be guessed; a passkey's
+    #: signature over a fresh challenge cannot, so only codes count per day.
+    is_code = models.BooleanField(default=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["server", "identity_kind", "identity_name", "at"],
+                name="failed_second_factor_owner",
+            )
+        ]
+
+    def __str__(self) -> str:
+        what = "code" if self.is_code else "passkey"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} wrong {what} of {self.owner.label} on {self.server}"

@@ -9,12 +9,13 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap.tokens import attenuate_until
 
-from .. import csvfile, results, runs
+from .. import csvfile, downloads, results, runs
 from ..models import BulkPlan, Kind
 from ..tasks import apply_plan
 
@@ -59,6 +60,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_cancel": runs.can_cancel(plan),
             "can_resume": runs.can_resume(plan),
             "passwords_ready": results.available(plan),
+            "may_take_passwords": downloads.may_take(get_operator(request).identity, plan),
         },
     )
 
@@ -100,7 +102,8 @@ def plan_csv(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for(request, pk)
-    if not runs.can_apply(plan) or not runs.queue(plan, _sealed_token(request)):
+    applied_by = get_operator(request).identity
+    if not runs.can_apply(plan) or not runs.queue(plan, _sealed_token(request), applied_by):
         return render_error(
             request,
             409,
@@ -140,8 +143,16 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def passwords(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for(request, pk)
-    data = results.take(plan)
-    if data is None:
+    try:
+        data = downloads.take_passwords(Acting.of(request), plan)
+    except downloads.NotTheApplier as exc:
+        return render_error(
+            request,
+            403,
+            f"Only {exc.applied_by.label}, who applied this plan, may download its generated "
+            "passwords (once). The file is still there for them.",
+        )
+    except downloads.PasswordsGone:
         return render_error(
             request,
             410,

@@ -17,16 +17,20 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from adminpanel.accounts.middleware import current_operator, public_view
-from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.servers import current
 
 from .. import actions, flow, passkeys, pending
 from ..forms import CodeForm, PasskeyAnswerForm
 from ..models import Factor, PendingSignIn, owned_by
+from ..throttle import CodesThrottled
 
 EXPIRED = "The second step of your sign-in took too long. Please sign in again."
 WRONG_CODE = "That code was not accepted."
 WRONG_PASSKEY = "That passkey was not accepted."
+TRIES_SPENT = (
+    "That was not accepted, and this sign-in has had its tries. Sign in again with your "
+    "password or token."
+)
 
 
 def _waiting(request: HttpRequest) -> PendingSignIn | HttpResponse:
@@ -73,12 +77,18 @@ def _page(
 
 
 def _throttled(
-    request: HttpRequest, waiting: PendingSignIn, form: CodeForm, exc: SignInThrottled
+    request: HttpRequest, waiting: PendingSignIn, form: CodeForm, exc: CodesThrottled
 ) -> HttpResponse:
     form.add_error(None, exc.message)
     response = _page(request, waiting, form, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def _tries_spent(request: HttpRequest) -> HttpResponse:
+    """The pending sign-in is gone (its tries were used): back to sign-in."""
+    messages.warning(request, TRIES_SPENT)
+    return HttpResponseRedirect(reverse("accounts:sign-in"))
 
 
 @public_view
@@ -96,9 +106,11 @@ def verify(request: HttpRequest) -> HttpResponse:
         return _page(request, waiting, form, status=400)
     try:
         accepted = actions.check_code(request, waiting, form.cleaned_data["code"])
-    except SignInThrottled as exc:
+    except CodesThrottled as exc:
         return _throttled(request, waiting, form, exc)
-    except actions.Refused:
+    except actions.Refused as exc:
+        if exc.ended:
+            return _tries_spent(request)
         form.add_error("code", WRONG_CODE)
         return _page(request, waiting, form)
     return flow.complete(request, waiting, how=accepted.how)
@@ -117,9 +129,9 @@ def verify_passkey(request: HttpRequest) -> HttpResponse:
         return _page(request, waiting, CodeForm(), answer, status=400)
     try:
         accepted = actions.check_passkey(request, waiting, answer.cleaned_data["credential"])
-    except SignInThrottled as exc:
-        return _throttled(request, waiting, CodeForm(), exc)
-    except actions.Refused:
+    except actions.Refused as exc:  # passkeys count per pending sign-in only
+        if exc.ended:
+            return _tries_spent(request)
         answer.add_error(None, WRONG_PASSKEY)
         return _page(request, waiting, CodeForm(), answer)
     return flow.complete(request, waiting, how=accepted.how)
