@@ -111,9 +111,11 @@ def _parse(base: Path, stamps: tuple[_Stamp, _Stamp], where: str) -> _Snapshot:
         ) from exc
     users = []
     for name, fields in sorted(records.items()):
-        uid, home_dir = fields[2], fields[5]
-        user_roles = roles.get(name, set()) | ({"admin"} if uid == ROOT_UID else set())
-        users.append(ListedUser(name, tuple(sorted(user_roles)), (("mailbox_path", home_dir),)))
+        user_roles = roles.get(name)
+        if fields[2] == ROOT_UID:
+            user_roles = (user_roles or set()) | {"admin"}
+        shown = tuple(sorted(user_roles)) if user_roles else ()
+        users.append(ListedUser(name, shown, (("mailbox_path", fields[5]),)))
     return _Snapshot(stamps, tuple(users), tuple(user.name.casefold() for user in users))
 
 
@@ -128,9 +130,11 @@ def _records(path: Path, width: int) -> dict[str, list[str]]:
         return records
     with file:
         for line in file:
-            fields = [
-                part.replace("\\:", ":") for part in _FIELD_SEPARATOR.split(line.rstrip("\r\n"))
-            ]
+            text = line.rstrip("\r\n")
+            if "\\" in text:
+                fields = [part.replace("\\:", ":") for part in _FIELD_SEPARATOR.split(text)]
+            else:  # no escape in the line: the same fields, several times faster
+                fields = text.split(":")
             if len(fields) > width or not fields[0]:
                 continue
             records[fields[0]] = fields + [""] * (width - len(fields))

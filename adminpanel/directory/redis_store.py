@@ -14,19 +14,23 @@ A page follows SCAN's own cursor, so every page costs about the same however
 far the operator pages: nothing is read twice, and no page reads the whole
 keyspace. SCAN's COUNT is a hint of how much work one call does, not of how
 many keys it returns, and users may share the database with pymap's mail
-keys; so the first call asks for a page's worth, later calls for more, until
-the page is full, the keyspace is done, or :data:`MAX_EXAMINED` keys were
-looked at (a search for a rare name then returns a short page with a "go on"
-cursor instead of a page that takes seconds). A page therefore holds at least
-``size`` users unless it is the last or the budget ran out, and may hold a
-few more: SCAN cannot resume inside one call's answer, so the panel shows
+keys; so the first call asks for a page's worth, and each later one for as
+many as the share of matches so far says the rest of the page needs (twice as
+many after a call that found none), until the page is full, the keyspace is
+done, or :data:`MAX_EXAMINED` keys were looked at or :data:`SCAN_SECONDS`
+spent (a search for a rare name then returns a short page with a "go on"
+cursor instead of a page that takes seconds). A page therefore holds at
+least ``size`` users unless it is the last or the budget ran out, and may
+hold more: SCAN cannot resume inside one call's answer, so the panel shows
 all of it rather than drop any.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 
 import redis
 from redis.backoff import NoBackoff
@@ -40,9 +44,12 @@ from .listing import ListedUser, Page, Search, StoreUnreadable
 #: pymap's own fields in a user's JSON: not params, and never shown
 #: (``password`` is the hash; ``key`` signs the user's tokens).
 OWN_FIELDS = frozenset({"password", "role", "key", "etag"})
-#: Most keys one page's SCAN calls may look at (a bound on a page's cost).
+#: Most keys one page's SCAN calls may look at, and for how long: a bound on
+#: a page's cost (measured: about 2.5 microseconds a key, docs/user-pages.md).
 MAX_EXAMINED = 100_000
-#: Largest COUNT hint of one SCAN call.
+SCAN_SECONDS = 0.12
+#: Smallest and largest COUNT hint of one SCAN call.
+MIN_COUNT = 10
 MAX_COUNT = 5_000
 #: Characters that mean something in a Redis MATCH pattern.
 _GLOB_SPECIAL = frozenset("*?[]\\^-")
@@ -114,13 +121,24 @@ def _scan(
     budget spent: (keys, the cursor after them, keys looked at)."""
     keys: list[bytes] = []
     count, examined = size, 0
+    deadline = time.monotonic() + SCAN_SECONDS
     while True:
         cursor, batch = client.scan(cursor=cursor, match=pattern, count=count)
         keys.extend(_as_bytes(key) for key in batch)
         examined += count
-        if cursor == 0 or len(keys) >= size or examined >= MAX_EXAMINED:
+        spent = examined >= MAX_EXAMINED or time.monotonic() >= deadline
+        if cursor == 0 or len(keys) >= size or spent:
             return list(dict.fromkeys(keys)), cursor, examined  # SCAN may repeat a key
-        count = min(count * 2, MAX_COUNT, MAX_EXAMINED - examined)
+        count = min(_next_count(count, len(batch), size - len(keys)), MAX_EXAMINED - examined)
+
+
+def _next_count(count: int, found: int, wanted: int) -> int:
+    """The next COUNT: as many as the last call's share of matches says the
+    rest of the page needs (so a page ends near its size), twice as many
+    after a call that found none."""
+    if found == 0:
+        return min(count * 2, MAX_COUNT)
+    return max(MIN_COUNT, min(math.ceil(wanted * count / found), MAX_COUNT))
 
 
 def _as_bytes(value: bytes | str) -> bytes:
