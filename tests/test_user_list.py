@@ -423,7 +423,7 @@ def test_without_store_access_the_list_says_what_it_is_built_from_and_how_to_ena
     assert "built from the users this panel has seen" in html
     assert f'href="{user_url("users:detail", seen.name)}"' in html
     expected = {
-        "dict": "has no store the panel could read",
+        "dict": "no store the panel could read",
         "maildir": "set PANEL_MAILDIR_PATH",
         "redis": "set PANEL_REDIS_URL",
     }

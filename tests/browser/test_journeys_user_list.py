@@ -123,3 +123,23 @@ def test_the_list_shows_users_made_with_the_cli_and_pages_through_the_rest(
     page.get_by_role("button", name="Search", exact=True).click()
     page.get_by_role("link", name=f"{tag}-cli-bob").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{tag}-cli-bob")
+
+
+@pytest.mark.backends("dict")
+def test_without_a_store_the_page_says_what_its_list_is_built_from(
+    page: Page, panel: PanelProcess, pymap_user: MakeUser
+) -> None:
+    operator = pymap_user("browser-admin", roles=["admin"])
+    seen = pymap_user("browser-seen")
+    sign_in(page, panel.url, operator.name, operator.password)
+    page.get_by_label("Find user").fill(seen.name)
+    page.get_by_role("button", name="Open", exact=True).click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Users", exact=True
+    ).click()
+    expect(page.get_by_role("heading", name="Every user: not set up")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("built from the users this panel has seen")
+    expect(page.get_by_role("main")).to_contain_text("there is no store the panel could read")
+    expect(page.get_by_role("link", name=seen.name)).to_be_visible()
+    assert_accessible(page)
+    screenshot(page, "user-list-not-set-up")
