@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -140,6 +141,8 @@ def test_pages_follow_on_until_every_user_was_listed_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(listing, "PAGE_SIZE", 3)
+    # Only the keys budget ends a page early here, not a busy machine's clock.
+    monkeypatch.setattr(redis_store, "SCAN_SECONDS", 30.0)
     signed_in_admin(client, pymap_user)
     tag = uuid.uuid4().hex[:10]
     names = {pymap_user(name=f"{tag}-{index}").name for index in range(7)}
@@ -466,12 +469,22 @@ def test_every_page_of_the_list_costs_the_same_few_database_queries(
         pymap_user(name=f"{tag}-{index}")
     client.get(INDEX)  # the first request of a session may write it
 
-    counts, url = [], f"{INDEX}?q={tag}&match=starts"
-    while url:
+    first = f"{INDEX}?q={tag}&match=starts"
+    urls = [first, next_page_url(page(client.get(first))) or f"{first}&after=7&page=2", INDEX]
+    counts = []
+    for url in urls:
         with CaptureQueriesContext(connection) as queries:
-            html = page(client.get(url))
+            assert client.get(url).status_code == 200
         counts.append(len(queries))
-        url = next_page_url(html) or ""
-    assert len(counts) >= 2
     assert len(set(counts)) == 1, counts
     assert counts[0] <= 6, [query["sql"] for query in queries.captured_queries]
+
+
+@pytest.mark.backends("maildir")
+def test_the_plain_users_page_shows_anywhere_in_the_name_chosen(
+    client: Client, listing_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    signed_in_admin(client, pymap_user)
+    html = page(client.get(INDEX))
+    assert re.search(r'<input type="radio" name="match" value="contains"[^>]* checked', html)
+    assert not re.search(r'value="starts"[^>]* checked', html)

@@ -15,7 +15,9 @@ pymap's mail data shares the database in a default set-up. Then, timed:
     the budget of one page (a page of its own per budget, never more);
 (c) for comparison, reading every user at once (SCAN to the end + MGET);
 (d) the Users page itself, through the panel under uvicorn with production
-    settings, signed in as an admin-role user, first page and a search.
+    settings, signed in as an admin-role user, first page and a search;
+(e) the same in Chromium (when Playwright and Debian's Chromium are there):
+    the first page until its load event, then Next page ten times.
 
 maildir: a real pymap on the maildir backend whose pymap-etc-passwd and
 pymap-etc-group get ``--users`` users (pymap is asked for one of them), then
@@ -171,7 +173,43 @@ def bench_panel(pymap: PymapProcess, access: UserStoreAccess, runs: int) -> floa
             "(d) the Users page, search bench-0999",
             timed(lambda: get("/users/?q=bench-0999&match=starts"), runs),
         )
+        in_chromium(panel.url, name, password, runs)
     return first[0]
+
+
+def in_chromium(base_url: str, name: str, password: str, runs: int) -> None:
+    """(e) The same pages in Chromium, when the dev tools and Debian's Chromium are there."""
+    chromium = Path("/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return
+    if not chromium.exists():
+        return
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.goto(f"{base_url}/accounts/sign-in/")
+        page.get_by_label("User name", exact=True).fill(name)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        line(
+            "(e) the Users page in Chromium, first page (until load)",
+            timed(lambda: page.goto(f"{base_url}/users/"), runs),
+        )
+
+        def next_page() -> None:
+            page.get_by_role("link", name="Next page").click()
+            page.wait_for_load_state()
+
+        line("(e) in Chromium, Next page, ten times in a row", timed(next_page, 10))
+        shots = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "bench-user-list-page-11.png"), full_page=True)
+        browser.close()
 
 
 def fill_maildir(base: Path, users: int) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from adminpanel.lib.form_fields import VisibleTextField, text_input
 from adminpanel.lib.validators import MAX_NAME_LENGTH, has_control
@@ -52,10 +53,13 @@ class UserListForm(forms.Form):
         min_value=1, max_value=10**9, required=False, widget=forms.HiddenInput
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "user-list-%s")
-        super().__init__(*args, **kwargs)
-        self.fields["match"].initial = CONTAINS
+        if data is not None and not data.get("match"):
+            # A link without a match (the plain /users/) shows "anywhere" chosen.
+            data = data.copy()
+            data["match"] = CONTAINS
+        super().__init__(data, **kwargs)
 
     def clean(self) -> dict[str, Any]:
         super().clean()
