@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from tempfile import gettempdir
 
-from adminpanel.lib.env import env_bool, env_choice, env_float, env_int, env_str
+from django.core.exceptions import ImproperlyConfigured
+
+from adminpanel.lib.env import env_bool, env_choice, env_float, env_int, env_secret, env_str
 
 from .backends import AUTO, SETTING_CHOICES
+from .store_access import UserStoreAccess, user_store_access
 
 DEFAULT_PORT = 50051
 
@@ -50,6 +53,9 @@ class PymapServer:
     backend: str = AUTO
     #: How pages name the server ("" for its name).
     label: str = ""
+    #: Where the panel may read the backend's users for the full user list
+    #: (not gRPC: adminpanel/directory/ reads it); none by default.
+    user_store: UserStoreAccess = field(default_factory=UserStoreAccess)
 
     @property
     def title(self) -> str:
@@ -105,4 +111,19 @@ def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default
         verify_cert=not env_bool("PYMAP_ADMIN_NO_VERIFY_CERT", False, env=env),
         timeout=env_float("PYMAP_ADMIN_TIMEOUT", 10.0, minimum=0.001, env=env),
         backend=env_choice("PYMAP_ADMIN_BACKEND", AUTO, SETTING_CHOICES, env=env),
+        user_store=_user_store_from_env(env),
     )
+
+
+def _user_store_from_env(env: Mapping[str, str]) -> UserStoreAccess:
+    """``PANEL_REDIS_URL`` (or ``_FILE``: it may hold the Redis user's password),
+    ``PANEL_REDIS_USERS_PREFIX``, ``PANEL_REDIS_SEPARATOR``, ``PANEL_MAILDIR_PATH``."""
+    try:
+        return user_store_access(
+            redis_url=env_secret("PANEL_REDIS_URL", env=env) or None,
+            redis_users_prefix=env_str("PANEL_REDIS_USERS_PREFIX", env=env) or None,
+            redis_separator=env_str("PANEL_REDIS_SEPARATOR", env=env) or None,
+            maildir_path=env_str("PANEL_MAILDIR_PATH", env=env) or None,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"PANEL_REDIS_URL / PANEL_MAILDIR_PATH: {exc}") from exc

@@ -5,7 +5,10 @@ Each section is one server, named by the section. The keys are those
 ``path``, ``cafile``, ``capath``, ``cert``, ``key``, ``no_verify_cert``, and
 ``token_file``, which the panel ignores: operators sign in), with the same
 meanings, plus the panel's own (``plaintext``, ``timeout``, ``label``,
-``backend``). So the ``[pymap-admin]`` section that ``pymap-admin save-args``
+``backend``) and those that give it read access to the server's user store
+for the full user list (``redis_url`` or ``redis_url_file``,
+``redis_users_prefix``, ``redis_separator``; ``maildir_path``: see
+store_access.py). So the ``[pymap-admin]`` section that ``pymap-admin save-args``
 writes is read unchanged as a server named ``pymap-admin``.
 
 A file that cannot be used raises :class:`ServersFileError` naming the file
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from .backends import SETTING_CHOICES
 from .servers import PymapServer
+from .store_access import UserStoreAccess, user_store_access
 
 #: Section names become URL segments (/s/<name>/...): keep them plain.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -28,6 +32,10 @@ PYMAP_ADMIN_KEYS = frozenset(
     {"host", "port", "path", "cafile", "capath", "cert", "key", "no_verify_cert", "token_file"}
 )
 PANEL_KEYS = frozenset({"plaintext", "timeout", "label", "backend"})
+#: The panel's keys for reading the server's user store (the user list).
+USER_STORE_KEYS = frozenset(
+    {"redis_url", "redis_url_file", "redis_users_prefix", "redis_separator", "maildir_path"}
+)
 _SECTION_LINE = re.compile(r"\s*\[(?P<name>[^\]]*)\]")
 
 
@@ -127,7 +135,7 @@ class _Section:
                 None, "is not a usable server name (letters, digits, '.', '_', '-'; 64 at most)"
             )
         for key in self.section:
-            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS:
+            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS | USER_STORE_KEYS:
                 raise self.fail(key, f"has an unknown key {key!r}")
 
 
@@ -155,4 +163,25 @@ def _server(section: configparser.SectionProxy, lines: _Lines, origin: str) -> P
         timeout=timeout if timeout is not None else 10.0,
         backend=backend,
         label=read.text("label") or "",
+        user_store=_user_store(read),
     )
+
+
+def _user_store(read: _Section) -> UserStoreAccess:
+    url, url_file = read.text("redis_url"), read.text("redis_url_file")
+    if url and url_file:
+        raise read.fail("redis_url_file", "give redis_url or redis_url_file, not both")
+    if url_file:
+        try:
+            url = Path(url_file).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise read.fail("redis_url_file", f"{url_file} cannot be read ({exc})") from exc
+    try:
+        return user_store_access(
+            redis_url=url,
+            redis_users_prefix=read.text("redis_users_prefix"),
+            redis_separator=read.text("redis_separator"),
+            maildir_path=read.text("maildir_path"),
+        )
+    except ValueError as exc:
+        raise read.fail("redis_url" if url else "maildir_path", str(exc)) from None

@@ -1,4 +1,5 @@
-"""Finding users: the users index (recently touched users), lookup and the user page."""
+"""Finding users: the users index (every user where the panel may read the
+store, and the recently touched ones), lookup and the user page."""
 
 from __future__ import annotations
 
@@ -8,27 +9,53 @@ from django.views.decorators.http import require_GET
 
 from adminpanel.accounts.middleware import get_operator, others_data_view
 from adminpanel.audit.links import history_url
+from adminpanel.directory.listing import Search
+from adminpanel.servers import current
 
-from .. import recent
+from .. import recent, user_list
+from ..forms.listing import STARTS_WITH, UserListForm
 from ..forms.lookup import LookupForm
 from ..links import user_url
 from ..merge import sorted_roles
 from ..models import LastAction
-from .common import caps, is_self, read_user, with_target_name
+from .common import caps, is_self, read_user, server, with_target_name
 
 
 def _index(request: HttpRequest, form: LookupForm, *, status: int = 200) -> HttpResponse:
     operator = get_operator(request)
-    return render(
-        request,
-        "users/index.html",
-        {
-            "search_form": form,
-            "recent": recent.visible_to(operator)[: recent.LIMIT],
-            "recent_limit": recent.LIMIT,
-        },
-        status=status,
-    )
+    context = {
+        "search_form": form,
+        "recent": recent.visible_to(operator)[: recent.LIMIT],
+        "recent_limit": recent.LIMIT,
+    }
+    if operator.is_admin:
+        listed, list_status = _user_list(request)
+        context.update(listed)
+        status = max(status, list_status)
+    return render(request, "users/index.html", context, status=status)
+
+
+def _user_list(request: HttpRequest) -> tuple[dict[str, object], int]:
+    """The list of every user (or why there is none, and how to have it); its status."""
+    on = server(request)
+    form = UserListForm(request.GET)
+    if on.user_store.kind is None:
+        how = user_list.how_to_enable(caps(request), servers_file=current.named_in_urls())
+        return {"list_form": None, "how_to_enable": how}, 200
+    if not form.is_valid():
+        return {"list_form": form, "user_list": None}, 400
+    data = form.cleaned_data
+    search = Search(data["q"], starts_with=data["match"] == STARTS_WITH)
+    listed = user_list.read(on, search, after=data["after"] or 0)
+    number = data["page"] or 1
+    return {
+        "list_form": form,
+        "user_list": listed,
+        "searched": bool(search.text),
+        "page_number": number,
+        "next_url": user_list.page_url(search, listed, number + 1),
+        "first_url": user_list.page_url(search, None, 1),
+    }, 503 if listed.error else 200
 
 
 @others_data_view  # the recent-users list
