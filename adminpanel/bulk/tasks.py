@@ -74,6 +74,8 @@ def acting_for(plan: BulkPlan, token: str) -> Acting:
     request = HttpRequest()
     request.META["REMOTE_ADDR"] = plan.client_address or ""
     setattr(request, "operator", operator)  # what the audit record reads  # noqa: B010
+    # ... and its server: without it, the default server's name was audited.
+    setattr(request, current.REQUEST_ATTRIBUTE, server)
     return Acting(request, server, operator)
 
 
