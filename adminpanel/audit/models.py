@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     USER_DELETE = "user-delete", "Delete user"
     MESSAGE_DELIVER = "message-deliver", "Deliver message"
     MAILBOX_IMPORT = "mailbox-import", "Import messages"
+    BULK_APPLY = "bulk-apply", "Apply bulk plan"
     TOKEN_ISSUE = "token-issue", "Issue token"
     FACTOR_ADD = "factor-add", "Add second factor"
     FACTOR_REMOVE = "factor-remove", "Remove second factor"

@@ -9,14 +9,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.lib.pages import render_error
-from adminpanel.lib.sealing import Purpose, seal
-from adminpanel.pymap.tokens import attenuate_until
 
-from .. import csvfile, results, runs
+from .. import csvfile, plan_actions, results, runs
 from ..models import BulkPlan, Kind
-from ..tasks import apply_plan
 
 PAGE_SIZE = 100
 PLAN_HEADER = ("line", "name", "action", "plan", "changes", "reason", "state", "outcome")
@@ -28,11 +26,6 @@ def _plan_for(request: HttpRequest, pk: int) -> BulkPlan:
 
 def _to_detail(pk: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("bulk:detail", args=[pk]))
-
-
-def _sealed_token(request: HttpRequest) -> bytes:
-    operator = get_operator(request)
-    return seal(attenuate_until(operator.token, operator.expires), Purpose.BULK_PLAN)
 
 
 @others_data_view
@@ -96,43 +89,31 @@ def plan_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _change(request: HttpRequest, pk: int, change: plan_actions.PlanChange) -> HttpResponse:
+    plan = _plan_for(request, pk)
+    try:
+        change(Acting.of(request), plan)
+    except plan_actions.PlanNotChanged as exc:
+        return render_error(request, 409, exc.message)
+    return _to_detail(plan.pk)
+
+
 @others_data_view
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    if not runs.can_apply(plan) or not runs.queue(plan, _sealed_token(request)):
-        return render_error(
-            request,
-            409,
-            "This plan cannot be applied: it was applied already, "
-            "cancelled, or has nothing to write.",
-        )
-    apply_plan.enqueue(plan.pk)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.apply)
 
 
 @others_data_view
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    if not runs.can_cancel(plan):
-        return render_error(request, 409, "This plan has ended: there is nothing to cancel.")
-    runs.cancel(plan)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.cancel)
 
 
 @others_data_view
 @require_POST
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    if not runs.can_resume(plan) or not runs.resume(plan, _sealed_token(request)):
-        return render_error(
-            request,
-            409,
-            "This plan cannot be resumed: a worker is applying it, or nothing is left to apply.",
-        )
-    apply_plan.enqueue(plan.pk)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.resume)
 
 
 @others_data_view
