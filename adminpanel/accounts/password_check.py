@@ -7,27 +7,25 @@ password stays counted, a right one or an unreachable server does not.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.lib.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
-from adminpanel.pymap.servers import PymapServer
 
 from . import throttle
+from .acting import Acting
 
 
 @sensitive_variables("password")
-def is_current(request: HttpRequest, server: PymapServer, name: str, password: str) -> bool:
+def is_current(acting: Acting, name: str, password: str) -> bool:
     """Whether pymap accepts ``password`` for ``name``.
 
     Raises :class:`throttle.SignInThrottled` before asking pymap when the limits
     are reached, and the service's errors when pymap gives no verdict.
     """
-    attempt = throttle.begin(server.name, client_address(request), name)
+    attempt = throttle.begin(acting.server.name, acting.client_address, name)
     try:
-        service.login(server, name, password=password)
+        service.login(acting.server, name, password=password)
     except Refused as exc:
         if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
             return False  # the attempt stays counted

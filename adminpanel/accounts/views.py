@@ -13,7 +13,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.audit.record import THROTTLED, Action, record, record_event
+from adminpanel.audit.record import THROTTLED, Action, record, record_attempt, record_event
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.return_to import local_path
@@ -25,6 +25,7 @@ from adminpanel.twofactor import flow
 from adminpanel.users.links import user_url
 
 from . import everywhere, session, signin, throttle
+from .acting import Acting
 from .forms import SignInForm
 from .middleware import current_operator, get_operator, others_data_view, public_view, set_operator
 
@@ -72,7 +73,9 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     try:
         attempt = throttle.begin(server.name, client_address(request), user)
     except throttle.SignInThrottled as exc:
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed)
+        record_attempt(
+            request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed
+        )
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
@@ -81,7 +84,9 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         signed_in = _ask_pymap(server, data, is_token, act_as, attempt)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
+        record_attempt(
+            request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed
+        )
         form.add_error(None, exc.message)
         return _sign_in_page(request, form)
     return _signed_in(request, signed_in, act_as)
@@ -127,7 +132,7 @@ def _signed_in(
     session.start(request, operator)
     everywhere.register(request)
     set_operator(request, operator)
-    record(request, Action.SIGN_IN, target=act_as or "")
+    record(Acting.of(request), Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
         messages.info(request, signed_in.notice)
     return HttpResponseRedirect(_safe_next(request))
@@ -175,9 +180,10 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
             f"Ending the sessions of {name} needs the admin role; you can end your own.",
         )
     ended = everywhere.end_sessions(
-        request, operator.server, name, keep_current=False, why="sign out everywhere"
+        Acting.of(request), name, keep_own=False, why="sign out everywhere"
     )
     if ended.current:
+        session.drop(request, operator.server)
         messages.info(request, f"You signed out everywhere: {ended.sessions} of {name} ended.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     messages.success(request, f"Signed {name} out everywhere: {ended.sessions} ended.")

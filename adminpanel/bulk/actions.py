@@ -64,7 +64,7 @@ def _delete(acting: Acting, row: BulkRow) -> None:
         if not exc.is_(RefusalKey.USER_NOT_FOUND):
             raise
         record(
-            acting.request,
+            acting,
             Action.USER_DELETE,
             target=row.name,
             outcome=exc.key,
@@ -73,7 +73,7 @@ def _delete(acting: Acting, row: BulkRow) -> None:
         raise actions.DeletedMeanwhile from exc
     if not _unchanged(row, acting, current):
         record(
-            acting.request,
+            acting,
             Action.USER_DELETE,
             target=row.name,
             outcome=RefusalKey.CANNOT_REPLACE_USER,

@@ -38,7 +38,7 @@ def _sealed_token(acting: Acting) -> bytes:
 
 def _record(acting: Acting, plan: BulkPlan, detail: str) -> None:
     # No target: a plan names many users. The detail names the plan (audit/links.py).
-    record(acting.request, Action.BULK_APPLY, detail=f"plan {plan.pk} {detail}")
+    record(acting, Action.BULK_APPLY, detail=f"plan {plan.pk} {detail}")
 
 
 def _rows(count: int) -> str:

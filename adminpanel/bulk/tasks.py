@@ -27,7 +27,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django_tasks import task
 
 from adminpanel.accounts.acting import Acting
@@ -71,12 +70,7 @@ def acting_for(plan: BulkPlan, token: str) -> Acting:
         admin_token=plan.operator_admin_token,
         powers_checked_at=now,
     )
-    request = HttpRequest()
-    request.META["REMOTE_ADDR"] = plan.client_address or ""
-    setattr(request, "operator", operator)  # what the audit record reads  # noqa: B010
-    # ... and its server: without it, the default server's name was audited.
-    setattr(request, current.REQUEST_ATTRIBUTE, server)
-    return Acting(request, server, operator)
+    return Acting(server, operator, plan.client_address or None)
 
 
 class BulkRun(LeasedRun[BulkPlan]):

@@ -18,7 +18,6 @@ from django.core.files.uploadedfile import UploadedFile
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
-from adminpanel.lib.client_address import client_address
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
@@ -143,7 +142,7 @@ def deliver(acting: Acting, delivery: Delivery) -> DeliveryResult:
         result = _append(acting, delivery)
     except Refused as exc:
         if exc.is_(RefusalKey.INVALID_AUTH):
-            record(acting.request, Action.MESSAGE_DELIVER, target=user, outcome=exc.outcome)
+            record(acting, Action.MESSAGE_DELIVER, target=user, outcome=exc.outcome)
             raise
         result = DeliveryResult(
             "refused",
@@ -172,9 +171,7 @@ def deliver(acting: Acting, delivery: Delivery) -> DeliveryResult:
     detail = f"mailbox={result.mailbox} size={result.size}"
     if result.uid is not None:
         detail += f" uid={result.uid} uidvalidity={result.uid_validity}"
-    record(
-        acting.request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail
-    )
+    record(acting, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail)
     return result
 
 
@@ -239,7 +236,7 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
     try:
         sealed = job_token(acting.server, acting.operator, wanted.user)
     except Refused as exc:
-        record(acting.request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
+        record(acting, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=wanted.user, mailbox=wanted.mailbox)
@@ -247,7 +244,7 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
     spec = JobSpec(
         identity=acting.operator.identity,
         operator_name=acting.operator.name or "",
-        client_address=client_address(acting.request),
+        client_address=acting.client_address,
         server=acting.server.name,
         user=wanted.user,
         mailbox=wanted.mailbox,
@@ -262,7 +259,7 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
         raise ImportNotStarted(exc.message, 400, field="upload") from exc
     run_import.enqueue(job.pk)
     record(
-        acting.request,
+        acting,
         Action.MAILBOX_IMPORT,
         target=target,
         detail=f"import {job.pk} queued: {job.source_name} ({job.upload_bytes} bytes)",
@@ -276,7 +273,7 @@ def resume_import(acting: Acting, job: ImportJob, *, include_unknown: bool) -> b
     try:
         sealed = job_token(acting.server, acting.operator, job.user)
     except Refused as exc:
-        record(acting.request, Action.MAILBOX_IMPORT, target=job.target, outcome=exc.outcome)
+        record(acting, Action.MAILBOX_IMPORT, target=job.target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=job.user, mailbox="")
@@ -284,7 +281,23 @@ def resume_import(acting: Acting, job: ImportJob, *, include_unknown: bool) -> b
     if not jobs.requeue(job, sealed, include_unknown=include_unknown):
         return False
     run_import.enqueue(job.pk)
+    record(acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}")
+    return True
+
+
+def cancel_import(acting: Acting, job: ImportJob) -> bool:
+    """Cancel at once if no worker runs the job (True), else ask its worker."""
+    stopped = jobs.cancel(job)
+    what = "cancelled" if stopped else "cancel requested"
+    record(acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}")
+    return stopped
+
+
+def discard_upload(acting: Acting, job: ImportJob) -> bool:
+    """Delete a stopped job's uploaded file; False if it changed meanwhile."""
+    if not jobs.discard_upload(job):
+        return False
     record(
-        acting.request, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}"
+        acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} upload discarded"
     )
     return True

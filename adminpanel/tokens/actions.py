@@ -15,7 +15,6 @@ from django.views.decorators.debug import sensitive_variables
 from adminpanel.accounts import throttle
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import OK, THROTTLED, Action, record
-from adminpanel.lib.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.cli_commands import expiry_caveat
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
@@ -56,7 +55,7 @@ def _audit_detail(identifier: str, expires_at: datetime, caveats: tuple[str, ...
 @sensitive_variables("password")
 def _login_with_password(acting: Acting, name: str, password: str) -> str:
     """Login with the operator's password, counted like a sign-in."""
-    attempt = throttle.begin(acting.server.name, client_address(acting.request), name)
+    attempt = throttle.begin(acting.server.name, acting.client_address, name)
     try:
         token = service.login(acting.server, name, password=password)
     except Refused as exc:
@@ -119,18 +118,18 @@ def issue_token(
             token = _login_for(acting, user)
     except IssueRefused as exc:
         outcome = RefusalKey.USER_NOT_FOUND if exc.status == 404 else RefusalKey.INVALID_AUTH
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=outcome, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=outcome, detail=planned)
         raise
     except PymapError as exc:
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=exc.outcome, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=exc.outcome, detail=planned)
         raise
     except throttle.SignInThrottled:
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=THROTTLED, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=THROTTLED, detail=planned)
         raise
     narrowed = add_caveats(token, list(caveats))
     identifier = read_token(narrowed).identifier
     record(
-        acting.request,
+        acting,
         Action.TOKEN_ISSUE,
         target=user,
         outcome=OK,

@@ -11,9 +11,10 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts import throttle
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
+from adminpanel.audit.record import Action, record, record_attempt
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.sealing import Purpose, seal, unseal
 
@@ -54,7 +55,7 @@ def add_totp(
             last_step=step,
         )
         codes = _first_codes(operator)
-    record(request, Action.FACTOR_ADD, target=name, detail="authenticator app")
+    record(Acting.of(request), Action.FACTOR_ADD, target=name, detail="authenticator app")
     return codes
 
 
@@ -71,7 +72,7 @@ def add_passkey(
             sign_count=credential.sign_count,
         )
         codes = _first_codes(operator)
-    record(request, Action.FACTOR_ADD, target=name, detail="passkey")
+    record(Acting.of(request), Action.FACTOR_ADD, target=name, detail="passkey")
     return codes
 
 
@@ -90,7 +91,12 @@ def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None
         factor.delete()
         if not left:
             recovery.drop_all(operator.server, owner)
-    record(request, Action.FACTOR_REMOVE, target=factor.name, detail=factor.get_kind_display())
+    record(
+        Acting.of(request),
+        Action.FACTOR_REMOVE,
+        target=factor.name,
+        detail=factor.get_kind_display(),
+    )
 
 
 def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason: str) -> int:
@@ -100,7 +106,7 @@ def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason:
         count, _ = Factor.objects.filter(**owned_by(server, identity)).delete()
         recovery.drop_all(server, identity)
     record(
-        request,
+        Acting.of(request),
         Action.FACTOR_REMOVE,
         target=_audit_target(identity),
         detail=f"all {count} factor(s) removed by an admin: {reason}",
@@ -110,7 +116,7 @@ def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason:
 
 def new_recovery_codes(request: HttpRequest, operator: Operator) -> list[str]:
     codes = recovery.new_set(operator.server, owner_of(operator))
-    record(request, Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
+    record(Acting.of(request), Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
     return codes
 
 
@@ -133,7 +139,7 @@ def _attempt(request: HttpRequest, waiting: PendingSignIn) -> throttle.Attempt:
 
 
 def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
-    record(
+    record_attempt(
         request,
         Action.SECOND_FACTOR_FAIL,
         target=waiting.act_as,
@@ -161,7 +167,7 @@ def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accep
     if recovery.use(waiting.server, owner, code):
         attempt.release()
         left = recovery.unused(waiting.server, owner)
-        record(
+        record_attempt(
             request,
             Action.RECOVERY_CODE_USE,
             target=waiting.act_as,

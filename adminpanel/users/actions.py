@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import password_check
+from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.pymap import service
@@ -52,6 +52,8 @@ class Saved:
     changed: tuple[str, ...]
     #: What the server did not keep as sent, in words (empty: all of it).
     differences: tuple[str, ...] = ()
+    #: The user's other panel sessions ended because the password changed.
+    ended: everywhere.Ended = everywhere.NONE_ENDED
 
 
 class ActionRefused(Exception):
@@ -168,14 +170,41 @@ def audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) ->
     try:
         yield
     except PymapError as exc:
-        record(acting.request, action, target=name, outcome=exc.outcome, changed_fields=fields)
+        record(acting, action, target=name, outcome=exc.outcome, changed_fields=fields)
         raise
+
+
+def check_current_password(
+    acting: Acting, action: Action, name: str, password: str, fields: Iterable[str]
+) -> None:
+    """Raise :class:`WrongPassword` (audited) unless pymap accepts ``password``
+    for ``name``; ``throttle.SignInThrottled`` when too many were wrong."""
+    if password_check.is_current(acting, name, password):
+        return
+    record(
+        acting,
+        action,
+        target=name,
+        outcome=RefusalKey.INVALID_AUTH,
+        changed_fields=fields,
+        detail="current password not accepted",
+    )
+    raise WrongPassword
+
+
+def finish_saved(acting: Acting, action: Action, saved: Saved) -> Saved:
+    """Audit a write the server took; a changed password also ends the user's
+    other panel sessions (accounts/everywhere.py), whoever wrote it."""
+    record_saved(acting, action, saved)
+    if "password" not in saved.changed:
+        return saved
+    return replace(saved, ended=everywhere.end_after_password_change(acting, saved.name))
 
 
 def record_saved(acting: Acting, action: Action, saved: Saved) -> None:
     detail = "; ".join(saved.differences)
     record(
-        acting.request,
+        acting,
         action,
         target=saved.name,
         outcome=OK,
@@ -201,7 +230,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
             acting.server, acting.operator, name
         ):
             record(
-                acting.request,
+                acting,
                 Action.USER_CREATE,
                 target=name,
                 outcome=RefusalKey.CANNOT_REPLACE_USER,
@@ -222,7 +251,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         except Refused as exc:
             if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
                 record(
-                    acting.request,
+                    acting,
                     Action.USER_CREATE,
                     target=name,
                     outcome=exc.outcome,
@@ -283,7 +312,7 @@ def _read_current(acting: Acting, name: str, edit: Edit, fields: list[str]) -> U
 
 
 def _record_conflict(acting: Acting, name: str, fields: list[str], outcome: str) -> None:
-    record(acting.request, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=fields)
+    record(acting, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=fields)
 
 
 @sensitive_variables("edit")
@@ -312,18 +341,8 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
     if not fields:
         raise NothingToSave
     with audited(acting, Action.USER_EDIT, name, fields):
-        if edit.password_action == PasswordAction.KEEP and not password_check.is_current(
-            acting.request, acting.server, name, edit.password or ""
-        ):
-            record(
-                acting.request,
-                Action.USER_EDIT,
-                target=name,
-                outcome=RefusalKey.INVALID_AUTH,
-                changed_fields=fields,
-                detail="current password not accepted",
-            )
-            raise WrongPassword
+        if edit.password_action == PasswordAction.KEEP:
+            check_current_password(acting, Action.USER_EDIT, name, edit.password or "", fields)
         try:
             service.set_user(
                 acting.server,
@@ -357,7 +376,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         password_sent=edit.password is not None,
         password_changed="password" in fields,
     )
-    record_saved(acting, Action.USER_EDIT, saved)
+    saved = finish_saved(acting, Action.USER_EDIT, saved)
     recent.note(acting.server.name, name, LastAction.EDITED)
     return saved
 
@@ -369,6 +388,6 @@ def delete_user(acting: Acting, name: str) -> None:
     """DeleteUser; with the user go its mail and its login tokens."""
     with audited(acting, Action.USER_DELETE, name, []):
         service.delete_user(acting.server, acting.operator.token, name)
-    record(acting.request, Action.USER_DELETE, target=name, outcome=OK)
+    record(acting, Action.USER_DELETE, target=name, outcome=OK)
     issued_tokens.forget(acting.server, name)
     recent.note(acting.server.name, name, LastAction.DELETED)

@@ -31,7 +31,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
 from adminpanel.lib.body_limits import max_body_size, too_large
 from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.users.links import user_url
@@ -185,16 +184,11 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return _confirm(request, job, "cancel")
         return _to_detail(pk)
-    target = job.target
     if not jobs.can_cancel(job):
         messages.info(request, ALREADY_ENDED)
-    elif jobs.cancel(job):
-        record(request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancelled")
+    elif actions.cancel_import(Acting.of(request), job):
         messages.success(request, "The import was cancelled; no further message will be sent.")
     else:
-        record(
-            request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancel requested"
-        )
         messages.info(request, WORKER_WILL_STOP)
     return _to_detail(pk)
 
@@ -247,13 +241,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
             return _confirm(request, job, "discard")
         messages.info(request, CANNOT_DISCARD)
         return _to_detail(pk)
-    if jobs.can_discard_upload(job) and jobs.discard_upload(job):
-        record(
-            request,
-            Action.MAILBOX_IMPORT,
-            target=job.target,
-            detail=f"import {pk} upload discarded",
-        )
+    if jobs.can_discard_upload(job) and actions.discard_upload(Acting.of(request), job):
         messages.success(request, "The uploaded file was deleted.")
     else:
         messages.info(request, CANNOT_DISCARD)

@@ -17,7 +17,6 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import everywhere
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
@@ -252,10 +251,7 @@ def _after_save(
     request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
 ) -> HttpResponse:
     operator = get_operator(request)
-    # A password changed here ends the user's other panel sessions.
-    ended = (
-        everywhere.end_after_password_change(request, name) if "password" in saved.changed else ""
-    )
+    ended = saved.ended.note(name)  # a changed password ended the user's other sessions
     if is_self(operator, name):
         # Own roles may have changed, and on some backends the session's token
         # died with the save: sign in again with the password just stored.

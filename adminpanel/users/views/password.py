@@ -15,7 +15,6 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
@@ -34,7 +33,6 @@ from .common import (
     read_user,
     renew_own_token,
     saved_message,
-    server,
     show_password_once,
     with_target_name,
 )
@@ -122,13 +120,14 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, name, form, status=400)
     new_password: str = form.cleaned_data["password"]
+    current_password = form.cleaned_data["current_password"] if asks_current else None
     try:
-        if asks_current and not password_check.is_current(
-            request, server(request), name, form.cleaned_data["current_password"]
-        ):
-            form.add_error("current_password", WRONG_CURRENT)
-            return _render(request, name, form, status=400)
-        saved = password_actions.change_password(Acting.of(request), name, new_password)
+        saved = password_actions.change_password(
+            Acting.of(request), name, new_password, current_password=current_password
+        )
+    except actions.WrongPassword:
+        form.add_error("current_password", WRONG_CURRENT)
+        return _render(request, name, form, status=400)
     except SignInThrottled as exc:
         return _throttled(request, name, form, exc)
     except PymapError as exc:
@@ -144,7 +143,7 @@ def _after_change(
     page showing a generated password once."""
     operator = get_operator(request)
     shown_command.after_password(request, name, saved)
-    ended = everywhere.end_after_password_change(request, name)
+    ended = saved.ended.note(name)
     if is_self(operator, name):
         signed_out = renew_own_token(request, operator, new_password)
         if signed_out is not None:
