@@ -161,17 +161,6 @@ def drop(request: HttpRequest, server: str) -> None:
         request.session.flush()
 
 
-def replace_token(
-    request: HttpRequest, operator: Operator, token: str, *, is_admin: bool | None = None
-) -> Operator:
-    """Store a renewed token (and, after a change of own roles, the admin flag)."""
-    updated = replace(operator, token=token)
-    if is_admin is not None:
-        updated = replace(updated, is_admin=is_admin)
-    store(request, updated)
-    return updated
-
-
 def touch(request: HttpRequest, operator: Operator, now: float) -> Operator:
     """The operator with this request as its last activity (written back
     only every :func:`activity_granularity` seconds)."""

@@ -3,10 +3,14 @@ user write shares (password_actions.py changes a password with them).
 
 Each action does one write the way the server's backend needs it (the checks
 the server does not make itself, the write, then a re-read of what was
-stored), records the audit event, and returns what was stored or raises one
-of the outcome exceptions below. Views validate, call one action and map its
-outcome to a page. pymap's own failures (``PymapError``) pass through,
-audited.
+stored), records the audit event, makes every side effect of the write (a
+changed password ends the user's other panel sessions; a write of one's own
+record renews the operator's session token; the ``pymap-admin`` command that
+does the same), and returns one outcome (:class:`Saved`, :class:`Deleted`) or
+raises one of the outcome exceptions below. Views validate, call one action
+and map its outcome to a page (storing what it says in the browser's
+session). pymap's own failures (``PymapError``) pass through, audited. The
+bulk worker calls the same actions.
 
 Per backend (adminpanel/pymap/backends.py): where SetUser does not refuse an
 existing name, create asks first; where entity tags are not checked, an
@@ -26,11 +30,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.acting import Acting
+from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
-from adminpanel.pymap import service
+from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
+from adminpanel.pymap.cli_commands import ShownCommand
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
+from adminpanel.pymap.tokens import attenuate_until
 from adminpanel.servers import issued_tokens
 
 from . import recent, records
@@ -39,6 +46,15 @@ from .merge import UserValues, changed_fields
 from .models import LastAction
 
 # --- the outcomes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnSession:
+    """What a write of operators' own record means for their panel session."""
+
+    #: The session's operator renewed (a fresh token, the admin flag asked
+    #: again), to store; None: it could not be renewed, the sign-in is over.
+    operator: Operator | None
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,21 @@ class Saved:
     differences: tuple[str, ...] = ()
     #: The user's other panel sessions ended because the password changed.
     ended: everywhere.Ended = everywhere.NONE_ENDED
+    #: The ``pymap-admin`` command that makes the same write (none: unknown).
+    command: ShownCommand | None = None
+    #: Set when operators wrote their own record (see :class:`OwnSession`).
+    own: OwnSession | None = None
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A user the server deleted."""
+
+    name: str
+    command: ShownCommand
+    #: Operators deleted their own user: pymap deleted its tokens, so their
+    #: sign-in to this server is over.
+    own_sign_in_over: bool
 
 
 class ActionRefused(Exception):
@@ -192,13 +223,50 @@ def check_current_password(
     raise WrongPassword
 
 
-def finish_saved(acting: Acting, action: Action, saved: Saved) -> Saved:
-    """Audit a write the server took; a changed password also ends the user's
-    other panel sessions (accounts/everywhere.py), whoever wrote it."""
+def _own_session(acting: Acting, name: str, password: str | None) -> OwnSession | None:
+    """After operators wrote their own record: sign the session in again.
+
+    Some backends (redis) give a user a new token key on every SetUser, which
+    kills the session's token. A Login with the password just stored gives a
+    fresh one, narrowed to the same session end, and the server is asked again
+    what it may do (the operator's own roles may have changed). Without a
+    password only the latter.
+    """
+    operator = acting.operator
+    if operator.name is None or operator.name != name:
+        return None
+    if password is None:
+        is_admin = service.may_act_on_others(acting.server, operator.token)
+        return OwnSession(replace(operator, is_admin=is_admin))
+    try:
+        token = attenuate_until(
+            service.login(acting.server, name, password=password), operator.expires
+        )
+        is_admin = service.may_act_on_others(acting.server, token)
+    except PymapError:
+        return OwnSession(None)
+    return OwnSession(replace(operator, token=token, is_admin=is_admin))
+
+
+@sensitive_variables("password")
+def finish_saved(
+    acting: Acting,
+    action: Action,
+    saved: Saved,
+    command: ShownCommand | None,
+    *,
+    password: str | None,
+) -> Saved:
+    """The side effects of a write the server took, in one place: the audit
+    record; a changed password ends the user's other panel sessions
+    (accounts/everywhere.py), whoever wrote it; a write of one's own record
+    renews the session (with ``password``, the one now stored)."""
     record_saved(acting, action, saved)
-    if "password" not in saved.changed:
-        return saved
-    return replace(saved, ended=everywhere.end_after_password_change(acting, saved.name))
+    ended = everywhere.NONE_ENDED
+    if "password" in saved.changed:
+        ended = everywhere.end_after_password_change(acting, saved.name)
+    own = _own_session(acting, saved.name, password)
+    return replace(saved, ended=ended, command=command, own=own)
 
 
 def record_saved(acting: Acting, action: Action, saved: Saved) -> None:
@@ -267,7 +335,15 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         password_sent=password is not None,
         password_changed=password is not None,
     )
-    record_saved(acting, Action.USER_CREATE, saved)
+    command = cli_commands.create_user(
+        acting.server,
+        acting.caps,
+        name,
+        password=password is not None,
+        roles=wanted.roles,
+        params=wanted.params,
+    )
+    saved = finish_saved(acting, Action.USER_CREATE, saved, command, password=password)
     recent.note(acting.server.name, name, LastAction.CREATED)
     return saved
 
@@ -376,7 +452,15 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         password_sent=edit.password is not None,
         password_changed="password" in fields,
     )
-    saved = finish_saved(acting, Action.USER_EDIT, saved)
+    command = cli_commands.edit_user(
+        acting.server,
+        caps,
+        name,
+        password=edit.password is not None,
+        roles=edit.yours.roles,
+        params=edit.yours.params,
+    )
+    saved = finish_saved(acting, Action.USER_EDIT, saved, command, password=edit.password)
     recent.note(acting.server.name, name, LastAction.EDITED)
     return saved
 
@@ -384,10 +468,12 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
 # --- delete ------------------------------------------------------------------------
 
 
-def delete_user(acting: Acting, name: str) -> None:
+def delete_user(acting: Acting, name: str) -> Deleted:
     """DeleteUser; with the user go its mail and its login tokens."""
     with audited(acting, Action.USER_DELETE, name, []):
         service.delete_user(acting.server, acting.operator.token, name)
     record(acting, Action.USER_DELETE, target=name, outcome=OK)
     issued_tokens.forget(acting.server, name)
     recent.note(acting.server.name, name, LastAction.DELETED)
+    own = acting.operator.name is not None and acting.operator.name == name
+    return Deleted(name, cli_commands.delete_user(acting.server, name), own_sign_in_over=own)

@@ -10,7 +10,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import Action
-from adminpanel.pymap import service
+from adminpanel.pymap import cli_commands, service
 
 from . import recent, records
 from .actions import Saved, audited, check_current_password, finish_saved, read_back
@@ -50,6 +50,18 @@ def change_password(
             previous_entity_tag=current.entity_tag,
         )
     saved = read_back(acting, name, values, values, password_sent=True, password_changed=True)
-    saved = finish_saved(acting, Action.PASSWORD_CHANGE, saved)
+    # The command re-sends the roles and params as read back; none if unread.
+    command = (
+        cli_commands.change_password(
+            acting.server,
+            acting.caps,
+            name,
+            roles=saved.stored.roles,
+            params=saved.stored.params,
+        )
+        if saved.stored is not None
+        else None
+    )
+    saved = finish_saved(acting, Action.PASSWORD_CHANGE, saved, command, password=new_password)
     recent.note(acting.server.name, name, LastAction.PASSWORD_CHANGED)
     return saved

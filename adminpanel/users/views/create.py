@@ -81,7 +81,5 @@ def create(request: HttpRequest) -> HttpResponse:
         return _render(request, form, formset, status=add_failure(form, exc))
     without = "" if form.cleaned_data["password"] is not None else " without a password"
     saved_message(request, saved, f"User {name} was created{without}.")
-    shown_command.after_create(
-        request, name, password=without == "", roles=form.roles(), params=formset.params()
-    )
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -37,9 +37,8 @@ from .common import (
     admin_only,
     caps,
     is_self,
+    keep_own_session,
     read_user,
-    refresh_own_rights,
-    renew_own_token,
     saved_message,
     show_password_once,
     with_target_name,
@@ -242,7 +241,6 @@ def _save(
         return _render(request, name, form, formset, status=403)
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))
-    shown_command.after_edit(request, name, edit)
     return _after_save(request, name, edit, saved)
 
 
@@ -250,17 +248,13 @@ def _save(
 def _after_save(
     request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
 ) -> HttpResponse:
-    operator = get_operator(request)
-    ended = saved.ended.note(name)  # a changed password ended the user's other sessions
-    if is_self(operator, name):
-        # Own roles may have changed, and on some backends the session's token
-        # died with the save: sign in again with the password just stored.
-        if edit.password is not None:
-            signed_out = renew_own_token(request, operator, edit.password)
-            if signed_out is not None:
-                return signed_out
-        else:
-            refresh_own_rights(request, operator)
+    # The action ended the user's other sessions if the password changed, and
+    # renewed one's own session after a write of one's own record.
+    signed_out = keep_own_session(request, saved.own)
+    if signed_out is not None:
+        return signed_out
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
+    ended = saved.ended.note(name)
     saved_message(
         request, saved, f"Saved {name}: changed {changed_in_words(saved.changed)}.{ended}"
     )

@@ -30,8 +30,8 @@ from .common import (
     add_failure,
     caps,
     is_self,
+    keep_own_session,
     read_user,
-    renew_own_token,
     saved_message,
     show_password_once,
     with_target_name,
@@ -139,15 +139,14 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
 def _after_change(
     request: HttpRequest, name: str, saved: actions.Saved, new_password: str, *, shown: bool
 ) -> HttpResponse:
-    """End the user's other sessions, renew one's own; the user page, or the
-    page showing a generated password once."""
-    operator = get_operator(request)
-    shown_command.after_password(request, name, saved)
+    """The user page, or the page showing a generated password once (the
+    action ended the user's other sessions and renewed one's own)."""
+    signed_out = keep_own_session(request, saved.own)
+    if signed_out is not None:
+        return signed_out
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
     ended = saved.ended.note(name)
-    if is_self(operator, name):
-        signed_out = renew_own_token(request, operator, new_password)
-        if signed_out is not None:
-            return signed_out
+    if saved.own is not None:
         saved_message(request, saved, f"Your password was changed. You stay signed in.{ended}")
     else:
         saved_message(request, saved, f"The password of {name} was changed.{ended}")
