@@ -17,7 +17,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import reverse
 
 from adminpanel.lib.return_to import form_page
-from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.servers import current
 
 from . import powers, session
@@ -141,16 +140,6 @@ class OperatorSessionMiddleware:
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         set_operator(request, confirmed)
-        return None
-
-    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        """A call refused the session's token (InvalidAuth: its user was
-        deleted, or the server restarted with a new key): sign in again.
-        Every other failure becomes a page in web/errors.py."""
-        if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-            session.drop(request, current.for_request(request).name)
-            messages.warning(request, TOKEN_REFUSED)
-            return redirect_to_sign_in(request)
         return None
 
 

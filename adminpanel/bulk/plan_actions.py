@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import Action, record
+from adminpanel.lib.refusal import Refusal
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap.tokens import attenuate_until
 
@@ -23,12 +24,10 @@ from .tasks import apply_plan
 PlanChange = Callable[[Acting, BulkPlan], None]
 
 
-class PlanNotChanged(Exception):
+class PlanNotChanged(Refusal):
     """The plan is not in a state that allows this; ``message`` is for the 409 page."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    status = 409
 
 
 def _sealed_token(acting: Acting) -> bytes:

@@ -4,7 +4,7 @@ Like ``users/actions.py``: each action makes the checks the server does not
 make itself on this backend, does the write, records the audit event and
 returns what happened. Views keep what belongs to the browser (the session's
 stash, the form's errors) and map the outcome to a page. ``InvalidAuth`` is
-audited and raised on, so that the sign-in middleware ends the session.
+audited and raised on, so that the error middleware (web/errors.py) ends the sign-in.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
+from adminpanel.lib.refusal import Refusal
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
@@ -178,14 +179,8 @@ def deliver(acting: Acting, delivery: Delivery) -> DeliveryResult:
 # --- start an import -----------------------------------------------------------
 
 
-class ImportNotStarted(Exception):
+class ImportNotStarted(Refusal):
     """The import was not created; ``message`` says why, for the form."""
-
-    def __init__(self, message: str, http_status: int, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -240,7 +235,7 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=wanted.user, mailbox=wanted.mailbox)
-        raise ImportNotStarted(reason, exc.http_status) from exc
+        raise ImportNotStarted(reason, status=exc.status) from exc
     spec = JobSpec(
         identity=acting.operator.identity,
         operator_name=acting.operator.name or "",
@@ -256,7 +251,7 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
     try:
         job = create_job(spec, list(files))
     except UploadRefused as exc:
-        raise ImportNotStarted(exc.message, 400, field="upload") from exc
+        raise ImportNotStarted(exc.message, field="upload") from exc
     run_import.enqueue(job.pk)
     record(
         acting,
@@ -277,7 +272,7 @@ def resume_import(acting: Acting, job: ImportJob, *, include_unknown: bool) -> b
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=job.user, mailbox="")
-        raise ImportNotStarted(reason, exc.http_status) from exc
+        raise ImportNotStarted(reason, status=exc.status) from exc
     if not jobs.requeue(job, sealed, include_unknown=include_unknown):
         return False
     run_import.enqueue(job.pk)

@@ -16,6 +16,7 @@ from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import Action, record, record_attempt
 from adminpanel.lib.client_address import client_address
+from adminpanel.lib.refusal import Refusal
 from adminpanel.lib.sealing import Purpose, seal, unseal
 
 from . import passkeys, recovery, totp
@@ -76,8 +77,10 @@ def add_passkey(
     return codes
 
 
-class LastFactorRequired(Exception):
+class LastFactorRequired(Refusal):
     """The policy requires a factor and this is the operator's last one."""
+
+    status = 409
 
 
 def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None:
@@ -128,7 +131,7 @@ class Accepted:
     how: str  #: "authenticator app", "recovery code" or "passkey", for the audit log
 
 
-class Refused(Exception):
+class FactorRefused(Refusal):
     """The code or passkey was not accepted (and counted as a failed sign-in)."""
 
 
@@ -138,7 +141,7 @@ def _attempt(request: HttpRequest, waiting: PendingSignIn) -> throttle.Attempt:
     return throttle.begin(waiting.server, client_address(request), user)
 
 
-def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
+def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> FactorRefused:
     record_attempt(
         request,
         Action.SECOND_FACTOR_FAIL,
@@ -146,13 +149,13 @@ def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refu
         outcome=outcome,
         identity=waiting.owner,
     )
-    return Refused(outcome)
+    return FactorRefused(outcome)
 
 
 @sensitive_variables("code", "secret")
 def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accepted:
     """Accept an authenticator app's code (each time step once) or an unused
-    recovery code. Raises SignInThrottled or :class:`Refused`."""
+    recovery code. Raises SignInThrottled or :class:`FactorRefused`."""
     attempt = _attempt(request, waiting)
     owner = waiting.owner
     for factor in Factor.objects.filter(**owned_by(waiting.server, owner), kind=Factor.Kind.TOTP):

@@ -32,6 +32,7 @@ from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
+from adminpanel.lib.refusal import Refusal
 from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.cli_commands import ShownCommand
@@ -87,27 +88,29 @@ class Deleted:
     own_sign_in_over: bool
 
 
-class ActionRefused(Exception):
-    """Base of the outcomes that are not a write; ``message`` is for the page."""
-
-    message = ""
+class ActionRefused(Refusal):
+    """Base of the outcomes that are not a write (lib/refusal.py)."""
 
 
 class AlreadyExists(ActionRefused):
     message = "A user with this name already exists. Nothing was changed."
+    status = 409
+    field = "name"
 
 
 class DeletedMeanwhile(ActionRefused):
     message = "The user was deleted since the form was opened. Nothing was saved."
+    status = 409
 
 
 class ChangedMeanwhile(ActionRefused):
     """The user changed since the form was made; ``current`` is how it is now."""
 
     message = "Someone changed this user since the form was opened. Nothing was saved."
+    status = 409
 
     def __init__(self, current: UserRecord) -> None:
-        super().__init__(self.message)
+        super().__init__()
         self.current = current
 
 
@@ -115,16 +118,18 @@ class ChangedButUnreadable(ActionRefused):
     """The user changed since the form was made, and reading it again failed."""
 
     def __init__(self, error: PymapError) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.message = (
+        super().__init__(
             "Someone changed this user after you opened the form, so nothing was saved, and "
-            f"reading the current values failed: {error.message} Open the edit page again."
+            f"reading the current values failed: {error.message} Open the edit page again.",
+            status=error.status,
         )
+        self.error = error
 
 
 class NotEditable(ActionRefused):
     """The stored record holds values a form would change on the way back."""
+
+    status = 409
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
@@ -140,6 +145,7 @@ class WrongPassword(ActionRefused):
         "This is not the user's current password (the mail server did not accept it), so "
         "nothing was saved."
     )
+    field = "current_password"
 
 
 # --- reading back what was stored ---------------------------------------------------
@@ -210,7 +216,7 @@ def check_current_password(
 ) -> None:
     """Raise :class:`WrongPassword` (audited) unless pymap accepts ``password``
     for ``name``; ``throttle.SignInThrottled`` when too many were wrong."""
-    if password_check.is_current(acting, name, password):
+    if password_check.is_current(acting, name, password, field=WrongPassword.field):
         return
     record(
         acting,

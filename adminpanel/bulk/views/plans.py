@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.lib.pages import render_error
+from adminpanel.lib.refusal import render_refusal
 
 from .. import csvfile, plan_actions, results, runs
 from ..models import BulkPlan, Kind
@@ -94,7 +95,7 @@ def _change(request: HttpRequest, pk: int, change: plan_actions.PlanChange) -> H
     try:
         change(Acting.of(request), plan)
     except plan_actions.PlanNotChanged as exc:
-        return render_error(request, 409, exc.message)
+        return render_refusal(request, exc)
     return _to_detail(plan.pk)
 
 

@@ -49,7 +49,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 form.add_error("upload", exc.message)
             except PymapError as exc:
                 form.add_error(None, f"The users could not be read: {exc.message}")
-                status = exc.http_status
+                status = exc.status
             else:
                 return HttpResponseRedirect(reverse("bulk:detail", args=[made.pk]))
     plans = [(plan, runs.shown_state(plan)) for plan in runs.visible_to(operator)[:RECENT_PLANS]]
@@ -74,7 +74,7 @@ def export(request: HttpRequest) -> HttpResponse:
     try:
         text, _left_out = export_csv(current.for_request(request), get_operator(request))
     except PymapError as exc:
-        return render_error(request, exc.http_status, f"The users could not be read: {exc.message}")
+        return render_error(request, exc.status, f"The users could not be read: {exc.message}")
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="users.csv"'
     return response

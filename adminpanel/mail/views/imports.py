@@ -32,6 +32,7 @@ from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
 from adminpanel.lib.body_limits import max_body_size, too_large
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.users.links import user_url
 
@@ -108,8 +109,8 @@ def _start(request: HttpRequest, form: ImportForm) -> HttpResponse:
     try:
         job = actions.start_import(Acting.of(request), wanted, files)
     except actions.ImportNotStarted as exc:
-        form.add_error(exc.field, exc.message)
-        return _list_page(request, form, exc.http_status)
+        add_to_form(form, exc)
+        return with_refusal(_list_page(request, form, exc.status), exc)
     return _to_detail(job.pk)
 
 

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from adminpanel.accounts.middleware import current_operator, public_view
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.servers import current
 
 from .. import actions, flow, passkeys, pending
@@ -75,10 +76,8 @@ def _page(
 def _throttled(
     request: HttpRequest, waiting: PendingSignIn, form: CodeForm, exc: SignInThrottled
 ) -> HttpResponse:
-    form.add_error(None, exc.message)
-    response = _page(request, waiting, form, status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
+    add_to_form(form, exc)
+    return with_refusal(_page(request, waiting, form), exc)
 
 
 @public_view
@@ -98,7 +97,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         accepted = actions.check_code(request, waiting, form.cleaned_data["code"])
     except SignInThrottled as exc:
         return _throttled(request, waiting, form, exc)
-    except actions.Refused:
+    except actions.FactorRefused:
         form.add_error("code", WRONG_CODE)
         return _page(request, waiting, form)
     return flow.complete(request, waiting, how=accepted.how)
@@ -119,7 +118,7 @@ def verify_passkey(request: HttpRequest) -> HttpResponse:
         accepted = actions.check_passkey(request, waiting, answer.cleaned_data["credential"])
     except SignInThrottled as exc:
         return _throttled(request, waiting, CodeForm(), exc)
-    except actions.Refused:
+    except actions.FactorRefused:
         answer.add_error(None, WRONG_PASSKEY)
         return _page(request, waiting, CodeForm(), answer)
     return flow.complete(request, waiting, how=accepted.how)

@@ -165,7 +165,7 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
             f"{exc.message} It is not known whether the change was made: check the "
             "user's page before trying again.",
         )
-    return exc.http_status
+    return exc.status
 
 
 def saved_message(request: HttpRequest, saved: actions.Saved, headline: str) -> None:

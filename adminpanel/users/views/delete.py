@@ -49,7 +49,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.AUTHORIZATION_FAILURE):
             raise
         return _confirm(
-            request, name, error=f"{exc.message} Nothing was deleted.", status=exc.http_status
+            request, name, error=f"{exc.message} Nothing was deleted.", status=exc.status
         )
     except PymapError as exc:
         return _confirm(
@@ -57,7 +57,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
             name,
             error=f"{exc.message} It is not known whether the user was deleted: open the "
             "user's page to check before trying again.",
-            status=exc.http_status,
+            status=exc.status,
         )
 
     if deleted.own_sign_in_over:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
@@ -217,8 +218,8 @@ def _save(
     except actions.ChangedMeanwhile as exc:
         return _conflict(request, name, edit, exc.current)
     except actions.ChangedButUnreadable as exc:
-        form.add_error(None, exc.message)
-        return _render(request, name, form, formset, status=exc.error.http_status)
+        add_to_form(form, exc)
+        return with_refusal(_render(request, name, form, formset), exc)
     except actions.NotEditable as exc:
         return _cannot_edit(request, name, exc.problems)
     except actions.NothingToSave as exc:
@@ -228,12 +229,10 @@ def _save(
         form.add_error(
             "current_password", f"{exc.message} Enter the current password, or set a new one."
         )
-        return _render(request, name, form, formset, status=400)
+        return with_refusal(_render(request, name, form, formset), exc)
     except SignInThrottled as exc:
-        form.add_error("current_password", exc.message)
-        response = _render(request, name, form, formset, status=429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        add_to_form(form, exc)
+        return with_refusal(_render(request, name, form, formset), exc)
     except Refused as exc:
         if not exc.is_(RefusalKey.NOT_ALLOWED):
             return _render(request, name, form, formset, status=add_failure(form, exc))

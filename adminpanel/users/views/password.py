@@ -19,6 +19,7 @@ from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
@@ -98,15 +99,6 @@ def _refused(
     return _render(request, name, form, status=add_failure(form, exc))
 
 
-def _throttled(
-    request: HttpRequest, name: str, form: ChangePasswordForm, exc: SignInThrottled
-) -> HttpResponse:
-    form.add_error("current_password" if form.asks_current else None, exc.message)
-    response = _render(request, name, form, status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("current_password", "new_password1", "new_password2")
 @sensitive_variables("new_password")
@@ -129,7 +121,8 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
         form.add_error("current_password", WRONG_CURRENT)
         return _render(request, name, form, status=400)
     except SignInThrottled as exc:
-        return _throttled(request, name, form, exc)
+        add_to_form(form, exc)  # on the current password's field, where the form has one
+        return with_refusal(_render(request, name, form), exc)
     except PymapError as exc:
         return _refused(request, name, form, exc)
     return _after_change(request, name, saved, new_password, shown=form.generates)
