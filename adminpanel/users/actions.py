@@ -43,7 +43,7 @@ from adminpanel.servers import issued_tokens
 
 from . import recent, records
 from .editable import PasswordAction, not_editable
-from .merge import UserValues, changed_fields
+from .merge import UserValues, Version, changed_fields, unchanged_since
 from .models import LastAction
 
 # --- the outcomes -------------------------------------------------
@@ -370,17 +370,9 @@ class Edit:
     password_action: str
     password: str | None = field(default=None, repr=False)
 
-
-def _unchanged_since(edit: Edit, current: UserRecord, caps: Capabilities) -> bool:
-    """Whether ``current`` is still the version the form was made from."""
-    if caps.checks_entity_tags:
-        return current.entity_tag == edit.entity_tag
-    # No entity tags to trust (maildir): compare what the form was made from.
-    return (
-        set(current.roles) == set(edit.base.roles)
-        and dict(current.params) == dict(edit.base.params)
-        and current.password_fingerprint == edit.password_fingerprint
-    )
+    @property
+    def version(self) -> Version:
+        return Version(self.entity_tag, self.base, self.password_fingerprint)
 
 
 def _read_current(acting: Acting, name: str, edit: Edit, fields: list[str]) -> UserRecord:
@@ -412,7 +404,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
     current = _read_current(acting, name, edit, fields)
     if problems := not_editable(current.roles, current.params):
         raise NotEditable(problems)
-    if not _unchanged_since(edit, current, caps):
+    if not unchanged_since(edit.version, current, caps):
         _record_conflict(acting, name, fields, RefusalKey.CANNOT_REPLACE_USER)
         raise ChangedMeanwhile(current)
     fields = changed_fields(UserValues.of(current.roles, current.params), edit.yours)
