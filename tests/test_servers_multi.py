@@ -32,8 +32,7 @@ from .support.mail import message, run
 from .support.panel_client import signed_in_anywhere
 from .support.pymap_users import make_user
 from .support.servers import SAVED, TwoServers, sign_in_to, two_servers_running
-from .support.users import page
-from .test_users_create import create_post, unique
+from .support.users import create_post, page, unique
 
 pytestmark = pytest.mark.django_db
 
