@@ -41,12 +41,11 @@ def _first_codes(operator: Operator) -> list[str] | None:
 
 
 @sensitive_variables("secret")
-def add_totp(
-    request: HttpRequest, operator: Operator, name: str, secret: str, step: int
-) -> list[str] | None:
+def add_totp(acting: Acting, name: str, secret: str, step: int) -> list[str] | None:
     """Keep an authenticator app whose code for ``step`` was just given (so
     that code cannot sign in again); the new recovery codes if it is the
     first factor."""
+    operator = acting.operator
     with transaction.atomic():
         Factor.objects.create(
             **owned_by(operator.server, owner_of(operator)),
@@ -56,13 +55,12 @@ def add_totp(
             last_step=step,
         )
         codes = _first_codes(operator)
-    record(Acting.of(request), Action.FACTOR_ADD, target=name, detail="authenticator app")
+    record(acting, Action.FACTOR_ADD, target=name, detail="authenticator app")
     return codes
 
 
-def add_passkey(
-    request: HttpRequest, operator: Operator, name: str, credential: passkeys.NewCredential
-) -> list[str] | None:
+def add_passkey(acting: Acting, name: str, credential: passkeys.NewCredential) -> list[str] | None:
+    operator = acting.operator
     with transaction.atomic():
         Factor.objects.create(
             **owned_by(operator.server, owner_of(operator)),
@@ -73,7 +71,7 @@ def add_passkey(
             sign_count=credential.sign_count,
         )
         codes = _first_codes(operator)
-    record(Acting.of(request), Action.FACTOR_ADD, target=name, detail="passkey")
+    record(acting, Action.FACTOR_ADD, target=name, detail="passkey")
     return codes
 
 
@@ -83,9 +81,10 @@ class LastFactorRequired(Refusal):
     status = 409
 
 
-def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None:
+def remove_own(acting: Acting, factor: Factor) -> None:
     """Remove one of the operator's own factors (with the last one, the
     recovery codes go too)."""
+    operator = acting.operator
     owner = owner_of(operator)
     with transaction.atomic():
         left = [f for f in factors_of(operator.server, owner) if f.pk != factor.pk]
@@ -95,21 +94,22 @@ def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None
         if not left:
             recovery.drop_all(operator.server, owner)
     record(
-        Acting.of(request),
+        acting,
         Action.FACTOR_REMOVE,
         target=factor.name,
         detail=factor.get_kind_display(),
     )
 
 
-def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason: str) -> int:
+def remove_all_of(acting: Acting, identity: Identity, reason: str) -> int:
     """An admin removes every factor (and recovery code) of another
     identity, for example after a lost phone; the reason is audited."""
+    server = acting.server.name
     with transaction.atomic():
         count, _ = Factor.objects.filter(**owned_by(server, identity)).delete()
         recovery.drop_all(server, identity)
     record(
-        Acting.of(request),
+        acting,
         Action.FACTOR_REMOVE,
         target=_audit_target(identity),
         detail=f"all {count} factor(s) removed by an admin: {reason}",
@@ -117,9 +117,10 @@ def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason:
     return count
 
 
-def new_recovery_codes(request: HttpRequest, operator: Operator) -> list[str]:
+def new_recovery_codes(acting: Acting) -> list[str]:
+    operator = acting.operator
     codes = recovery.new_set(operator.server, owner_of(operator))
-    record(Acting.of(request), Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
+    record(acting, Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
     return codes
 
 
