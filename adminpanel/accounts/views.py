@@ -24,7 +24,7 @@ from adminpanel.servers import current
 from adminpanel.twofactor import flow
 from adminpanel.users.links import user_url
 
-from . import everywhere, session, signin, throttle
+from . import session, signin, throttle, user_sessions
 from .acting import Acting
 from .forms import SignInForm
 from .middleware import current_operator, get_operator, others_data_view, public_view, set_operator
@@ -130,7 +130,7 @@ def _signed_in(
     if waiting is not None:
         return waiting
     session.start(request, operator)
-    everywhere.register(request)
+    user_sessions.register(request)
     set_operator(request, operator)
     record(Acting.of(request), Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
@@ -173,13 +173,13 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         validate_user_name(name)
     except ValidationError as exc:
         return render_error(request, 400, exc.messages[0], title="Not a valid user name")
-    if not everywhere.may_end_sessions_of(operator, name):
+    if not user_sessions.may_end_sessions_of(operator, name):
         return render_error(
             request,
             403,
             f"Ending the sessions of {name} needs the admin role; you can end your own.",
         )
-    ended = everywhere.end_sessions(
+    ended = user_sessions.end_sessions(
         Acting.of(request), name, keep_own=False, why="sign out everywhere"
     )
     if ended.current:

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import everywhere, session
+from adminpanel.accounts import session, user_sessions
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import Action, record, record_attempt
@@ -57,7 +57,7 @@ def complete(request: HttpRequest, waiting: PendingSignIn, *, how: str) -> HttpR
         messages.warning(request, "That sign-in can no longer be completed. Please sign in again.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     session.start(request, operator)
-    everywhere.register(request)
+    user_sessions.register(request)
     request.operator = operator  # type: ignore[attr-defined]
     record(
         Acting.of(request), Action.SIGN_IN, target=waiting.act_as, detail=f"second factor: {how}"

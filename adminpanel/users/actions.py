@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import everywhere, password_check
+from adminpanel.accounts import password_check, user_sessions
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
@@ -70,7 +70,7 @@ class Saved:
     #: What the server did not keep as sent, in words (empty: all of it).
     differences: tuple[str, ...] = ()
     #: The user's other panel sessions ended because the password changed.
-    ended: everywhere.Ended = everywhere.NONE_ENDED
+    ended: user_sessions.Ended = user_sessions.NONE_ENDED
     #: The ``pymap-admin`` command that makes the same write (none: unknown).
     command: ShownCommand | None = None
     #: Set when operators wrote their own record (see :class:`OwnSession`).
@@ -265,12 +265,12 @@ def finish_saved(
 ) -> Saved:
     """The side effects of a write the server took, in one place: the audit
     record; a changed password ends the user's other panel sessions
-    (accounts/everywhere.py), whoever wrote it; a write of one's own record
+    (accounts/user_sessions.py), whoever wrote it; a write of one's own record
     renews the session (with ``password``, the one now stored)."""
     record_saved(acting, action, saved)
-    ended = everywhere.NONE_ENDED
+    ended = user_sessions.NONE_ENDED
     if "password" in saved.changed:
-        ended = everywhere.end_after_password_change(acting, saved.name)
+        ended = user_sessions.end_after_password_change(acting, saved.name)
     own = _own_session(acting, saved.name, password)
     return replace(saved, ended=ended, command=command, own=own)
 
