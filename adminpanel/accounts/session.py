@@ -73,7 +73,7 @@ class Operator:
     last_seen: float
     signed_in_as: str | None = None
     admin_token: bool = False
-    #: When pymap last confirmed ``is_admin`` (see powers.py).
+    #: When pymap last confirmed ``is_admin`` (see rights_check.py).
     powers_checked_at: float = 0.0
 
     @property
