@@ -14,7 +14,7 @@ pymap cannot keep a stored password (SetUser hashes whatever it is sent, and
 stores none when none is sent: PYMAP.md), so a row that changes an existing
 user must carry the password to store; without one it is refused, never
 applied without a password. A new user without a password gets a generated
-one, delivered once in the result file (results.py).
+one, delivered once in the result file (password_file.py).
 """
 
 from __future__ import annotations

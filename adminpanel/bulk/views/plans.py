@@ -14,7 +14,7 @@ from adminpanel.accounts.middleware import get_operator, others_data_view, passi
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.refusal import render_refusal
 
-from .. import csvfile, plan_actions, results, runs
+from .. import csvfile, password_file, plan_actions, runs
 from ..models import BulkPlan, Kind
 
 PAGE_SIZE = 100
@@ -33,7 +33,7 @@ def _to_detail(pk: int) -> HttpResponseRedirect:
 @never_cache
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    results.sweep()
+    password_file.sweep()
     plan = _plan_for(request, pk)
     show = request.GET.get("show", "")
     rows = plan.rows.order_by("line")
@@ -52,7 +52,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_apply": runs.can_apply(plan),
             "can_cancel": runs.can_cancel(plan),
             "can_resume": runs.can_resume(plan),
-            "passwords_ready": results.available(plan),
+            "passwords_ready": password_file.available(plan),
         },
     )
 
@@ -122,7 +122,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def passwords(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for(request, pk)
-    data = results.take(plan)
+    data = password_file.take(plan)
     if data is None:
         return render_error(
             request,

@@ -17,7 +17,7 @@ from adminpanel.pymap.errors import PymapError
 from adminpanel.servers import current, knowledge
 from adminpanel.users.views.common import admin_only
 
-from .. import csvfile, results, runs
+from .. import csvfile, password_file, runs
 from ..export import export_csv
 from ..forms import UploadForm
 from ..intake import PlanSpec, create_plan
@@ -32,7 +32,7 @@ RECENT_PLANS = 20
 @require_http_methods(["GET", "POST"])
 @admin_only("Importing users from a CSV")
 def index(request: HttpRequest) -> HttpResponse:
-    results.sweep()
+    password_file.sweep()
     operator = get_operator(request)
     status = 200
     posted = request.method == "POST"
