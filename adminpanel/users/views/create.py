@@ -16,7 +16,7 @@ from ..forms.params import PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
 from ..links import user_url
 from ..merge import UserValues
 from .common import add_failure, admin_only, caps, not_authorized, saved_message
-from .rows import MORE_ROWS, with_more_rows
+from .param_rows import MORE_ROWS, with_more_rows
 
 PASSWORD_FIELDS = ("password1", "password2")
 

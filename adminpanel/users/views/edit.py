@@ -44,7 +44,7 @@ from .common import (
     show_password_once,
     with_target_name,
 )
-from .rows import MORE_ROWS, with_more_rows
+from .param_rows import MORE_ROWS, with_more_rows
 
 PASSWORD_FIELDS = ("current_password", "new_password1", "new_password2")
 
