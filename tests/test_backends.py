@@ -28,8 +28,16 @@ from .support.mail import IMPORT, fetch_all, mbox_bytes, message, run, upload
 from .support.panel_client import SIGN_IN, session_operator
 from .support.pymap_users import MakeUser
 from .support.stored import maildir_group_roles, maildir_token_lines, stored_user
-from .support.users import edit_post, page, sign_in, signed_in_admin, user_url
-from .test_users_create import CREATE, PASSWORD, create_post
+from .support.users import (
+    CREATE,
+    PASSWORD,
+    create_post,
+    edit_post,
+    page,
+    sign_in,
+    signed_in_admin,
+    user_url,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from devtools.pymap_process import PymapProcess
 
 from .support.pymap_users import MakeUser, unique_name
 from .support.stored import stored_user
-from .support.users import edit_post, page, signed_in_admin, user_url
-from .test_users_create import CREATE, create_post
+from .support.users import CREATE, create_post, edit_post, page, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 

@@ -135,3 +135,27 @@ def test_a_plan_cancelled_before_it_is_applied_writes_nothing(
     with pytest.raises(Refused):
         service.get_user(pymap_server, pymap.admin_token, name)
     assert plan.rows.exclude(sealed_password=None).count() == 0
+
+
+def test_queueing_resuming_and_cancelling_a_plan_are_audited(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    operator = signed_in_admin(client, pymap_user)
+    plan, names = _creates(client, 2)
+    queued = AuditEvent.objects.get(action="bulk-apply")
+    assert (queued.operator, queued.server, queued.outcome) == (operator, pymap_server.name, "ok")
+    assert queued.target == ""
+    assert queued.detail == f"plan {plan.pk} queued: 2 rows to write"
+    assert f'href="/bulk/{plan.pk}/"' in client.get("/audit/").content.decode()
+    # A worker that died: the plan is resumed, then cancelled, each audited.
+    BulkPlan.objects.filter(pk=plan.pk).update(state=PlanState.FAILED)
+    assert client.post(f"/bulk/{plan.pk}/resume/").status_code == 302
+    assert client.post(f"/bulk/{plan.pk}/cancel/").status_code == 302
+    events = AuditEvent.objects.filter(action="bulk-apply").order_by("id")
+    assert [event.detail.removeprefix(f"plan {plan.pk} ") for event in events] == [
+        "queued: 2 rows to write",
+        "resumed: 2 rows to write",
+        "cancelled",
+    ]
+    # Nothing was written by queueing.
+    assert all(stored_user(pymap_user.pymap, name) is None for name in names)

@@ -16,7 +16,7 @@ from adminpanel.bulk.csvfile import CsvRow
 from adminpanel.lib.spreadsheet import FORMULA_PREFIXES, csv_safe
 from adminpanel.pymap.backends import ALL, capabilities
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.users.generated import generate_password
+from adminpanel.users.password_generator import generate_password
 
 from .support.bulk import apply_now, csv_bytes, passwords_file, upload_plan
 from .support.pymap_users import MakeUser

@@ -17,8 +17,8 @@ from adminpanel.audit.models import AuditEvent
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.users.generated import ALPHABET, generate_password
 from adminpanel.users.models import LastAction, RecentUser
+from adminpanel.users.password_generator import ALPHABET, generate_password
 from devtools.pymap_process import PymapProcess
 
 from .support.panel_client import SIGN_IN, operator_entry, session_operator

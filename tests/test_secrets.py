@@ -18,11 +18,11 @@ from pytest_django.fixtures import Settings as DjangoSettings
 
 from adminpanel.accounts import signin
 from adminpanel.audit.models import AuditEvent
-from adminpanel.lib.json_logs import JsonFormatter
 from adminpanel.lib.redaction import REDACTED, PanelExceptionReporterFilter, RedactingFormatter
 from adminpanel.pymap.servers import PymapServer
 
 from .support.error_urls import FAILING_PATH, PanelBug
+from .support.logs import everything_logged
 from .support.panel_client import SIGN_IN, session_operator, sign_in
 from .support.pymap_users import MakeUser, PymapUser
 from .support.users import raw_password_hash
@@ -31,22 +31,6 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
 COOKIE = "pymap_panel_session"
-
-
-def everything_logged(caplog: pytest.LogCaptureFixture) -> str:
-    """Every captured record as the raw message, its traceback, and as the
-    panel's own formatters write it (plain and PANEL_LOG_FORMAT=json)."""
-    plain = logging.Formatter()
-    panel = RedactingFormatter("%(levelname)s %(name)s %(message)s")
-    as_json = JsonFormatter()
-    parts = []
-    for record in caplog.records:
-        parts.append(record.getMessage())
-        if record.exc_info:
-            parts.append(plain.formatException(record.exc_info))
-        parts.append(panel.format(record))
-        parts.append(as_json.format(record))
-    return "\n".join(parts)
 
 
 def assert_absent(secrets: list[str], *texts: str) -> None:

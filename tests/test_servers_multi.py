@@ -27,13 +27,12 @@ from adminpanel.users.models import RecentUser
 from devtools.local_processes import LOCALHOST
 from devtools.pymap_process import PymapProcess
 
-from .support import stored
+from .support import bulk, stored
 from .support.mail import message, run
 from .support.panel_client import signed_in_anywhere
 from .support.pymap_users import make_user
 from .support.servers import SAVED, TwoServers, sign_in_to, two_servers_running
-from .support.users import page
-from .test_users_create import create_post, unique
+from .support.users import create_post, page, unique
 
 pytestmark = pytest.mark.django_db
 
@@ -209,6 +208,27 @@ def test_an_import_job_names_its_server_and_its_worker_sends_there(
     sign_in_to(client, two_servers.alpha, two_servers.alpha_process.admin_token)
     assert client.get(f"/s/alpha/mail/import/{job.pk}/").status_code == 404
     assert f"/mail/import/{job.pk}/" not in page(client.get("/s/alpha/mail/import/"))
+
+
+@pytest.mark.django_db(transaction=True)  # the worker's threads use their own connections
+def test_a_bulk_plan_on_the_second_server_is_written_and_audited_there(
+    client: Client, two_servers: TwoServers, mail_spool: Path
+) -> None:
+    sign_in_to(client, two_servers.beta, two_servers.beta_process.admin_token)
+    name = unique("bulk-on-beta")
+    data = bulk.csv_bytes([[name, "Pw-on-beta-12", "", "", "create"]])
+    posted = client.post(
+        f"/s/{SAVED}/bulk/", {"upload": SimpleUploadedFile("users.csv", data, "text/csv")}
+    )
+    plan = BulkPlan.objects.get()
+    assert posted["Location"] == f"/s/{SAVED}/bulk/{plan.pk}/"
+    assert plan.server == SAVED
+    assert client.post(f"/s/{SAVED}/bulk/{plan.pk}/apply/").status_code == 302
+    assert bulk.run(plan) == PlanState.FINISHED, plan.stop_reason
+    assert stored.stored_user(two_servers.beta_process, name) is not None
+    assert stored.stored_user(two_servers.alpha_process, name) is None
+    event = AuditEvent.objects.get(action=Action.USER_CREATE, target=name)
+    assert (event.server, event.outcome) == (SAVED, "ok")
 
 
 def test_ending_a_users_sessions_on_one_server_keeps_their_sign_in_to_the_other(

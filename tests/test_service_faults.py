@@ -32,7 +32,7 @@ def test_hung_server_times_out_after_the_configured_timeout(
     recorder.behaviour["GetUser"] = fake_pymap.hang
     with pytest.raises(ServerTimeout) as caught:
         service.get_user(fake_server, "tok", "alice")
-    assert caught.value.http_status == 504
+    assert caught.value.status == 504
     assert "0.3 seconds" in caught.value.message
 
 
@@ -63,7 +63,7 @@ def test_unknown_result_key_becomes_a_generic_refusal(recorder: Recorder, fake_s
         service.append(fake_server, "tok", "alice", b"Subject: x\r\n\r\n")
     assert caught.value.key == "QuotaExceededSomehow"
     assert "QuotaExceededSomehow" in caught.value.message
-    assert caught.value.http_status == 422
+    assert caught.value.status == 422
 
 
 def test_internal_server_error_is_a_server_fault(recorder: Recorder, fake_server: Any) -> None:
@@ -119,7 +119,7 @@ def test_missing_socket_is_server_unavailable() -> None:
     server = PymapServer(name="gone", path="/nonexistent/pymap-admin.sock", timeout=1)
     with pytest.raises(ServerUnavailable) as caught:
         service.ping(server)
-    assert caught.value.http_status == 503
+    assert caught.value.status == 503
 
 
 def test_refused_port_is_server_unavailable() -> None:

@@ -12,12 +12,14 @@ from django.test import Client
 
 from adminpanel.accounts.models import OperatorSession
 from adminpanel.audit.models import Action, AuditEvent
+from adminpanel.bulk.models import PlanState, RowState
 from adminpanel.pymap import service
 from adminpanel.pymap.servers import PymapServer
 
+from .support.bulk import apply_now, csv_bytes, upload_plan
 from .support.panel_client import SIGN_IN, sign_in
 from .support.pymap_users import MakeUser, PymapUser
-from .support.users import edit_post, page, user_url
+from .support.users import edit_post, page, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +96,25 @@ def test_a_password_set_in_the_edit_form_ends_the_users_sessions(
     )
     assert f"1 panel session of {user.name} elsewhere was signed out." in page(saved)
     assert not alive(theirs)
+
+
+@pytest.mark.django_db(transaction=True)  # the worker's threads use their own connections
+@pytest.mark.usefixtures("mail_spool")
+def test_a_bulk_update_that_sets_a_password_ends_the_users_sessions(
+    client: Client, pymap_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    user = pymap_user()
+    theirs = signed_in(user)
+    operator = signed_in_admin(client, pymap_user)
+    plan = upload_plan(client, csv_bytes([[user.name, NEW, "", "", "update"]]))
+    plan = apply_now(client, plan)
+    assert plan.state == PlanState.FINISHED, plan.stop_reason
+    assert [row.state for row in plan.rows.all()] == [RowState.APPLIED]
+    assert not alive(theirs)
+    event = AuditEvent.objects.get(action=Action.SESSIONS_END)
+    assert (event.target, event.operator) == (user.name, operator)
+    assert event.detail == "1 panel session ended: password changed in the panel"
+    assert alive(client)
 
 
 @pytest.mark.backends("dict", "redis")  # maildir: only the admin token acts on others

@@ -23,8 +23,7 @@ from .support.mail import fetch_all, sign_in
 from .support.pymap_users import MakeUser
 from .support.stored import stored_user
 from .support.tokens import run_shown, shown_commands, shown_token, works
-from .support.users import edit_post, page, signed_in_admin, user_url
-from .test_users_create import CREATE, create_post, unique
+from .support.users import CREATE, create_post, edit_post, page, signed_in_admin, unique, user_url
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("mail_spool")]
 

@@ -18,11 +18,11 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.pymap.tokens import read_token
 from devtools.pymap_process import PymapProcess
 
+from .support.logs import everything_logged
 from .support.panel_client import SIGN_IN, sign_in
 from .support.pymap_users import MakeUser
 from .support.tokens import refusal, shown_token, works
 from .support.users import page, signed_in_admin
-from .test_secrets import everything_logged
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,7 @@ from adminpanel.web.errors import PymapErrorMiddleware
 from .support import fake_pymap
 from .support.fake_pymap import Recorder
 from .support.pymap_users import MakeUser
-from .support.users import edit_post, page, sign_in, user_url
-from .test_users_create import CREATE, create_post
+from .support.users import CREATE, create_post, edit_post, page, sign_in, user_url
 
 pytestmark = pytest.mark.django_db
 

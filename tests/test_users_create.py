@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -16,38 +13,18 @@ from adminpanel.pymap.servers import PymapServer
 from adminpanel.users.models import LastAction, RecentUser
 
 from .support.pymap_users import MakeUser
-from .support.users import page, params_post, sign_in, signed_in_admin, user_url
+from .support.users import (
+    CREATE,
+    create_post,
+    page,
+    params_post,
+    sign_in,
+    signed_in_admin,
+    unique,
+    user_url,
+)
 
 pytestmark = pytest.mark.django_db
-
-CREATE = "/users/new/"
-PASSWORD = "correct horse battery"
-
-
-def create_post(
-    name: str,
-    *,
-    password: str | None = PASSWORD,
-    again: str | None = None,
-    admin: bool = False,
-    other_roles: str = "",
-    params: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": name,
-        "password_choice": "set" if password is not None else "none",
-        "password1": password or "",
-        "password2": (again if again is not None else password) or "",
-        "other_roles": other_roles,
-        **params_post(params or {}, extra_rows=2),
-    }
-    if admin:
-        data["is_admin"] = "on"
-    return data
-
-
-def unique(prefix: str = "created") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 # Several roles and free params: redis stores one role, maildir only its

@@ -18,8 +18,7 @@ from adminpanel.pymap.servers import PymapServer
 
 from .support.fake_pymap import Recorder
 from .support.pymap_users import MakeUser
-from .support.users import page, params_post, signed_in_admin, user_url
-from .test_users_create import CREATE, create_post
+from .support.users import CREATE, create_post, page, params_post, signed_in_admin, user_url
 
 pytestmark = pytest.mark.django_db
 

@@ -17,10 +17,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.urls import reverse
 
 from adminpanel.lib.return_to import form_page
-from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.servers import current
 
-from . import powers, session
+from . import rights_check, session
 from .session import Operator, from_stored, stored_operators
 
 ViewT = TypeVar("ViewT", bound=Callable[..., HttpResponseBase])
@@ -43,7 +42,7 @@ def passive_view(view: ViewT) -> ViewT:
 def others_data_view(view: ViewT) -> ViewT:
     """Mark a view that shows or changes other operators' data (the audit
     log, others' imports, the recent-users list): pymap confirms the session's
-    admin flag before it runs (see :mod:`adminpanel.accounts.powers`)."""
+    admin flag before it runs (see :mod:`adminpanel.accounts.rights_check`)."""
     view.panel_others_data = True  # type: ignore[attr-defined]
     return view
 
@@ -132,7 +131,7 @@ class OperatorSessionMiddleware:
             return None
         if operator is None:
             return redirect_to_sign_in(request, unsaved=True)
-        confirmed = powers.confirm(
+        confirmed = rights_check.confirm(
             request, operator, now, others_data=getattr(view_func, "panel_others_data", False)
         )
         if confirmed is None:
@@ -141,16 +140,6 @@ class OperatorSessionMiddleware:
             messages.warning(request, TOKEN_REFUSED)
             return redirect_to_sign_in(request)
         set_operator(request, confirmed)
-        return None
-
-    def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        """A call refused the session's token (InvalidAuth: its user was
-        deleted, or the server restarted with a new key): sign in again.
-        Every other failure becomes a page in web/errors.py."""
-        if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-            session.drop(request, current.for_request(request).name)
-            messages.warning(request, TOKEN_REFUSED)
-            return redirect_to_sign_in(request)
         return None
 
 

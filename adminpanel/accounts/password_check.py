@@ -1,40 +1,52 @@
-"""Checking that a typed password is a user's current one, with a Login.
+"""Checking a typed password with a Login that counts like a sign-in.
 
 Each check is a password guess as far as an attacker is concerned, so it is
 counted against the same limits as sign-ins (accounts/throttle.py): a wrong
-password stays counted, a right one or an unreachable server does not.
+password stays counted, a right one or an unreachable server does not. The
+current-password checks of the user pages and the token page's own-password
+Login both come here.
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.lib.client_address import client_address
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
-from adminpanel.pymap.servers import PymapServer
 
 from . import throttle
+from .acting import Acting
 
 
 @sensitive_variables("password")
-def is_current(request: HttpRequest, server: PymapServer, name: str, password: str) -> bool:
-    """Whether pymap accepts ``password`` for ``name``.
+def counted_login(acting: Acting, name: str, password: str, *, field: str | None) -> str | None:
+    """pymap's login token for ``name`` with ``password``; None when pymap
+    refused the password (the attempt stays counted).
 
-    Raises :class:`throttle.SignInThrottled` before asking pymap when the limits
-    are reached, and the service's errors when pymap gives no verdict.
+    Raises :class:`throttle.SignInThrottled` before asking pymap when the
+    limits are reached (on the form field ``field``, where the password was
+    typed), and the service's errors when pymap gives no verdict.
     """
-    attempt = throttle.begin(server.name, client_address(request), name)
     try:
-        service.login(server, name, password=password)
+        attempt = throttle.begin(acting.server.name, acting.client_address, name)
+    except throttle.SignInThrottled as exc:
+        exc.field = field
+        raise
+    try:
+        token = service.login(acting.server, name, password=password)
     except Refused as exc:
         if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
-            return False  # the attempt stays counted
+            return None  # the attempt stays counted
         attempt.release()
         raise
     except BaseException:
         attempt.release()
         raise
     attempt.release()
-    return True
+    return token
+
+
+@sensitive_variables("password")
+def is_current(acting: Acting, name: str, password: str, *, field: str | None) -> bool:
+    """Whether pymap accepts ``password`` for ``name`` (see :func:`counted_login`)."""
+    return counted_login(acting, name, password, field=field) is not None

@@ -73,7 +73,7 @@ class Operator:
     last_seen: float
     signed_in_as: str | None = None
     admin_token: bool = False
-    #: When pymap last confirmed ``is_admin`` (see powers.py).
+    #: When pymap last confirmed ``is_admin`` (see rights_check.py).
     powers_checked_at: float = 0.0
 
     @property
@@ -159,17 +159,6 @@ def drop(request: HttpRequest, server: str) -> None:
     request.session.pop(operator_key(server), None)
     if not stored_operators(request.session):
         request.session.flush()
-
-
-def replace_token(
-    request: HttpRequest, operator: Operator, token: str, *, is_admin: bool | None = None
-) -> Operator:
-    """Store a renewed token (and, after a change of own roles, the admin flag)."""
-    updated = replace(operator, token=token)
-    if is_admin is not None:
-        updated = replace(updated, is_admin=is_admin)
-    store(request, updated)
-    return updated
 
 
 def touch(request: HttpRequest, operator: Operator, now: float) -> Operator:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 
+from adminpanel.lib.refusal import Refusal
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.results import ADMIN_ROLE
@@ -31,14 +32,17 @@ class SignedIn:
     notice: str | None = None
 
 
-class SignInRefused(Exception):
+class SignInRefused(Refusal):
     """Credentials not accepted; ``message`` is safe to show, ``outcome`` is the
     result key (or ``MalformedToken``) for the audit log."""
 
     def __init__(self, message: str, outcome: str) -> None:
         super().__init__(message)
-        self.message = message
-        self.outcome = outcome
+        self.key = outcome
+
+    @property
+    def outcome(self) -> str:
+        return self.key
 
 
 GENERIC_FAILURE = "Sign-in failed: the user name, password or token was not accepted."

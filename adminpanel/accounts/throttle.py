@@ -30,23 +30,26 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from adminpanel.lib.refusal import Refusal
+
 from .models import FailedSignIn
 
 
-class SignInThrottled(Exception):
-    """Too many recent failures; ``retry_after`` is whole seconds to wait."""
+class SignInThrottled(Refusal):
+    """Too many recent failures; ``retry_after`` is whole seconds to wait
+    (a 429 page with ``Retry-After``). A password check made for a form
+    names the form's password field (password_check.counted_login)."""
+
+    status = 429
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"sign-in throttled for {retry_after} s")
-        self.retry_after = retry_after
-
-    @property
-    def message(self) -> str:
-        minutes = math.ceil(self.retry_after / 60)
-        return (
+        minutes = math.ceil(retry_after / 60)
+        super().__init__(
             "Too many failed sign-ins for this user name or from this address. "
-            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+            f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            headers={"Retry-After": str(retry_after)},
         )
+        self.retry_after = retry_after
 
 
 class Attempt:

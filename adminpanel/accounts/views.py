@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from adminpanel.audit.record import THROTTLED, Action, record, record_event
+from adminpanel.audit.record import THROTTLED, Action, record, record_attempt, record_event
 from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
 from adminpanel.lib.response_floor import not_before
@@ -27,7 +27,8 @@ from adminpanel.servers import current
 from adminpanel.twofactor import flow
 from adminpanel.users.links import user_url
 
-from . import everywhere, session, signin, throttle
+from . import session, signin, throttle, user_sessions
+from .acting import Acting
 from .forms import SignInForm
 from .middleware import current_operator, get_operator, others_data_view, public_view, set_operator
 
@@ -78,7 +79,9 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
     try:
         attempt = throttle.begin(server.name, client_address(request), user)
     except throttle.SignInThrottled as exc:
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed)
+        record_attempt(
+            request, Action.SIGN_IN, target=act_as or "", outcome=THROTTLED, identity=claimed
+        )
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form, status=429)
         response["Retry-After"] = str(exc.retry_after)
@@ -87,7 +90,9 @@ def _attempt_sign_in(request: HttpRequest, form: SignInForm) -> HttpResponse:
         signed_in = _ask_pymap(server, data, is_token, act_as, attempt)
     except signin.SignInRefused as exc:
         # The attempt stays counted against the limits.
-        record(request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed)
+        record_attempt(
+            request, Action.SIGN_IN, target=act_as or "", outcome=exc.outcome, identity=claimed
+        )
         form.add_error(None, exc.message)
         response = _sign_in_page(request, form)
         _refusal_takes_the_floor(started)
@@ -151,9 +156,9 @@ def _signed_in(
     if waiting is not None:
         return waiting
     session.start(request, operator)
-    everywhere.register(request)
+    user_sessions.register(request)
     set_operator(request, operator)
-    record(request, Action.SIGN_IN, target=act_as or "")
+    record(Acting.of(request), Action.SIGN_IN, target=act_as or "")
     if signed_in.notice:
         messages.info(request, signed_in.notice)
     return HttpResponseRedirect(_safe_next(request))
@@ -194,16 +199,17 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         validate_user_name(name)
     except ValidationError as exc:
         return render_error(request, 400, exc.messages[0], title="Not a valid user name")
-    if not everywhere.may_end_sessions_of(operator, name):
+    if not user_sessions.may_end_sessions_of(operator, name):
         return render_error(
             request,
             403,
             f"Ending the sessions of {name} needs the admin role; you can end your own.",
         )
-    ended = everywhere.end_sessions(
-        request, operator.server, name, keep_current=False, why="sign out everywhere"
+    ended = user_sessions.end_sessions(
+        Acting.of(request), name, keep_own=False, why="sign out everywhere"
     )
     if ended.current:
+        session.drop(request, operator.server)
         messages.info(request, f"You signed out everywhere: {ended.sessions} of {name} ended.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     messages.success(request, f"Signed {name} out everywhere: {ended.sessions} ended.")

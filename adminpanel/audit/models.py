@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import models
 
-from adminpanel.accounts.identity import Identity, IdentityKind
+from adminpanel.accounts.acted_by import ActedBy
 
 
 class Action(models.TextChoices):
@@ -19,6 +19,7 @@ class Action(models.TextChoices):
     USER_DELETE = "user-delete", "Delete user"
     MESSAGE_DELIVER = "message-deliver", "Deliver message"
     MAILBOX_IMPORT = "mailbox-import", "Import messages"
+    BULK_APPLY = "bulk-apply", "Apply bulk plan"
     TOKEN_ISSUE = "token-issue", "Issue token"
     FACTOR_ADD = "factor-add", "Add second factor"
     FACTOR_REMOVE = "factor-remove", "Remove second factor"
@@ -48,7 +49,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
         raise ImmutableRecord("audit records cannot be deleted")
 
 
-class AuditEvent(models.Model):
+class AuditEvent(ActedBy):
     """Who did what to whom, from where, against which server, and how it ended.
 
     Who acted is kept twice: ``identity_kind``, ``identity_name`` and
@@ -59,14 +60,8 @@ class AuditEvent(models.Model):
     """
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    #: ActedBy's, indexed here: the audit page filters by it.
     operator = models.CharField(max_length=600, db_index=True)
-    identity_kind = models.CharField(
-        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
-    )
-    identity_name = models.CharField(max_length=300, blank=True)
-    identity_act_as = models.CharField(max_length=300, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    server = models.CharField(max_length=200)
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
     target = models.CharField(max_length=300, blank=True, db_index=True)
     outcome = models.CharField(max_length=100, db_index=True)
@@ -98,7 +93,3 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableRecord("audit records cannot be deleted")
-
-    @property
-    def identity(self) -> Identity:
-        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)

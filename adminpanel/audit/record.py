@@ -1,5 +1,6 @@
-"""Writing audit events: ``record(request, Action.USER_EDIT, ...)`` from views,
-:func:`record_event` where there is no request (task workers)."""
+"""Writing audit events: ``record(acting, Action.USER_EDIT, ...)`` from actions,
+:func:`record_attempt` for a sign-in attempt (no operator yet), and
+:func:`record_event` where all is known already (task workers, sign-out)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from collections.abc import Iterable
 
 from django.http import HttpRequest
 
-from adminpanel.accounts.identity import Identity, IdentityKind
-from adminpanel.accounts.middleware import current_operator
+from adminpanel.accounts.acting import Acting
+from adminpanel.accounts.identity import Identity
 from adminpanel.lib import metrics, request_context
 from adminpanel.lib.client_address import client_address
 from adminpanel.servers import current
@@ -18,24 +19,42 @@ from .models import OK, THROTTLED, Action, AuditEvent
 
 log = logging.getLogger(__name__)
 
-__all__ = ["OK", "THROTTLED", "Action", "record", "record_event"]
+__all__ = ["OK", "THROTTLED", "Action", "record", "record_attempt", "record_event"]
 
 
 def record(
-    request: HttpRequest,
+    acting: Acting,
     action: Action,
     *,
     target: str = "",
     outcome: str = OK,
     changed_fields: Iterable[str] = (),
     detail: str = "",
-    identity: Identity | None = None,
 ) -> AuditEvent:
-    """Store one event. ``identity`` defaults to the signed-in operator's;
-    sign-in attempts pass the one that was tried."""
-    if identity is None:
-        signed_in = current_operator(request)
-        identity = signed_in.identity if signed_in is not None else Identity(IdentityKind.NONE)
+    """Store one event of ``acting``'s operator, on ``acting``'s server."""
+    return record_event(
+        action,
+        identity=acting.operator.identity,
+        client_address=acting.client_address,
+        server=acting.server.name,
+        target=target,
+        outcome=outcome,
+        changed_fields=changed_fields,
+        detail=detail,
+    )
+
+
+def record_attempt(
+    request: HttpRequest,
+    action: Action,
+    *,
+    identity: Identity,
+    target: str = "",
+    outcome: str = OK,
+    detail: str = "",
+) -> AuditEvent:
+    """Store a sign-in step made before anyone is signed in: ``identity`` is
+    the one that was tried."""
     return record_event(
         action,
         identity=identity,
@@ -43,7 +62,6 @@ def record(
         server=current.for_request(request).name,
         target=target,
         outcome=outcome,
-        changed_fields=changed_fields,
         detail=detail,
     )
 

@@ -18,10 +18,9 @@ from django.views.decorators.debug import sensitive_variables
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import Action, record
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
-from adminpanel.pymap.results import UserRecord
 from adminpanel.users import actions, records
 from adminpanel.users.editable import PasswordAction
-from adminpanel.users.merge import UserValues
+from adminpanel.users.merge import UserValues, Version, unchanged_since
 
 from .models import BulkRow, Kind, RowState
 
@@ -46,15 +45,10 @@ def _base(row: BulkRow) -> UserValues:
     return UserValues.of(row.base_roles, row.base_params)
 
 
-def _unchanged(row: BulkRow, acting: Acting, current: UserRecord) -> bool:
-    """Whether ``current`` (read again now) is still the version planned against."""
-    if acting.caps.checks_entity_tags:
-        return str(current.entity_tag) == row.base_tag
-    return (
-        set(current.roles) == set(row.base_roles)
-        and dict(current.params) == dict(row.base_params)
-        and current.password_fingerprint == row.base_fingerprint
-    )
+def _version(row: BulkRow) -> Version:
+    """The version the row was planned against."""
+    tag = int(row.base_tag) if row.base_tag else None
+    return Version(tag, _base(row), row.base_fingerprint)
 
 
 def _delete(acting: Acting, row: BulkRow) -> None:
@@ -64,16 +58,16 @@ def _delete(acting: Acting, row: BulkRow) -> None:
         if not exc.is_(RefusalKey.USER_NOT_FOUND):
             raise
         record(
-            acting.request,
+            acting,
             Action.USER_DELETE,
             target=row.name,
             outcome=exc.key,
             detail="bulk: deleted since the plan was made",
         )
         raise actions.DeletedMeanwhile from exc
-    if not _unchanged(row, acting, current):
+    if not unchanged_since(_version(row), current, acting.caps):
         record(
-            acting.request,
+            acting,
             Action.USER_DELETE,
             target=row.name,
             outcome=RefusalKey.CANNOT_REPLACE_USER,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from adminpanel.accounts.acted_by import ActedBy
 from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.lib import leased_run
 
@@ -64,18 +65,12 @@ FINAL_ROW_STATES = (
 )
 
 
-class BulkPlan(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    #: Who made it (label for pages; name: whose rights, "" for the admin token).
-    operator = models.CharField(max_length=600)
+class BulkPlan(ActedBy, leased_run.LeasedRow):
+    """One plan: who made it (ActedBy), what it holds, and its worker's run
+    (LeasedRow, lib/leased_run.py)."""
+
+    #: Whose rights ("" for the admin token).
     operator_name = models.CharField(max_length=300, blank=True)
-    identity_kind = models.CharField(
-        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
-    )
-    identity_name = models.CharField(max_length=300, blank=True)
-    identity_act_as = models.CharField(max_length=300, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    server = models.CharField(max_length=200)
     #: The backend(s) the plan was made for ("maildir", "maildir or redis").
     backend_label = models.CharField(max_length=100)
     #: For display only; never a path.
@@ -87,17 +82,6 @@ class BulkPlan(models.Model):
     state = models.CharField(
         max_length=16, choices=PlanState.choices, default=PlanState.PLANNED, db_index=True
     )
-    cancel_requested = models.BooleanField(default=False)
-    lease = models.CharField(max_length=32, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    run_started_at = models.DateTimeField(null=True, blank=True)
-    #: Rows applied when the current run started (the rate's baseline).
-    run_start_done = models.IntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    stop_reason = models.CharField(max_length=500, blank=True)
-    stop_key = models.CharField(max_length=100, blank=True)
-    #: The operator's token for the worker, sealed; wiped when a run ends.
-    sealed_token = models.BinaryField(null=True, blank=True, editable=False)
     #: Whether the operator may act on others (from the session, for the worker).
     operator_is_admin = models.BooleanField(default=False)
     operator_admin_token = models.BooleanField(default=False)
@@ -119,10 +103,6 @@ class BulkPlan(models.Model):
 
     def __str__(self) -> str:
         return f"bulk plan {self.pk}"
-
-    @property
-    def identity(self) -> Identity:
-        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)
 
     @property
     def applied_by(self) -> Identity:

@@ -14,7 +14,7 @@ pymap cannot keep a stored password (SetUser hashes whatever it is sent, and
 stores none when none is sent: PYMAP.md), so a row that changes an existing
 user must carry the password to store; without one it is refused, never
 applied without a password. A new user without a password gets a generated
-one, delivered once in the result file (results.py).
+one, delivered once in the result file (password_file.py).
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import backend_rules, records
 from adminpanel.users.editable import not_editable
-from adminpanel.users.generated import generate_password
 from adminpanel.users.merge import UserValues, changed_fields
 from adminpanel.users.password_forms import MAX_PASSWORD_LENGTH, min_password_length
+from adminpanel.users.password_generator import generate_password
 
 from .concurrency import run_all
 from .csvfile import CsvRow

@@ -11,7 +11,7 @@ its slowest row):
    threads: marks them APPLYING and commits, before any is written;
 2. each row is applied in a thread (actions.apply_row, concurrency.py);
 3. every few rows that ended, it records their outcomes and puts the
-   generated passwords of those applied into the result file (results.py).
+   generated passwords of those applied into the result file (password_file.py).
 
 A worker that dies leaves the rows it was applying in APPLYING: resuming
 marks those rows "outcome unknown" and never applies them again by itself,
@@ -27,7 +27,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django_tasks import task
 
 from adminpanel.accounts.acting import Acting
@@ -36,7 +35,7 @@ from adminpanel.lib.leased_run import CANCELLED_KEY, CANCELLED_REASON, LeasedRun
 from adminpanel.lib.sealing import Purpose, unseal
 from adminpanel.servers import current
 
-from . import results, runs
+from . import password_file, runs
 from .actions import RowOutcome, apply_row
 from .concurrency import Workers
 from .models import BulkPlan, BulkRow, PlanState, RowState
@@ -71,10 +70,7 @@ def acting_for(plan: BulkPlan, token: str) -> Acting:
         admin_token=plan.operator_admin_token,
         powers_checked_at=now,
     )
-    request = HttpRequest()
-    request.META["REMOTE_ADDR"] = plan.client_address or ""
-    setattr(request, "operator", operator)  # what the audit record reads  # noqa: B010
-    return Acting(request, server, operator)
+    return Acting(server, operator, plan.client_address or None)
 
 
 class BulkRun(LeasedRun[BulkPlan]):
@@ -94,7 +90,7 @@ class BulkRun(LeasedRun[BulkPlan]):
         self.concurrency: int = settings.PANEL_BULK_CONCURRENCY
 
     def _take(self, **fields: object) -> bool:
-        results.sweep()
+        password_file.sweep()
         applied = BulkRow.objects.filter(plan_id=self.pk, state=RowState.APPLIED)
         return super()._take(run_start_done=applied.count(), **fields)
 
@@ -194,7 +190,7 @@ class BulkRun(LeasedRun[BulkPlan]):
                     sealed_password=row.sealed_password if keep_password else None,
                     password_exported=bool(row.password_generated and not keep_password),
                 )
-            results.add(plan, generated)
+            password_file.add(plan, generated)
 
     def _ended(self, plan: BulkPlan, state: str, key: str) -> None:
         """A plan that will not run again needs no password."""

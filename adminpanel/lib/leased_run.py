@@ -51,6 +51,29 @@ CANCELLED_REASON = "Cancelled by an operator."
 CANCELLED_KEY = "cancelled"
 
 
+class LeasedRow(models.Model):
+    """The columns of a leased row (an abstract model); ``state`` is each
+    model's own, with its choices."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancel_requested = models.BooleanField(default=False)
+    #: The run (worker) that may claim items; resuming hands out a new one.
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    run_started_at = models.DateTimeField(null=True, blank=True)
+    #: Items done when the current run started (the baseline of its rate).
+    run_start_done = models.IntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    #: Why the run stopped, in words, and the result key or error behind it.
+    stop_reason = models.CharField(max_length=500, blank=True)
+    stop_key = models.CharField(max_length=100, blank=True)
+    #: The worker's token, narrowed and sealed (sealing.py); wiped when a run ends.
+    sealed_token = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Leased(Protocol):
     """The fields of a leased row that say whether its worker is alive."""
 

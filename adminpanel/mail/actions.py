@@ -4,7 +4,7 @@ Like ``users/actions.py``: each action makes the checks the server does not
 make itself on this backend, does the write, records the audit event and
 returns what happened. Views keep what belongs to the browser (the session's
 stash, the form's errors) and map the outcome to a page. ``InvalidAuth`` is
-audited and raised on, so that the sign-in middleware ends the session.
+audited and raised on, so that the error middleware (web/errors.py) ends the sign-in.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import UploadedFile
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
-from adminpanel.lib.client_address import client_address
+from adminpanel.lib.refusal import Refusal
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
@@ -143,7 +143,7 @@ def deliver(acting: Acting, delivery: Delivery) -> DeliveryResult:
         result = _append(acting, delivery)
     except Refused as exc:
         if exc.is_(RefusalKey.INVALID_AUTH):
-            record(acting.request, Action.MESSAGE_DELIVER, target=user, outcome=exc.outcome)
+            record(acting, Action.MESSAGE_DELIVER, target=user, outcome=exc.outcome)
             raise
         result = DeliveryResult(
             "refused",
@@ -172,23 +172,15 @@ def deliver(acting: Acting, delivery: Delivery) -> DeliveryResult:
     detail = f"mailbox={result.mailbox} size={result.size}"
     if result.uid is not None:
         detail += f" uid={result.uid} uidvalidity={result.uid_validity}"
-    record(
-        acting.request, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail
-    )
+    record(acting, Action.MESSAGE_DELIVER, target=user, outcome=audit_outcome, detail=detail)
     return result
 
 
 # --- start an import -----------------------------------------------------------
 
 
-class ImportNotStarted(Exception):
+class ImportNotStarted(Refusal):
     """The import was not created; ``message`` says why, for the form."""
-
-    def __init__(self, message: str, http_status: int, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.http_status = http_status
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -239,15 +231,15 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
     try:
         sealed = job_token(acting.server, acting.operator, wanted.user)
     except Refused as exc:
-        record(acting.request, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
+        record(acting, Action.MAILBOX_IMPORT, target=target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=wanted.user, mailbox=wanted.mailbox)
-        raise ImportNotStarted(reason, exc.http_status) from exc
+        raise ImportNotStarted(reason, status=exc.status) from exc
     spec = JobSpec(
         identity=acting.operator.identity,
         operator_name=acting.operator.name or "",
-        client_address=client_address(acting.request),
+        client_address=acting.client_address,
         server=acting.server.name,
         user=wanted.user,
         mailbox=wanted.mailbox,
@@ -259,10 +251,10 @@ def start_import(acting: Acting, wanted: ImportRequest, files: Sequence[Uploaded
     try:
         job = create_job(spec, list(files))
     except UploadRefused as exc:
-        raise ImportNotStarted(exc.message, 400, field="upload") from exc
+        raise ImportNotStarted(exc.message, field="upload") from exc
     run_import.enqueue(job.pk)
     record(
-        acting.request,
+        acting,
         Action.MAILBOX_IMPORT,
         target=target,
         detail=f"import {job.pk} queued: {job.source_name} ({job.upload_bytes} bytes)",
@@ -276,15 +268,31 @@ def resume_import(acting: Acting, job: ImportJob, *, include_unknown: bool) -> b
     try:
         sealed = job_token(acting.server, acting.operator, job.user)
     except Refused as exc:
-        record(acting.request, Action.MAILBOX_IMPORT, target=job.target, outcome=exc.outcome)
+        record(acting, Action.MAILBOX_IMPORT, target=job.target, outcome=exc.outcome)
         if exc.is_(RefusalKey.INVALID_AUTH):
             raise
         reason = outcomes.refusal_reason(exc.key, user=job.user, mailbox="")
-        raise ImportNotStarted(reason, exc.http_status) from exc
+        raise ImportNotStarted(reason, status=exc.status) from exc
     if not jobs.requeue(job, sealed, include_unknown=include_unknown):
         return False
     run_import.enqueue(job.pk)
+    record(acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}")
+    return True
+
+
+def cancel_import(acting: Acting, job: ImportJob) -> bool:
+    """Cancel at once if no worker runs the job (True), else ask its worker."""
+    stopped = jobs.cancel(job)
+    what = "cancelled" if stopped else "cancel requested"
+    record(acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}")
+    return stopped
+
+
+def discard_upload(acting: Acting, job: ImportJob) -> bool:
+    """Delete a stopped job's uploaded file; False if it changed meanwhile."""
+    if not jobs.discard_upload(job):
+        return False
     record(
-        acting.request, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} {what}"
+        acting, Action.MAILBOX_IMPORT, target=job.target, detail=f"import {job.pk} upload discarded"
     )
     return True

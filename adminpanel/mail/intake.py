@@ -18,15 +18,16 @@ from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.db import transaction
 
 from adminpanel.accounts.identity import Identity
+from adminpanel.lib.refusal import Refusal
 
 from . import flags, parsing, spool
 from .models import ImportJob, ImportMessage, SourceFormat
 
 
-class UploadRefused(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class UploadRefused(Refusal):
+    """The upload cannot become an import (its field: ``upload``)."""
+
+    field = "upload"
 
 
 def _head(uploaded: UploadedFile, size: int = 5) -> bytes:

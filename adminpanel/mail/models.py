@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from adminpanel.accounts.identity import Identity, IdentityKind
+from adminpanel.accounts.acted_by import ActedBy
 from adminpanel.lib import leased_run
 
 
@@ -65,20 +65,13 @@ DONE_STATES = (
 )
 
 
-class ImportJob(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
-    #: Who started it (the operator's label, for pages) and with whose rights
-    #: ("" for the admin token); a job is shown to its operator and to admins.
-    operator = models.CharField(max_length=600)
+class ImportJob(ActedBy, leased_run.LeasedRow):
+    """One import: who started it (ActedBy: the audit events the worker writes
+    carry that operator; a job is shown to its operator and to admins), what
+    it imports, and its worker's run (LeasedRow, lib/leased_run.py)."""
+
+    #: With whose rights ("" for the admin token).
     operator_name = models.CharField(max_length=300, blank=True)
-    #: The same operator as a structure, for the audit events the worker writes.
-    identity_kind = models.CharField(
-        max_length=16, choices=IdentityKind.choices, default=IdentityKind.NONE
-    )
-    identity_name = models.CharField(max_length=300, blank=True)
-    identity_act_as = models.CharField(max_length=300, blank=True)
-    client_address = models.GenericIPAddressField(null=True, blank=True)
-    server = models.CharField(max_length=200)
 
     user = models.CharField(max_length=255)
     mailbox = models.CharField(max_length=1000)
@@ -103,32 +96,16 @@ class ImportJob(models.Model):
     split_done = models.BooleanField(default=False)
     total = models.IntegerField(null=True, blank=True)
     total_bytes = models.BigIntegerField(null=True, blank=True)
-    cancel_requested = models.BooleanField(default=False)
-    #: The run (worker) that may claim messages; resuming hands out a new one.
-    lease = models.CharField(max_length=32, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    run_started_at = models.DateTimeField(null=True, blank=True)
-    #: Messages and bytes already delivered when the current run started (the
-    #: baseline of the delivery rate).
-    run_start_done = models.IntegerField(default=0)
+    #: Bytes already delivered when the current run started (with
+    #: run_start_done, the baseline of the delivery rate). The sealed token is
+    #: a login token for ``user``.
     run_start_bytes = models.BigIntegerField(default=0)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    #: Why the job stopped, in words, and the result key or error behind it.
-    stop_reason = models.CharField(max_length=500, blank=True)
-    stop_key = models.CharField(max_length=100, blank=True)
-    #: A login token for ``user``, narrowed and sealed (see adminpanel/lib/sealing.py); wiped
-    #: as soon as a run ends.
-    sealed_token = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"import {self.pk} into {self.target}"
-
-    @property
-    def identity(self) -> Identity:
-        return Identity(IdentityKind(self.identity_kind), self.identity_name, self.identity_act_as)
 
     @property
     def target(self) -> str:

@@ -1,39 +1,38 @@
 """The one exception family the views see for anything that goes wrong.
 
 Every failure of an admin call ends up as a :class:`PymapError` with a message
-fit to show an operator and the HTTP status a page about it should carry.
+fit to show an operator and the HTTP status a page about it should carry: a
+:class:`~adminpanel.lib.refusal.Refusal`, so it is rendered where every
+refusal is.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from adminpanel.lib.refusal import Refusal
 
-class PymapError(Exception):
-    """Base class: ``message`` is safe to show; ``http_status`` suits a page."""
 
-    http_status = 502
+class PymapError(Refusal):
+    """Base class: ``message`` is safe to show; ``status`` suits a page.
+    ``outcome`` (the error's kind) is what the audit log and import reports store."""
+
+    status = 502
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
-
-    @property
-    def outcome(self) -> str:
-        """What the audit log and import reports store: the error's kind."""
-        return type(self).__name__
 
 
 class ServerUnavailable(PymapError):
     """Nothing answered: connection refused, socket missing, TLS failed."""
 
-    http_status = 503
+    status = 503
 
 
 class ServerTimeout(PymapError):
     """The server accepted the call but did not answer within the timeout."""
 
-    http_status = 504
+    status = 504
 
 
 class IncompatibleServer(PymapError):
@@ -106,7 +105,7 @@ class Refused(PymapError):
         super().__init__(message)
         self.key = key
         self.response = response
-        self.http_status = REFUSAL_HTTP_STATUS.get(key, 422)
+        self.status = REFUSAL_HTTP_STATUS.get(key, 422)
 
     @property
     def outcome(self) -> str:

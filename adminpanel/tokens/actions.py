@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import throttle
+from adminpanel.accounts import password_check, throttle
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import OK, THROTTLED, Action, record
-from adminpanel.lib.client_address import client_address
+from adminpanel.lib.refusal import Refusal
 from adminpanel.pymap import service
 from adminpanel.pymap.cli_commands import expiry_caveat
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
@@ -23,14 +23,8 @@ from adminpanel.pymap.tokens import AUTHZID_CAVEAT, add_caveats, read_token
 from adminpanel.users import records
 
 
-class IssueRefused(Exception):
+class IssueRefused(Refusal):
     """Nothing was issued; ``message`` is for the form, ``field`` the field at fault."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -53,23 +47,14 @@ def _audit_detail(identifier: str, expires_at: datetime, caveats: tuple[str, ...
     return f"identifier={identifier!r} expires={expires_at.isoformat()} caveats={list(caveats)!r}"
 
 
-@sensitive_variables("password")
+@sensitive_variables("password", "token")
 def _login_with_password(acting: Acting, name: str, password: str) -> str:
     """Login with the operator's password, counted like a sign-in."""
-    attempt = throttle.begin(acting.server.name, client_address(acting.request), name)
-    try:
-        token = service.login(acting.server, name, password=password)
-    except Refused as exc:
-        if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.USER_NOT_FOUND):
-            raise IssueRefused(
-                "This is not your current password. No token was issued.", "password"
-            ) from exc  # the attempt stays counted
-        attempt.release()
-        raise
-    except BaseException:
-        attempt.release()
-        raise
-    attempt.release()
+    token = password_check.counted_login(acting, name, password, field="password")
+    if token is None:
+        raise IssueRefused(
+            "This is not your current password. No token was issued.", field="password"
+        )
     return token
 
 
@@ -81,14 +66,18 @@ def _login_for(acting: Acting, name: str) -> str:
     """
     if not records.exists(acting.server, acting.operator, name):
         raise IssueRefused(
-            f"The mail server has no user named {name!r}: no token was issued.", "user", 404
+            f"The mail server has no user named {name!r}: no token was issued.",
+            field="user",
+            status=404,
         )
     try:
         return service.login(acting.server, name, token=acting.operator.token)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             raise IssueRefused(
-                f"The mail server has no user named {name!r}: no token was issued.", "user", 404
+                f"The mail server has no user named {name!r}: no token was issued.",
+                field="user",
+                status=404,
             ) from exc
         raise
 
@@ -119,18 +108,18 @@ def issue_token(
             token = _login_for(acting, user)
     except IssueRefused as exc:
         outcome = RefusalKey.USER_NOT_FOUND if exc.status == 404 else RefusalKey.INVALID_AUTH
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=outcome, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=outcome, detail=planned)
         raise
     except PymapError as exc:
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=exc.outcome, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=exc.outcome, detail=planned)
         raise
     except throttle.SignInThrottled:
-        record(acting.request, Action.TOKEN_ISSUE, target=user, outcome=THROTTLED, detail=planned)
+        record(acting, Action.TOKEN_ISSUE, target=user, outcome=THROTTLED, detail=planned)
         raise
     narrowed = add_caveats(token, list(caveats))
     identifier = read_token(narrowed).identifier
     record(
-        acting.request,
+        acting,
         Action.TOKEN_ISSUE,
         target=user,
         outcome=OK,

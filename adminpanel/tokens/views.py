@@ -17,6 +17,7 @@ from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.pymap import cli_commands
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.tokens import NarrowingRefused, add_caveats, narrowing_caveats, read_token
@@ -90,14 +91,9 @@ def _issue_for(
             lifetime_seconds=form.lifetime_seconds(),
             act_as=form.cleaned_data["act_as"] or None,
         )
-    except actions.IssueRefused as exc:
-        form.add_error(exc.field, exc.message)
-        return _issue_page(request, form, exc.status)
-    except SignInThrottled as exc:
-        form.add_error("password", exc.message)
-        response = _issue_page(request, form, 429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+    except (actions.IssueRefused, SignInThrottled) as exc:
+        add_to_form(form, exc)
+        return with_refusal(_issue_page(request, form), exc)
     except PymapError as exc:
         return _not_issued(request, form, exc, user)
     server = current.for_request(request)
@@ -119,12 +115,12 @@ def _not_issued(
     request: HttpRequest, form: IssueTokenForm, exc: PymapError, user: str
 ) -> HttpResponse:
     if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-        raise exc  # the session's token: the sign-in middleware signs out
+        raise exc  # the session's token: the error middleware signs out
     if isinstance(exc, Refused) and exc.is_(RefusalKey.AUTHORIZATION_FAILURE):
         form.add_error("user", f"The mail server does not let you act on {user!r}.")
         return _issue_page(request, form, 403)
     form.add_error(None, f"{exc.message} No token was issued.")
-    return _issue_page(request, form, exc.http_status)
+    return _issue_page(request, form, exc.status)
 
 
 @never_cache

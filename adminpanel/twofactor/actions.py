@@ -11,9 +11,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import THROTTLED, Action, record
+from adminpanel.audit.record import THROTTLED, Action, record, record_attempt
+from adminpanel.lib.refusal import Refusal
 from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
 from . import passkeys, pending, recovery, throttle, totp
@@ -40,12 +42,11 @@ def _first_codes(operator: Operator) -> list[str] | None:
 
 
 @sensitive_variables("secret")
-def add_totp(
-    request: HttpRequest, operator: Operator, name: str, secret: str, step: int
-) -> list[str] | None:
+def add_totp(acting: Acting, name: str, secret: str, step: int) -> list[str] | None:
     """Keep an authenticator app whose code for ``step`` was just given (so
     that code cannot sign in again); the new recovery codes if it is the
     first factor."""
+    operator = acting.operator
     with transaction.atomic():
         Factor.objects.create(
             **owned_by(operator.server, owner_of(operator)),
@@ -55,13 +56,12 @@ def add_totp(
             last_step=step,
         )
         codes = _first_codes(operator)
-    record(request, Action.FACTOR_ADD, target=name, detail="authenticator app")
+    record(acting, Action.FACTOR_ADD, target=name, detail="authenticator app")
     return codes
 
 
-def add_passkey(
-    request: HttpRequest, operator: Operator, name: str, credential: passkeys.NewCredential
-) -> list[str] | None:
+def add_passkey(acting: Acting, name: str, credential: passkeys.NewCredential) -> list[str] | None:
+    operator = acting.operator
     with transaction.atomic():
         Factor.objects.create(
             **owned_by(operator.server, owner_of(operator)),
@@ -72,17 +72,20 @@ def add_passkey(
             sign_count=credential.sign_count,
         )
         codes = _first_codes(operator)
-    record(request, Action.FACTOR_ADD, target=name, detail="passkey")
+    record(acting, Action.FACTOR_ADD, target=name, detail="passkey")
     return codes
 
 
-class LastFactorRequired(Exception):
+class LastFactorRequired(Refusal):
     """The policy requires a factor and this is the operator's last one."""
 
+    status = 409
 
-def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None:
+
+def remove_own(acting: Acting, factor: Factor) -> None:
     """Remove one of the operator's own factors (with the last one, the
     recovery codes go too)."""
+    operator = acting.operator
     owner = owner_of(operator)
     with transaction.atomic():
         left = [f for f in factors_of(operator.server, owner) if f.pk != factor.pk]
@@ -91,17 +94,23 @@ def remove_own(request: HttpRequest, operator: Operator, factor: Factor) -> None
         factor.delete()
         if not left:
             recovery.drop_all(operator.server, owner)
-    record(request, Action.FACTOR_REMOVE, target=factor.name, detail=factor.get_kind_display())
+    record(
+        acting,
+        Action.FACTOR_REMOVE,
+        target=factor.name,
+        detail=factor.get_kind_display(),
+    )
 
 
-def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason: str) -> int:
+def remove_all_of(acting: Acting, identity: Identity, reason: str) -> int:
     """An admin removes every factor (and recovery code) of another
     identity, for example after a lost phone; the reason is audited."""
+    server = acting.server.name
     with transaction.atomic():
         count, _ = Factor.objects.filter(**owned_by(server, identity)).delete()
         recovery.drop_all(server, identity)
     record(
-        request,
+        acting,
         Action.FACTOR_REMOVE,
         target=_audit_target(identity),
         detail=f"all {count} factor(s) removed by an admin: {reason}",
@@ -109,9 +118,10 @@ def remove_all_of(request: HttpRequest, server: str, identity: Identity, reason:
     return count
 
 
-def new_recovery_codes(request: HttpRequest, operator: Operator) -> list[str]:
+def new_recovery_codes(acting: Acting) -> list[str]:
+    operator = acting.operator
     codes = recovery.new_set(operator.server, owner_of(operator))
-    record(request, Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
+    record(acting, Action.RECOVERY_CODES_NEW, detail=f"{len(codes)} codes")
     return codes
 
 
@@ -123,7 +133,7 @@ class Accepted:
     how: str  #: "authenticator app", "recovery code" or "passkey", for the audit log
 
 
-class Refused(Exception):
+class FactorRefused(Refusal):
     """The code or passkey was not accepted (and counted by twofactor/throttle.py);
     ``ended``: that was the pending sign-in's last try, it is gone."""
 
@@ -139,21 +149,21 @@ CODES_THROTTLED = THROTTLED
 
 def _attempt(request: HttpRequest, waiting: PendingSignIn, *, code: bool) -> throttle.Attempt:
     """Count the answer against the second-factor limits, never the sign-in
-    ones: raises CodesThrottled, or Refused (ended) once the pending sign-in
+    ones: raises CodesThrottled, or FactorRefused (ended) once the pending sign-in
     has had its tries."""
     try:
         return throttle.begin(waiting, code=code)
     except throttle.TooManyTries:
         _audit_refusal(request, waiting, TOO_MANY_TRIES)
         pending.discard(request, waiting.server)
-        raise Refused(TOO_MANY_TRIES, ended=True) from None
+        raise FactorRefused(TOO_MANY_TRIES, ended=True) from None
     except throttle.CodesThrottled:
         _audit_refusal(request, waiting, CODES_THROTTLED)
         raise
 
 
 def _audit_refusal(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> None:
-    record(
+    record_attempt(
         request,
         Action.SECOND_FACTOR_FAIL,
         target=waiting.act_as,
@@ -162,19 +172,19 @@ def _audit_refusal(request: HttpRequest, waiting: PendingSignIn, outcome: str) -
     )
 
 
-def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> Refused:
+def _refused(request: HttpRequest, waiting: PendingSignIn, outcome: str) -> FactorRefused:
     """Audit a wrong answer; the pending sign-in ends with its last try."""
     _audit_refusal(request, waiting, outcome)
     if throttle.spent(waiting):
         pending.discard(request, waiting.server)
-        return Refused(outcome, ended=True)
-    return Refused(outcome)
+        return FactorRefused(outcome, ended=True)
+    return FactorRefused(outcome)
 
 
 @sensitive_variables("code", "secret")
 def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accepted:
     """Accept an authenticator app's code (each time step once) or an unused
-    recovery code. Raises CodesThrottled or :class:`Refused`."""
+    recovery code. Raises CodesThrottled or :class:`FactorRefused`."""
     attempt = _attempt(request, waiting, code=True)
     owner = waiting.owner
     for factor in Factor.objects.filter(**owned_by(waiting.server, owner), kind=Factor.Kind.TOTP):
@@ -199,7 +209,7 @@ def check_code(request: HttpRequest, waiting: PendingSignIn, code: str) -> Accep
     if recovery.use(waiting.server, owner, code):
         attempt.release()
         left = recovery.unused(waiting.server, owner)
-        record(
+        record_attempt(
             request,
             Action.RECOVERY_CODE_USE,
             target=waiting.act_as,

@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import everywhere, session
+from adminpanel.accounts import session, user_sessions
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
+from adminpanel.audit.record import Action, record, record_attempt
 from adminpanel.lib.pages import render_error
 
 from . import pending
@@ -30,7 +31,7 @@ def begin(
     """None when the sign-in may go on as it is; otherwise the answer: the
     second-factor page (the sign-in waits sealed), or a refusal."""
     if operator.admin_token and not settings.PANEL_ALLOW_ADMIN_TOKEN_SIGN_IN:
-        record(
+        record_attempt(
             request, Action.SIGN_IN, target=act_as, outcome=ADMIN_TOKEN_OFF,
             identity=operator.identity,
         )  # fmt: skip
@@ -56,9 +57,11 @@ def complete(request: HttpRequest, waiting: PendingSignIn, *, how: str) -> HttpR
         messages.warning(request, "That sign-in can no longer be completed. Please sign in again.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
     session.start(request, operator)
-    everywhere.register(request)
+    user_sessions.register(request)
     request.operator = operator  # type: ignore[attr-defined]
-    record(request, Action.SIGN_IN, target=waiting.act_as, detail=f"second factor: {how}")
+    record(
+        Acting.of(request), Action.SIGN_IN, target=waiting.act_as, detail=f"second factor: {how}"
+    )
     if waiting.notice:
         messages.info(request, waiting.notice)
     return HttpResponseRedirect(waiting.next_url)

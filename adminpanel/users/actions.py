@@ -3,10 +3,14 @@ user write shares (password_actions.py changes a password with them).
 
 Each action does one write the way the server's backend needs it (the checks
 the server does not make itself, the write, then a re-read of what was
-stored), records the audit event, and returns what was stored or raises one
-of the outcome exceptions below. Views validate, call one action and map its
-outcome to a page. pymap's own failures (``PymapError``) pass through,
-audited.
+stored), records the audit event, makes every side effect of the write (a
+changed password ends the user's other panel sessions; a write of one's own
+record renews the operator's session token; the ``pymap-admin`` command that
+does the same), and returns one outcome (:class:`Saved`, :class:`Deleted`) or
+raises one of the outcome exceptions below. Views validate, call one action
+and map its outcome to a page (storing what it says in the browser's
+session). pymap's own failures (``PymapError``) pass through, audited. The
+bulk worker calls the same actions.
 
 Per backend (adminpanel/pymap/backends.py): where SetUser does not refuse an
 existing name, create asks first; where entity tags are not checked, an
@@ -20,25 +24,38 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.views.decorators.debug import sensitive_variables
 
-from adminpanel.accounts import password_check
+from adminpanel.accounts import password_check, user_sessions
 from adminpanel.accounts.acting import Acting
+from adminpanel.accounts.session import Operator
 from adminpanel.audit.record import OK, Action, record
-from adminpanel.pymap import service
+from adminpanel.lib.refusal import Refusal
+from adminpanel.pymap import cli_commands, service
 from adminpanel.pymap.backends import Capabilities
+from adminpanel.pymap.cli_commands import ShownCommand
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
+from adminpanel.pymap.tokens import attenuate_until
 from adminpanel.servers import issued_tokens
 
 from . import recent, records
 from .editable import PasswordAction, not_editable
-from .merge import UserValues, changed_fields
+from .merge import UserValues, Version, changed_fields, unchanged_since
 from .models import LastAction
 
 # --- the outcomes -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwnSession:
+    """What a write of operators' own record means for their panel session."""
+
+    #: The session's operator renewed (a fresh token, the admin flag asked
+    #: again), to store; None: it could not be renewed, the sign-in is over.
+    operator: Operator | None
 
 
 @dataclass(frozen=True)
@@ -52,29 +69,48 @@ class Saved:
     changed: tuple[str, ...]
     #: What the server did not keep as sent, in words (empty: all of it).
     differences: tuple[str, ...] = ()
+    #: The user's other panel sessions ended because the password changed.
+    ended: user_sessions.Ended = user_sessions.NONE_ENDED
+    #: The ``pymap-admin`` command that makes the same write (none: unknown).
+    command: ShownCommand | None = None
+    #: Set when operators wrote their own record (see :class:`OwnSession`).
+    own: OwnSession | None = None
 
 
-class ActionRefused(Exception):
-    """Base of the outcomes that are not a write; ``message`` is for the page."""
+@dataclass(frozen=True)
+class Deleted:
+    """A user the server deleted."""
 
-    message = ""
+    name: str
+    command: ShownCommand
+    #: Operators deleted their own user: pymap deleted its tokens, so their
+    #: sign-in to this server is over.
+    own_sign_in_over: bool
+
+
+class ActionRefused(Refusal):
+    """Base of the outcomes that are not a write (lib/refusal.py)."""
 
 
 class AlreadyExists(ActionRefused):
     message = "A user with this name already exists. Nothing was changed."
+    status = 409
+    field = "name"
 
 
 class DeletedMeanwhile(ActionRefused):
     message = "The user was deleted since the form was opened. Nothing was saved."
+    status = 409
 
 
 class ChangedMeanwhile(ActionRefused):
     """The user changed since the form was made; ``current`` is how it is now."""
 
     message = "Someone changed this user since the form was opened. Nothing was saved."
+    status = 409
 
     def __init__(self, current: UserRecord) -> None:
-        super().__init__(self.message)
+        super().__init__()
         self.current = current
 
 
@@ -82,16 +118,18 @@ class ChangedButUnreadable(ActionRefused):
     """The user changed since the form was made, and reading it again failed."""
 
     def __init__(self, error: PymapError) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.message = (
+        super().__init__(
             "Someone changed this user after you opened the form, so nothing was saved, and "
-            f"reading the current values failed: {error.message} Open the edit page again."
+            f"reading the current values failed: {error.message} Open the edit page again.",
+            status=error.status,
         )
+        self.error = error
 
 
 class NotEditable(ActionRefused):
     """The stored record holds values a form would change on the way back."""
+
+    status = 409
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
@@ -107,6 +145,7 @@ class WrongPassword(ActionRefused):
         "This is not the user's current password (the mail server did not accept it), so "
         "nothing was saved."
     )
+    field = "current_password"
 
 
 # --- reading back what was stored ---------------------------------------------------
@@ -168,14 +207,78 @@ def audited(acting: Acting, action: Action, name: str, fields: Iterable[str]) ->
     try:
         yield
     except PymapError as exc:
-        record(acting.request, action, target=name, outcome=exc.outcome, changed_fields=fields)
+        record(acting, action, target=name, outcome=exc.outcome, changed_fields=fields)
         raise
+
+
+def check_current_password(
+    acting: Acting, action: Action, name: str, password: str, fields: Iterable[str]
+) -> None:
+    """Raise :class:`WrongPassword` (audited) unless pymap accepts ``password``
+    for ``name``; ``throttle.SignInThrottled`` when too many were wrong."""
+    if password_check.is_current(acting, name, password, field=WrongPassword.field):
+        return
+    record(
+        acting,
+        action,
+        target=name,
+        outcome=RefusalKey.INVALID_AUTH,
+        changed_fields=fields,
+        detail="current password not accepted",
+    )
+    raise WrongPassword
+
+
+def _own_session(acting: Acting, name: str, password: str | None) -> OwnSession | None:
+    """After operators wrote their own record: sign the session in again.
+
+    Some backends (redis) give a user a new token key on every SetUser, which
+    kills the session's token. A Login with the password just stored gives a
+    fresh one, narrowed to the same session end, and the server is asked again
+    what it may do (the operator's own roles may have changed). Without a
+    password only the latter.
+    """
+    operator = acting.operator
+    if operator.name is None or operator.name != name:
+        return None
+    if password is None:
+        is_admin = service.may_act_on_others(acting.server, operator.token)
+        return OwnSession(replace(operator, is_admin=is_admin))
+    try:
+        token = attenuate_until(
+            service.login(acting.server, name, password=password), operator.expires
+        )
+        is_admin = service.may_act_on_others(acting.server, token)
+    except PymapError:
+        return OwnSession(None)
+    return OwnSession(replace(operator, token=token, is_admin=is_admin))
+
+
+@sensitive_variables("password")
+def finish_saved(
+    acting: Acting,
+    action: Action,
+    saved: Saved,
+    command: ShownCommand | None,
+    *,
+    password: str | None,
+) -> Saved:
+    """The side effects of a write the server took, in one place: the audit
+    record; a changed password ends the user's other panel sessions
+    (accounts/user_sessions.py), whoever wrote it; a write of one's own record
+    renews the session (with ``password``, the one now stored)."""
+    record_saved(acting, action, saved)
+    ended = user_sessions.NONE_ENDED
+    if "password" in saved.changed:
+        ended = user_sessions.end_after_password_change(acting, saved.name)
+    own = _own_session(acting, saved.name, password)
+    return replace(saved, ended=ended, command=command, own=own)
 
 
 def record_saved(acting: Acting, action: Action, saved: Saved) -> None:
     detail = "; ".join(saved.differences)
     record(
-        acting.request,
+        acting,
         action,
         target=saved.name,
         outcome=OK,
@@ -201,7 +304,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
             acting.server, acting.operator, name
         ):
             record(
-                acting.request,
+                acting,
                 Action.USER_CREATE,
                 target=name,
                 outcome=RefusalKey.CANNOT_REPLACE_USER,
@@ -222,7 +325,7 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         except Refused as exc:
             if exc.is_(RefusalKey.CANNOT_REPLACE_USER):
                 record(
-                    acting.request,
+                    acting,
                     Action.USER_CREATE,
                     target=name,
                     outcome=exc.outcome,
@@ -238,7 +341,15 @@ def create_user(acting: Acting, name: str, *, password: str | None, wanted: User
         password_sent=password is not None,
         password_changed=password is not None,
     )
-    record_saved(acting, Action.USER_CREATE, saved)
+    command = cli_commands.create_user(
+        acting.server,
+        acting.caps,
+        name,
+        password=password is not None,
+        roles=wanted.roles,
+        params=wanted.params,
+    )
+    saved = finish_saved(acting, Action.USER_CREATE, saved, command, password=password)
     recent.note(acting.server.name, name, LastAction.CREATED)
     return saved
 
@@ -259,17 +370,9 @@ class Edit:
     password_action: str
     password: str | None = field(default=None, repr=False)
 
-
-def _unchanged_since(edit: Edit, current: UserRecord, caps: Capabilities) -> bool:
-    """Whether ``current`` is still the version the form was made from."""
-    if caps.checks_entity_tags:
-        return current.entity_tag == edit.entity_tag
-    # No entity tags to trust (maildir): compare what the form was made from.
-    return (
-        set(current.roles) == set(edit.base.roles)
-        and dict(current.params) == dict(edit.base.params)
-        and current.password_fingerprint == edit.password_fingerprint
-    )
+    @property
+    def version(self) -> Version:
+        return Version(self.entity_tag, self.base, self.password_fingerprint)
 
 
 def _read_current(acting: Acting, name: str, edit: Edit, fields: list[str]) -> UserRecord:
@@ -283,7 +386,7 @@ def _read_current(acting: Acting, name: str, edit: Edit, fields: list[str]) -> U
 
 
 def _record_conflict(acting: Acting, name: str, fields: list[str], outcome: str) -> None:
-    record(acting.request, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=fields)
+    record(acting, Action.USER_EDIT, target=name, outcome=outcome, changed_fields=fields)
 
 
 @sensitive_variables("edit")
@@ -301,7 +404,7 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
     current = _read_current(acting, name, edit, fields)
     if problems := not_editable(current.roles, current.params):
         raise NotEditable(problems)
-    if not _unchanged_since(edit, current, caps):
+    if not unchanged_since(edit.version, current, caps):
         _record_conflict(acting, name, fields, RefusalKey.CANNOT_REPLACE_USER)
         raise ChangedMeanwhile(current)
     fields = changed_fields(UserValues.of(current.roles, current.params), edit.yours)
@@ -312,18 +415,8 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
     if not fields:
         raise NothingToSave
     with audited(acting, Action.USER_EDIT, name, fields):
-        if edit.password_action == PasswordAction.KEEP and not password_check.is_current(
-            acting.request, acting.server, name, edit.password or ""
-        ):
-            record(
-                acting.request,
-                Action.USER_EDIT,
-                target=name,
-                outcome=RefusalKey.INVALID_AUTH,
-                changed_fields=fields,
-                detail="current password not accepted",
-            )
-            raise WrongPassword
+        if edit.password_action == PasswordAction.KEEP:
+            check_current_password(acting, Action.USER_EDIT, name, edit.password or "", fields)
         try:
             service.set_user(
                 acting.server,
@@ -357,7 +450,15 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
         password_sent=edit.password is not None,
         password_changed="password" in fields,
     )
-    record_saved(acting, Action.USER_EDIT, saved)
+    command = cli_commands.edit_user(
+        acting.server,
+        caps,
+        name,
+        password=edit.password is not None,
+        roles=edit.yours.roles,
+        params=edit.yours.params,
+    )
+    saved = finish_saved(acting, Action.USER_EDIT, saved, command, password=edit.password)
     recent.note(acting.server.name, name, LastAction.EDITED)
     return saved
 
@@ -365,10 +466,12 @@ def edit_user(acting: Acting, name: str, edit: Edit) -> Saved:
 # --- delete ------------------------------------------------------------------------
 
 
-def delete_user(acting: Acting, name: str) -> None:
+def delete_user(acting: Acting, name: str) -> Deleted:
     """DeleteUser; with the user go its mail and its login tokens."""
     with audited(acting, Action.USER_DELETE, name, []):
         service.delete_user(acting.server, acting.operator.token, name)
-    record(acting.request, Action.USER_DELETE, target=name, outcome=OK)
+    record(acting, Action.USER_DELETE, target=name, outcome=OK)
     issued_tokens.forget(acting.server, name)
     recent.note(acting.server.name, name, LastAction.DELETED)
+    own = acting.operator.name is not None and acting.operator.name == name
+    return Deleted(name, cli_commands.delete_user(acting.server, name), own_sign_in_over=own)

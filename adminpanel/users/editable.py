@@ -19,7 +19,7 @@ class PasswordAction:
     """What an edit does with the password."""
 
     KEEP = "keep"
-    #: A new password the panel makes up (users/generated.py), shown once after saving.
+    #: A new password the panel makes up (users/password_generator.py), shown once after saving.
     GENERATE = "generate"
     NEW = "new"
     REMOVE = "remove"

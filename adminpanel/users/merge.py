@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from adminpanel.pymap.results import ADMIN_ROLE
+from adminpanel.pymap.backends import Capabilities
+from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 
 
 def sorted_roles(roles: Iterable[str]) -> tuple[str, ...]:
@@ -29,6 +30,31 @@ class UserValues:
     @classmethod
     def of(cls, roles: Iterable[str], params: Mapping[str, str]) -> UserValues:
         return cls(sorted_roles(roles), dict(params))
+
+
+@dataclass(frozen=True)
+class Version:
+    """The version of a user an edit form or a bulk plan was made from."""
+
+    #: None: no tag was read (such a version is never current where tags count).
+    entity_tag: int | None
+    values: UserValues
+    password_fingerprint: str
+
+
+def unchanged_since(version: Version, current: UserRecord, caps: Capabilities) -> bool:
+    """Whether ``current`` (read again now) is still ``version``.
+
+    Where the backend checks entity tags, the tag says it; where it does not
+    (maildir, always 0), the stored roles, params and password's fingerprint.
+    """
+    if caps.checks_entity_tags:
+        return version.entity_tag is not None and current.entity_tag == version.entity_tag
+    return (
+        set(current.roles) == set(version.values.roles)
+        and dict(current.params) == dict(version.values.params)
+        and current.password_fingerprint == version.password_fingerprint
+    )
 
 
 def changed_fields(before: UserValues, after: UserValues) -> list[str]:

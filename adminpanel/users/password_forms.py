@@ -14,12 +14,12 @@ from django.utils.functional import lazy
 from adminpanel.lib.saslprep import validate_saslprep
 
 from .editable import PasswordAction
-from .generated import generate_password
+from .password_generator import generate_password
 
 #: Long passphrases must fit; anything longer is refused, not cut.
 MAX_PASSWORD_LENGTH = 1024
 
-#: The choice that has the panel make up the new password (users/generated.py).
+#: The choice that has the panel make up the new password (users/password_generator.py).
 GENERATE_LABEL = "Set a new password the panel generates (shown once, after saving)"
 
 

@@ -1,5 +1,6 @@
-"""The ``pymap-admin`` command of a user write, carried to the page the write
-redirects to (POST-redirect-GET), which shows it once.
+"""The ``pymap-admin`` command of a user write (made by the write's action,
+users/actions.py), carried to the page the write redirects to
+(POST-redirect-GET), which shows it once.
 
 The command holds no secret (adminpanel/pymap/cli_commands.py), so it may wait
 in the session; it is shown only on the page the write redirected to, and
@@ -9,22 +10,22 @@ only within a minute.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.http import HttpRequest
 
 from adminpanel.pymap import cli_commands
-from adminpanel.servers import current, knowledge
-
-from .actions import Edit, Saved
-from .links import user_url
 
 SESSION_KEY = "users.shown_command"
 MAX_AGE_SECONDS = 60
 
 
-def remember(request: HttpRequest, shown_on: str, command: cli_commands.ShownCommand) -> None:
+def remember(
+    request: HttpRequest, shown_on: str, command: cli_commands.ShownCommand | None
+) -> None:
+    """Keep the command an action returned for the page at ``shown_on``."""
+    if command is None:
+        return
     request.session[SESSION_KEY] = {
         "path": shown_on,
         "at": time.time(),
@@ -42,57 +43,3 @@ def take(request: HttpRequest) -> dict[str, Any] | None:
         return None
     command = waiting.get("command")
     return command if isinstance(command, dict) else None
-
-
-def after_create(
-    request: HttpRequest,
-    name: str,
-    *,
-    password: bool,
-    roles: Iterable[str],
-    params: Mapping[str, str],
-) -> None:
-    server = current.for_request(request)
-    command = cli_commands.create_user(
-        server,
-        knowledge.capabilities(server),
-        name,
-        password=password,
-        roles=roles,
-        params=params,
-    )
-    remember(request, user_url("users:detail", name), command)
-
-
-def after_edit(request: HttpRequest, name: str, edit: Edit) -> None:
-    server = current.for_request(request)
-    command = cli_commands.edit_user(
-        server,
-        knowledge.capabilities(server),
-        name,
-        password=edit.password is not None,
-        roles=edit.yours.roles,
-        params=edit.yours.params,
-    )
-    remember(request, user_url("users:detail", name), command)
-
-
-def after_password(request: HttpRequest, name: str, saved: Saved) -> None:
-    """The password change, with the roles and params as read back (where the
-    command must send them); none if they could not be read back."""
-    if saved.stored is None:
-        return
-    server = current.for_request(request)
-    command = cli_commands.change_password(
-        server,
-        knowledge.capabilities(server),
-        name,
-        roles=saved.stored.roles,
-        params=saved.stored.params,
-    )
-    remember(request, user_url("users:detail", name), command)
-
-
-def after_delete(request: HttpRequest, name: str, shown_on: str) -> None:
-    command = cli_commands.delete_user(current.for_request(request), name)
-    remember(request, shown_on, command)

@@ -6,15 +6,18 @@ import logging
 import sys
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from adminpanel.accounts.middleware import current_operator
+from adminpanel.accounts import session
+from adminpanel.accounts.middleware import TOKEN_REFUSED, current_operator, redirect_to_sign_in
 from adminpanel.lib.pages import render_error
+from adminpanel.lib.refusal import Refusal, with_refusal
 from adminpanel.lib.return_to import form_page
-from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.servers import current
 
 log = logging.getLogger(__name__)
@@ -24,11 +27,15 @@ DATABASE_RETRY_AFTER_SECONDS = 10
 
 
 class PymapErrorMiddleware:
-    """Maps the service's exceptions that views let through to pages.
+    """Maps the refusals that views let through to pages: the one place after
+    the views where a :class:`~adminpanel.lib.refusal.Refusal` (pymap's
+    errors among them) becomes a response.
 
     Views handle the refusals they expect (a form error for an existing name);
     whatever they do not handle lands here with a status that says what
-    happened: 503 unreachable, 504 timeout, 403 not allowed, 502 otherwise.
+    happened: 503 unreachable, 504 timeout, 403 not allowed, 502 otherwise,
+    and the refusal's own headers. pymap no longer accepting the session's
+    token (InvalidAuth) ends that sign-in: the sign-in page, with a message.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -38,10 +45,14 @@ class PymapErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        if not isinstance(exc, PymapError):
+        if not isinstance(exc, Refusal):
             return None
         if isinstance(exc, Refused) and exc.is_(RefusalKey.INVALID_AUTH):
-            return None  # the session's token: accounts' middleware signs out
+            # The session's token (its user was deleted, or the server
+            # restarted with a new key): sign in again.
+            session.drop(request, current.for_request(request).name)
+            messages.warning(request, TOKEN_REFUSED)
+            return redirect_to_sign_in(request)
         log.warning(
             "%s %s: %s (%s)",
             request.method,
@@ -49,7 +60,8 @@ class PymapErrorMiddleware:
             type(exc).__name__,
             getattr(exc, "key", "") or exc.message,
         )
-        return render_error(request, exc.http_status, _for_visitor(request, exc.message))
+        page = render_error(request, exc.status, _for_visitor(request, exc.message))
+        return with_refusal(page, exc)
 
 
 def _for_visitor(request: HttpRequest, message: str) -> str:

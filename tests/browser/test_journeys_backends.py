@@ -14,24 +14,11 @@ from playwright.sync_api import Page, expect
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..support.browser import NewPage, assert_accessible, screenshot, sign_in
+from ..support.browser import NewPage, assert_accessible, screenshot, sign_in_as_operator
 from ..support.pymap_users import MakeUser
 from ..support.stored import stored_user
 
 NEW_PASSWORD = "a fresh long passphrase"
-
-
-def sign_in_as_operator(page: Page, panel: PanelProcess, pymap_user: MakeUser) -> None:
-    """An operator who may act on other users: on maildir only the admin token is."""
-    if pymap_user.backend != "maildir":
-        admin = pymap_user("browser-admin", roles=["admin"])
-        sign_in(page, panel.url, admin.name, admin.password)
-        return
-    page.goto(f"{panel.url}/accounts/sign-in/")
-    page.get_by_role("radio", name="Token").check()
-    page.get_by_role("textbox", name="Token").fill(pymap_user.pymap.admin_token)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_title("Dashboard · test pymap · pymap admin")
 
 
 def test_password_changes_and_edits_keep_the_users_own_roles(

@@ -19,10 +19,9 @@ from adminpanel.pymap.errors import RefusalKey, Refused
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
-from ..support.browser import assert_accessible, screenshot
+from ..support.browser import assert_accessible, screenshot, sign_in_as_operator
 from ..support.pymap_users import MakeUser
 from ..support.stored import stored_user
-from .test_journeys_backends import sign_in_as_operator
 
 
 def _csv(rows: list[list[str]]) -> bytes:

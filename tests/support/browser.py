@@ -13,6 +13,10 @@ from typing import Any, Literal
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
+from devtools.panel_process import PanelProcess
+
+from .pymap_users import MakeUser
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
 README_SHOTS = ROOT / "docs" / "screenshots"
@@ -129,3 +133,16 @@ def start_stopped_import(page: Page, base_url: str, user: str, eml: Path) -> str
         page.reload()
     expect(progress).to_contain_text("does not exist")
     return page.url
+
+
+def sign_in_as_operator(page: Page, panel: PanelProcess, pymap_user: MakeUser) -> None:
+    """An operator who may act on other users: on maildir only the admin token is."""
+    if pymap_user.backend != "maildir":
+        admin = pymap_user("browser-admin", roles=["admin"])
+        sign_in(page, panel.url, admin.name, admin.password)
+        return
+    page.goto(f"{panel.url}/accounts/sign-in/")
+    page.get_by_role("radio", name="Token").check()
+    page.get_by_role("textbox", name="Token").fill(pymap_user.pymap.admin_token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_title("Dashboard · test pymap · pymap admin")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,9 @@ from .panel_client import sign_in as sign_in  # re-exported for the user tests
 from .pymap_users import MakeUser, PymapUser
 
 __all__ = [
+    "CREATE",
+    "PASSWORD",
+    "create_post",
     "edit_post",
     "fake_session",
     "hidden",
@@ -34,6 +38,7 @@ __all__ = [
     "sign_in",
     "signed_in_admin",
     "signed_in_admin_user",
+    "unique",
     "user_url",
     "write_session",
 ]
@@ -201,3 +206,34 @@ async def _raw_get_user_password(server: PymapServer, token: str, name: str) -> 
 def raw_password_hash(server: PymapServer, token: str, name: str) -> str:
     """The stored hash, read past service.get_user (which never returns it)."""
     return channels.run(_raw_get_user_password, server, token, name)
+
+
+#: The create page, and the password its posts set unless told otherwise.
+CREATE = "/users/new/"
+PASSWORD = "correct horse battery"
+
+
+def create_post(
+    name: str,
+    *,
+    password: str | None = PASSWORD,
+    again: str | None = None,
+    admin: bool = False,
+    other_roles: str = "",
+    params: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": name,
+        "password_choice": "set" if password is not None else "none",
+        "password1": password or "",
+        "password2": (again if again is not None else password) or "",
+        "other_roles": other_roles,
+        **params_post(params or {}, extra_rows=2),
+    }
+    if admin:
+        data["is_admin"] = "on"
+    return data
+
+
+def unique(prefix: str = "created") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"

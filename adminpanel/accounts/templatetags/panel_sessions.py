@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django import template
 
-from adminpanel.accounts.everywhere import may_end_sessions_of as _may_end
 from adminpanel.accounts.session import Operator
+from adminpanel.accounts.user_sessions import may_end_sessions_of as _may_end
 
 register = template.Library()
 

@@ -11,13 +11,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
-from adminpanel.lib.pages import render_error
-from adminpanel.lib.sealing import Purpose, seal
-from adminpanel.pymap.tokens import attenuate_until
+from adminpanel.lib.refusal import render_refusal
 
-from .. import csvfile, downloads, results, runs
+from .. import csvfile, downloads, password_file, plan_actions, runs
 from ..models import BulkPlan, Kind
-from ..tasks import apply_plan
 
 PAGE_SIZE = 100
 PLAN_HEADER = ("line", "name", "action", "plan", "changes", "reason", "state", "outcome")
@@ -31,16 +28,11 @@ def _to_detail(pk: int) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("bulk:detail", args=[pk]))
 
 
-def _sealed_token(request: HttpRequest) -> bytes:
-    operator = get_operator(request)
-    return seal(attenuate_until(operator.token, operator.expires), Purpose.BULK_PLAN)
-
-
 @others_data_view
 @never_cache
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    results.sweep()
+    password_file.sweep()
     plan = _plan_for(request, pk)
     show = request.GET.get("show", "")
     rows = plan.rows.order_by("line")
@@ -59,7 +51,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_apply": runs.can_apply(plan),
             "can_cancel": runs.can_cancel(plan),
             "can_resume": runs.can_resume(plan),
-            "passwords_ready": results.available(plan),
+            "passwords_ready": password_file.available(plan),
             "may_take_passwords": downloads.may_take(get_operator(request).identity, plan),
         },
     )
@@ -98,44 +90,31 @@ def plan_csv(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
+def _change(request: HttpRequest, pk: int, change: plan_actions.PlanChange) -> HttpResponse:
+    plan = _plan_for(request, pk)
+    try:
+        change(Acting.of(request), plan)
+    except plan_actions.PlanNotChanged as exc:
+        return render_refusal(request, exc)
+    return _to_detail(plan.pk)
+
+
 @others_data_view
 @require_POST
 def apply(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    applied_by = get_operator(request).identity
-    if not runs.can_apply(plan) or not runs.queue(plan, _sealed_token(request), applied_by):
-        return render_error(
-            request,
-            409,
-            "This plan cannot be applied: it was applied already, "
-            "cancelled, or has nothing to write.",
-        )
-    apply_plan.enqueue(plan.pk)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.apply)
 
 
 @others_data_view
 @require_POST
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    if not runs.can_cancel(plan):
-        return render_error(request, 409, "This plan has ended: there is nothing to cancel.")
-    runs.cancel(plan)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.cancel)
 
 
 @others_data_view
 @require_POST
 def resume(request: HttpRequest, pk: int) -> HttpResponse:
-    plan = _plan_for(request, pk)
-    if not runs.can_resume(plan) or not runs.resume(plan, _sealed_token(request)):
-        return render_error(
-            request,
-            409,
-            "This plan cannot be resumed: a worker is applying it, or nothing is left to apply.",
-        )
-    apply_plan.enqueue(plan.pk)
-    return _to_detail(plan.pk)
+    return _change(request, pk, plan_actions.resume)
 
 
 @others_data_view
@@ -145,20 +124,8 @@ def passwords(request: HttpRequest, pk: int) -> HttpResponse:
     plan = _plan_for(request, pk)
     try:
         data = downloads.take_passwords(Acting.of(request), plan)
-    except downloads.NotTheApplier as exc:
-        return render_error(
-            request,
-            403,
-            f"Only {exc.applied_by.label}, who applied this plan, may download its generated "
-            "passwords (once). The file is still there for them.",
-        )
-    except downloads.PasswordsGone:
-        return render_error(
-            request,
-            410,
-            "The generated passwords are no longer here: they can be downloaded once, within "
-            "an hour of being made. Set a new password on each user's page.",
-        )
+    except (downloads.NotTheApplier, downloads.PasswordsGone) as exc:
+        return render_refusal(request, exc)
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="bulk-{plan.pk}-passwords.csv"'
     return response

@@ -17,7 +17,7 @@ from adminpanel.pymap.errors import PymapError
 from adminpanel.servers import current, knowledge
 from adminpanel.users.views.common import admin_only
 
-from .. import csvfile, results, runs
+from .. import csvfile, password_file, runs
 from ..export import export_csv
 from ..forms import UploadForm
 from ..intake import PlanSpec, create_plan
@@ -32,7 +32,7 @@ RECENT_PLANS = 20
 @require_http_methods(["GET", "POST"])
 @admin_only("Importing users from a CSV")
 def index(request: HttpRequest) -> HttpResponse:
-    results.sweep()
+    password_file.sweep()
     operator = get_operator(request)
     status = 200
     posted = request.method == "POST"
@@ -49,7 +49,7 @@ def index(request: HttpRequest) -> HttpResponse:
                 form.add_error("upload", exc.message)
             except PymapError as exc:
                 form.add_error(None, f"The users could not be read: {exc.message}")
-                status = exc.http_status
+                status = exc.status
             else:
                 return HttpResponseRedirect(reverse("bulk:detail", args=[made.pk]))
     plans = [(plan, runs.shown_state(plan)) for plan in runs.visible_to(operator)[:RECENT_PLANS]]
@@ -74,7 +74,7 @@ def export(request: HttpRequest) -> HttpResponse:
     try:
         text, _left_out = export_csv(current.for_request(request), get_operator(request))
     except PymapError as exc:
-        return render_error(request, exc.http_status, f"The users could not be read: {exc.message}")
+        return render_error(request, exc.status, f"The users could not be read: {exc.message}")
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="users.csv"'
     return response

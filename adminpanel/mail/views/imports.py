@@ -31,8 +31,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view, passive_view
 from adminpanel.accounts.session import Operator
-from adminpanel.audit.record import Action, record
 from adminpanel.lib.body_limits import max_body_size, too_large
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.lib.spreadsheet import csv_safe
 from adminpanel.users.links import user_url
 
@@ -109,8 +109,8 @@ def _start(request: HttpRequest, form: ImportForm) -> HttpResponse:
     try:
         job = actions.start_import(Acting.of(request), wanted, files)
     except actions.ImportNotStarted as exc:
-        form.add_error(exc.field, exc.message)
-        return _list_page(request, form, exc.http_status)
+        add_to_form(form, exc)
+        return with_refusal(_list_page(request, form, exc.status), exc)
     return _to_detail(job.pk)
 
 
@@ -185,16 +185,11 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return _confirm(request, job, "cancel")
         return _to_detail(pk)
-    target = job.target
     if not jobs.can_cancel(job):
         messages.info(request, ALREADY_ENDED)
-    elif jobs.cancel(job):
-        record(request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancelled")
+    elif actions.cancel_import(Acting.of(request), job):
         messages.success(request, "The import was cancelled; no further message will be sent.")
     else:
-        record(
-            request, Action.MAILBOX_IMPORT, target=target, detail=f"import {pk} cancel requested"
-        )
         messages.info(request, WORKER_WILL_STOP)
     return _to_detail(pk)
 
@@ -247,13 +242,7 @@ def import_discard(request: HttpRequest, pk: int) -> HttpResponse:
             return _confirm(request, job, "discard")
         messages.info(request, CANNOT_DISCARD)
         return _to_detail(pk)
-    if jobs.can_discard_upload(job) and jobs.discard_upload(job):
-        record(
-            request,
-            Action.MAILBOX_IMPORT,
-            target=job.target,
-            detail=f"import {pk} upload discarded",
-        )
+    if jobs.can_discard_upload(job) and actions.discard_upload(Acting.of(request), job):
         messages.success(request, "The uploaded file was deleted.")
     else:
         messages.info(request, CANNOT_DISCARD)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 
@@ -60,7 +61,9 @@ def add_totp(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             step = totp.matching_step(secret, form.cleaned_data["code"])
             if step is not None:
-                codes = actions.add_totp(request, operator, form.cleaned_data["name"], secret, step)
+                codes = actions.add_totp(
+                    Acting.of(request), form.cleaned_data["name"], secret, step
+                )
                 enrolling.forget_totp(request, operator.server)
                 return _added(request, form.cleaned_data["name"], codes)
             form.add_error("code", "That is not the code the app shows now. Check the app's clock.")
@@ -88,7 +91,7 @@ def add_passkey(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, str(exc))
             else:
                 codes = actions.add_passkey(
-                    request, operator, form.cleaned_data["name"], credential
+                    Acting.of(request), form.cleaned_data["name"], credential
                 )
                 return _added(request, form.cleaned_data["name"], codes)
     return _passkey_page(request, operator, form, status)
@@ -114,7 +117,7 @@ def remove(request: HttpRequest, pk: int) -> HttpResponse:
     if factor is None:
         raise Http404("no such factor of yours")
     try:
-        actions.remove_own(request, operator, factor)
+        actions.remove_own(Acting.of(request), factor)
     except actions.LastFactorRequired:
         messages.error(
             request, "This panel requires a second factor: add another before removing this one."
@@ -131,4 +134,4 @@ def new_codes(request: HttpRequest) -> HttpResponse:
     if not factors_of(operator.server, owner_of(operator)):
         messages.error(request, "Recovery codes come with a second factor: add one first.")
         return HttpResponseRedirect(reverse("twofactor:factors"))
-    return _codes_page(request, actions.new_recovery_codes(request, operator))
+    return _codes_page(request, actions.new_recovery_codes(Acting.of(request)))

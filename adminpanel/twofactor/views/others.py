@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.identity import Identity, IdentityKind
 from adminpanel.accounts.middleware import get_operator, others_data_view
 from adminpanel.lib.pages import render_error
@@ -63,7 +64,7 @@ def remove_others(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=400)
     identity = Identity(IdentityKind(form.cleaned_data["kind"]), form.cleaned_data["name"])
-    count = actions.remove_all_of(request, operator.server, identity, form.cleaned_data["reason"])
+    count = actions.remove_all_of(Acting.of(request), identity, form.cleaned_data["reason"])
     if count:
         messages.success(request, f"Removed {count} second factor(s) of {identity.label}.")
     else:

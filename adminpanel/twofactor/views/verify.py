@@ -108,7 +108,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         accepted = actions.check_code(request, waiting, form.cleaned_data["code"])
     except CodesThrottled as exc:
         return _throttled(request, waiting, form, exc)
-    except actions.Refused as exc:
+    except actions.FactorRefused as exc:
         if exc.ended:
             return _tries_spent(request)
         form.add_error("code", WRONG_CODE)
@@ -129,7 +129,7 @@ def verify_passkey(request: HttpRequest) -> HttpResponse:
         return _page(request, waiting, CodeForm(), answer, status=400)
     try:
         accepted = actions.check_passkey(request, waiting, answer.cleaned_data["credential"])
-    except actions.Refused as exc:  # passkeys count per pending sign-in only
+    except actions.FactorRefused as exc:  # passkeys count per pending sign-in only
         if exc.ended:
             return _tries_spent(request)
         answer.add_error(None, WRONG_PASSKEY)

@@ -11,8 +11,8 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 
 from ..editable import PasswordAction
-from ..generated import generate_password
 from ..password_forms import GENERATE_LABEL, NEW_PASSWORD_HELP, check_new_password, password_field
+from ..password_generator import generate_password
 from .roles import RolesForm
 
 _BASE_SALT = "adminpanel.users.edit-base"

@@ -23,7 +23,6 @@ from adminpanel.pymap import service
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.servers import PymapServer
-from adminpanel.pymap.tokens import attenuate_until
 from adminpanel.servers import current, knowledge
 
 from .. import actions, records
@@ -166,7 +165,7 @@ def add_failure(form: forms.Form, exc: PymapError) -> int:
             f"{exc.message} It is not known whether the change was made: check the "
             "user's page before trying again.",
         )
-    return exc.http_status
+    return exc.status
 
 
 def saved_message(request: HttpRequest, saved: actions.Saved, headline: str) -> None:
@@ -180,40 +179,23 @@ def saved_message(request: HttpRequest, saved: actions.Saved, headline: str) -> 
     )
 
 
-def renew_own_token(request: HttpRequest, operator: Operator, password: str) -> HttpResponse | None:
-    """After operators changed their own record, sign the session in again.
-
-    Some backends (redis) give a user a new token key on every SetUser, which
-    kills the session's token. A Login with the password just stored gives a
-    fresh one, narrowed to the same session end, and the server is asked again
-    what it may do (the operator's own roles may have changed). If that fails,
-    the operator is signed out with a message: the redirect to return.
-    """
-    assert operator.name is not None
-    try:
-        token = attenuate_until(
-            service.login(server(request), operator.name, password=password), operator.expires
-        )
-        is_admin = service.may_act_on_others(server(request), token)
-    except PymapError:
-        session.drop(request, operator.server)
+def keep_own_session(request: HttpRequest, own: actions.OwnSession | None) -> HttpResponse | None:
+    """Keep in the session what a write of one's own record did to it
+    (:class:`~..actions.OwnSession`): the renewed operator, or, when it could
+    not be renewed, a sign-out with a message (the redirect to return)."""
+    if own is None:
+        return None
+    if own.operator is None:
+        session.drop(request, get_operator(request).server)
         messages.warning(
             request,
             "Your account was saved, but the panel could not renew your session. "
             "Please sign in again with the password you just set.",
         )
         return HttpResponseRedirect(reverse("accounts:sign-in"))
-    set_operator(request, session.replace_token(request, operator, token, is_admin=is_admin))
+    session.store(request, own.operator)
+    set_operator(request, own.operator)
     return None
-
-
-def refresh_own_rights(request: HttpRequest, operator: Operator) -> None:
-    """After operators changed their own roles without a password to sign in
-    again: ask the server what the session's token may do now."""
-    is_admin = service.may_act_on_others(server(request), operator.token)
-    set_operator(
-        request, session.replace_token(request, operator, operator.token, is_admin=is_admin)
-    )
 
 
 @sensitive_variables("password")

@@ -16,7 +16,7 @@ from ..forms.params import PARAMS_PREFIX, BaseParamFormSet, ParamFormSet
 from ..links import user_url
 from ..merge import UserValues
 from .common import add_failure, admin_only, caps, not_authorized, saved_message
-from .rows import MORE_ROWS, with_more_rows
+from .param_rows import MORE_ROWS, with_more_rows
 
 PASSWORD_FIELDS = ("password1", "password2")
 
@@ -81,7 +81,5 @@ def create(request: HttpRequest) -> HttpResponse:
         return _render(request, form, formset, status=add_failure(form, exc))
     without = "" if form.cleaned_data["password"] is not None else " without a password"
     saved_message(request, saved, f"User {name} was created{without}.")
-    shown_command.after_create(
-        request, name, password=without == "", roles=form.roles(), params=formset.params()
-    )
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
     return HttpResponseRedirect(user_url("users:detail", name))

@@ -39,7 +39,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         return _confirm(request, name)
 
     try:
-        actions.delete_user(Acting.of(request), name)
+        deleted = actions.delete_user(Acting.of(request), name)
     except Refused as exc:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             messages.warning(
@@ -49,7 +49,7 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
         if exc.is_(RefusalKey.INVALID_AUTH, RefusalKey.AUTHORIZATION_FAILURE):
             raise
         return _confirm(
-            request, name, error=f"{exc.message} Nothing was deleted.", status=exc.http_status
+            request, name, error=f"{exc.message} Nothing was deleted.", status=exc.status
         )
     except PymapError as exc:
         return _confirm(
@@ -57,15 +57,14 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
             name,
             error=f"{exc.message} It is not known whether the user was deleted: open the "
             "user's page to check before trying again.",
-            status=exc.http_status,
+            status=exc.status,
         )
 
-    if is_self(operator, name):
-        # pymap deleted the user's login tokens too: this sign-in is over.
+    if deleted.own_sign_in_over:
         session.drop(request, operator.server)
         messages.info(request, f"You deleted your own user {name} and were signed out.")
         return HttpResponseRedirect(reverse("accounts:sign-in"))
-    shown_command.after_delete(request, name, reverse("users:index"))
+    shown_command.remember(request, reverse("users:index"), deleted.command)
     messages.success(
         request,
         f"User {name} and all of its mail were deleted; the mail server no longer knows this name.",

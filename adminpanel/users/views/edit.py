@@ -17,10 +17,10 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import everywhere
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
@@ -38,14 +38,13 @@ from .common import (
     admin_only,
     caps,
     is_self,
+    keep_own_session,
     read_user,
-    refresh_own_rights,
-    renew_own_token,
     saved_message,
     show_password_once,
     with_target_name,
 )
-from .rows import MORE_ROWS, with_more_rows
+from .param_rows import MORE_ROWS, with_more_rows
 
 PASSWORD_FIELDS = ("current_password", "new_password1", "new_password2")
 
@@ -219,8 +218,8 @@ def _save(
     except actions.ChangedMeanwhile as exc:
         return _conflict(request, name, edit, exc.current)
     except actions.ChangedButUnreadable as exc:
-        form.add_error(None, exc.message)
-        return _render(request, name, form, formset, status=exc.error.http_status)
+        add_to_form(form, exc)
+        return with_refusal(_render(request, name, form, formset), exc)
     except actions.NotEditable as exc:
         return _cannot_edit(request, name, exc.problems)
     except actions.NothingToSave as exc:
@@ -230,12 +229,10 @@ def _save(
         form.add_error(
             "current_password", f"{exc.message} Enter the current password, or set a new one."
         )
-        return _render(request, name, form, formset, status=400)
+        return with_refusal(_render(request, name, form, formset), exc)
     except SignInThrottled as exc:
-        form.add_error("current_password", exc.message)
-        response = _render(request, name, form, formset, status=429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
+        add_to_form(form, exc)
+        return with_refusal(_render(request, name, form, formset), exc)
     except Refused as exc:
         if not exc.is_(RefusalKey.NOT_ALLOWED):
             return _render(request, name, form, formset, status=add_failure(form, exc))
@@ -243,7 +240,6 @@ def _save(
         return _render(request, name, form, formset, status=403)
     except PymapError as exc:
         return _render(request, name, form, formset, status=add_failure(form, exc))
-    shown_command.after_edit(request, name, edit)
     return _after_save(request, name, edit, saved)
 
 
@@ -251,20 +247,13 @@ def _save(
 def _after_save(
     request: HttpRequest, name: str, edit: actions.Edit, saved: actions.Saved
 ) -> HttpResponse:
-    operator = get_operator(request)
-    # A password changed here ends the user's other panel sessions.
-    ended = (
-        everywhere.end_after_password_change(request, name) if "password" in saved.changed else ""
-    )
-    if is_self(operator, name):
-        # Own roles may have changed, and on some backends the session's token
-        # died with the save: sign in again with the password just stored.
-        if edit.password is not None:
-            signed_out = renew_own_token(request, operator, edit.password)
-            if signed_out is not None:
-                return signed_out
-        else:
-            refresh_own_rights(request, operator)
+    # The action ended the user's other sessions if the password changed, and
+    # renewed one's own session after a write of one's own record.
+    signed_out = keep_own_session(request, saved.own)
+    if signed_out is not None:
+        return signed_out
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
+    ended = saved.ended.note(name)
     saved_message(
         request, saved, f"Saved {name}: changed {changed_in_words(saved.changed)}.{ended}"
     )

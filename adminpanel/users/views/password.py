@@ -15,11 +15,11 @@ from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 
-from adminpanel.accounts import everywhere, password_check
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.session import Operator
 from adminpanel.accounts.throttle import SignInThrottled
+from adminpanel.lib.refusal import add_to_form, with_refusal
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import UserRecord
 
@@ -31,10 +31,9 @@ from .common import (
     add_failure,
     caps,
     is_self,
+    keep_own_session,
     read_user,
-    renew_own_token,
     saved_message,
-    server,
     show_password_once,
     with_target_name,
 )
@@ -100,15 +99,6 @@ def _refused(
     return _render(request, name, form, status=add_failure(form, exc))
 
 
-def _throttled(
-    request: HttpRequest, name: str, form: ChangePasswordForm, exc: SignInThrottled
-) -> HttpResponse:
-    form.add_error("current_password" if form.asks_current else None, exc.message)
-    response = _render(request, name, form, status=429)
-    response["Retry-After"] = str(exc.retry_after)
-    return response
-
-
 @require_http_methods(["GET", "POST"])
 @sensitive_post_parameters("current_password", "new_password1", "new_password2")
 @sensitive_variables("new_password")
@@ -122,15 +112,17 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, name, form, status=400)
     new_password: str = form.cleaned_data["password"]
+    current_password = form.cleaned_data["current_password"] if asks_current else None
     try:
-        if asks_current and not password_check.is_current(
-            request, server(request), name, form.cleaned_data["current_password"]
-        ):
-            form.add_error("current_password", WRONG_CURRENT)
-            return _render(request, name, form, status=400)
-        saved = password_actions.change_password(Acting.of(request), name, new_password)
+        saved = password_actions.change_password(
+            Acting.of(request), name, new_password, current_password=current_password
+        )
+    except actions.WrongPassword:
+        form.add_error("current_password", WRONG_CURRENT)
+        return _render(request, name, form, status=400)
     except SignInThrottled as exc:
-        return _throttled(request, name, form, exc)
+        add_to_form(form, exc)  # on the current password's field, where the form has one
+        return with_refusal(_render(request, name, form), exc)
     except PymapError as exc:
         return _refused(request, name, form, exc)
     return _after_change(request, name, saved, new_password, shown=form.generates)
@@ -140,15 +132,14 @@ def change_password(request: HttpRequest, name: str) -> HttpResponse:
 def _after_change(
     request: HttpRequest, name: str, saved: actions.Saved, new_password: str, *, shown: bool
 ) -> HttpResponse:
-    """End the user's other sessions, renew one's own; the user page, or the
-    page showing a generated password once."""
-    operator = get_operator(request)
-    shown_command.after_password(request, name, saved)
-    ended = everywhere.end_after_password_change(request, name)
-    if is_self(operator, name):
-        signed_out = renew_own_token(request, operator, new_password)
-        if signed_out is not None:
-            return signed_out
+    """The user page, or the page showing a generated password once (the
+    action ended the user's other sessions and renewed one's own)."""
+    signed_out = keep_own_session(request, saved.own)
+    if signed_out is not None:
+        return signed_out
+    shown_command.remember(request, user_url("users:detail", name), saved.command)
+    ended = saved.ended.note(name)
+    if saved.own is not None:
         saved_message(request, saved, f"Your password was changed. You stay signed in.{ended}")
     else:
         saved_message(request, saved, f"The password of {name} was changed.{ended}")

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from pytest_django.fixtures import Settings as DjangoSettings
 
-from adminpanel.accounts.powers import RECHECK_SECONDS, ROLE_LOST
+from adminpanel.accounts.rights_check import RECHECK_SECONDS, ROLE_LOST
 from adminpanel.accounts.session import from_stored, to_stored
 from adminpanel.audit.models import Action, AuditEvent
 from adminpanel.mail import spool

@@ -62,7 +62,7 @@ def add(plan: BulkPlan, entries: Iterable[tuple[str, str, str]]) -> int:
             writer.writerow(HEADER)
         for name, password, note in entries:
             # The password is written as generated: lower-case letters and digits in
-            # dash-joined groups (users/generated.py), never a formula; a quote
+            # dash-joined groups (users/password_generator.py), never a formula; a quote
             # added here would become part of the password.
             writer.writerow([guard(name), password, note])
     seconds: int = settings.PANEL_BULK_RESULT_SECONDS

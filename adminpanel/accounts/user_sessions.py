@@ -26,8 +26,8 @@ from django.http import HttpRequest
 from adminpanel.audit.record import Action, record
 
 from . import session
+from .acting import Acting
 from .identity import IdentityKind
-from .middleware import get_operator
 from .models import OperatorSession
 from .session import Operator, operator_key, stored_operators
 
@@ -82,21 +82,26 @@ class Ended:
         return f" {self.sessions} of {name} elsewhere {were} signed out."
 
 
-def end_sessions(
-    request: HttpRequest, server: str, name: str, *, keep_current: bool, why: str
-) -> Ended:
-    """End the sign-ins of user ``name`` to ``server`` in every panel session.
+#: No session was ended.
+NONE_ENDED = Ended(0, False)
+
+
+def end_sessions(acting: Acting, name: str, *, keep_own: bool, why: str) -> Ended:
+    """End the sign-ins of user ``name`` to ``acting``'s server in every panel session.
 
     A session signed in to other servers too keeps those; one left with no
-    sign-in is deleted. ``keep_current`` spares the request's own session
-    (after one's own password change); if it is ended, its sign-in to
-    ``server`` is dropped at once. Audited, with ``why``, when any was ended.
+    sign-in is deleted. ``keep_own`` spares ``acting``'s own session (after
+    one's own password change). That session is never changed here, as the
+    request that holds it would write it back: when it is among those ended
+    (``Ended.current``), the caller drops its sign-in to the server. Audited,
+    with ``why``, when any was ended.
     """
+    server = acting.server.name
     indexed = OperatorSession.objects.filter(
         server=server, identity_kind=IdentityKind.USER, identity_name=name
     )
-    current = request.session.session_key
-    if keep_current:
+    current = acting.session_key
+    if keep_own:
         indexed = indexed.exclude(session_id=current)
     keys = set(indexed.values_list("session_id", flat=True))
     existing = set(Session.objects.filter(session_key__in=keys).values_list("pk", flat=True))
@@ -105,9 +110,7 @@ def end_sessions(
     indexed.delete()
     ended = Ended(len(existing), current is not None and current in existing)
     if ended.count:
-        record(request, Action.SESSIONS_END, target=name, detail=f"{ended.sessions} ended: {why}")
-    if ended.current:
-        session.drop(request, server)
+        record(acting, Action.SESSIONS_END, target=name, detail=f"{ended.sessions} ended: {why}")
     return ended
 
 
@@ -121,12 +124,8 @@ def _end_sign_in(key: str, server: str) -> None:
         store.delete()
 
 
-def end_after_password_change(request: HttpRequest, name: str) -> str:
-    """After the panel changed ``name``'s password: end that user's other
-    sessions (the old password, or a token got with it, may be in other
-    hands). What to add to the result page's message."""
-    operator = get_operator(request)
-    ended = end_sessions(
-        request, operator.server, name, keep_current=True, why="password changed in the panel"
-    )
-    return ended.note(name)
+def end_after_password_change(acting: Acting, name: str) -> Ended:
+    """After the panel changed ``name``'s password (a page or a bulk plan):
+    end that user's other sessions (the old password, or a token got with
+    it, may be in other hands). Called by the actions that write passwords."""
+    return end_sessions(acting, name, keep_own=True, why="password changed in the panel")

@@ -11,7 +11,7 @@ empty name: a few ms with a login token):
   when the session holds the admin flag: there, losing it must count at once.
 
 The one exception is the server's admin token on its own: every call with it
-costs about 300 ms, and its powers come from the server's key, not from a
+costs about 300 ms, and its rights come from the server's key, not from a
 role anyone can take away; the check every minute still ends the session
 once the server stops accepting it (a restart with a new key).
 
