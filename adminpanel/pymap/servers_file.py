@@ -19,7 +19,13 @@ import re
 from pathlib import Path
 
 from .backends import SETTING_CHOICES
-from .servers import PymapServer
+from .servers import (
+    IMAP_PORTS,
+    MAIL_SECURITY_CHOICES,
+    MANAGESIEVE_PORT,
+    MailEndpoint,
+    PymapServer,
+)
 
 #: Section names become URL segments (/s/<name>/...): keep them plain.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -28,6 +34,14 @@ PYMAP_ADMIN_KEYS = frozenset(
     {"host", "port", "path", "cafile", "capath", "cert", "key", "no_verify_cert", "token_file"}
 )
 PANEL_KEYS = frozenset({"plaintext", "timeout", "label", "backend"})
+#: The IMAP and ManageSieve services the panel reaches as a user (docs/servers.md).
+MAIL_KEYS = frozenset(
+    {
+        f"{service}_{key}"
+        for service in ("imap", "managesieve")
+        for key in ("host", "port", "security")
+    }
+)
 _SECTION_LINE = re.compile(r"\s*\[(?P<name>[^\]]*)\]")
 
 
@@ -127,7 +141,7 @@ class _Section:
                 None, "is not a usable server name (letters, digits, '.', '_', '-'; 64 at most)"
             )
         for key in self.section:
-            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS:
+            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS | MAIL_KEYS:
                 raise self.fail(key, f"has an unknown key {key!r}")
 
 
@@ -155,4 +169,24 @@ def _server(section: configparser.SectionProxy, lines: _Lines, origin: str) -> P
         timeout=timeout if timeout is not None else 10.0,
         backend=backend,
         label=read.text("label") or "",
+        imap=_endpoint(read, "imap"),
+        managesieve=_endpoint(read, "managesieve"),
     )
+
+
+def _endpoint(read: _Section, service: str) -> MailEndpoint | None:
+    """``imap_host``/``_port``/``_security`` (or ``managesieve_...``); None without a host."""
+    security = (read.text(f"{service}_security") or "starttls").lower()
+    if security not in MAIL_SECURITY_CHOICES:
+        raise read.fail(
+            f"{service}_security",
+            f"{service}_security = {security!r} is not one of {', '.join(MAIL_SECURITY_CHOICES)}",
+        )
+    host = read.text(f"{service}_host")
+    port = read.number(f"{service}_port", int, 1, 65535)
+    if host is None:
+        if port is not None:
+            raise read.fail(f"{service}_port", f"{service}_port is set without {service}_host")
+        return None
+    default = IMAP_PORTS[security] if service == "imap" else MANAGESIEVE_PORT
+    return MailEndpoint(host, int(port) if port is not None else default, security)
