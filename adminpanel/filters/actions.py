@@ -37,6 +37,12 @@ def _line_of(message: str) -> int | None:
     return int(found[1]) if found else None
 
 
+def _same(script: str) -> str:
+    """A script as compared after a save: pymap hands it back without its
+    last line break, and sievelib's GETSCRIPT with CRLF line ends."""
+    return script.replace("\r\n", "\n").rstrip("\n")
+
+
 def list_scripts(acting: Acting, creds: MailCredentials) -> Scripts:
     with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
         return sieve.scripts()
@@ -63,7 +69,7 @@ def save_script(
             if activate:
                 sieve.activate(name)
             kept = sieve.get(name)
-            if kept is None or kept.replace("\r\n", "\n") != content.replace("\r\n", "\n"):
+            if kept is None or _same(kept) != _same(content):
                 raise NotKept
     except ScriptInvalid:
         record(acting.request, Action.FILTER_SAVE, target=creds.authcid, outcome="ScriptInvalid",

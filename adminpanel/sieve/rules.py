@@ -71,7 +71,8 @@ _RULE = re.compile(
 
 def read(script: str) -> list[Rule] | None:
     """The rules of a script :func:`write` made, or None."""
-    text = script.replace("\r\n", "\n")
+    # pymap hands a script back without its last line break.
+    text = script.replace("\r\n", "\n").rstrip("\n") + "\n"
     if not text.startswith(MARKER + "\n"):
         return None
     rules = []
