@@ -77,7 +77,8 @@ def test_spam_into_junk_from_the_rule_builder_is_active_and_try_it_lands_in_junk
     imap.create("Junk")
 
     builder = client.get(user_url("filters:rules", own.name))
-    assert builder.status_code == 200 and "Rule 1" in page(builder)
+    assert builder.status_code == 200
+    assert "Rule 1" in page(builder)
     saved = client.post(user_url("filters:rules", own.name), _spam_rule_post())
     assert saved.status_code == 302, page(saved)[:3000]
 
@@ -91,11 +92,13 @@ def test_spam_into_junk_from_the_rule_builder_is_active_and_try_it_lands_in_junk
     ]
     # The builder reads back what it wrote.
     again = page(client.get(user_url("filters:rules", own.name) + "&script=rules"))
-    assert 'value="X-Spam-Flag"' in again and 'value="Junk"' in again
+    assert 'value="X-Spam-Flag"' in again
+    assert 'value="Junk"' in again
 
     tried = client.post(user_url("filters:try", own.name), {"message": SPAM})
     assert tried.status_code == 200
-    assert 'class="landed-in">Junk<' in page(tried) and "IMAP shows it there" in page(tried)
+    assert 'class="landed-in">Junk<' in page(tried)
+    assert "IMAP shows it there" in page(tried)
     imap.select("Junk", readonly=True)
     found = imap.search(None, "HEADER", "Subject", "Cheap")[1][0].split()
     assert len(found) == 1
@@ -103,7 +106,8 @@ def test_spam_into_junk_from_the_rule_builder_is_active_and_try_it_lands_in_junk
     assert imap.search(None, "HEADER", "Subject", "Cheap")[1][0].split() == []
 
     actions = list(AuditEvent.objects.order_by("created_at").values_list("action", "outcome"))
-    assert ("filter-save", "ok") in actions and ("message-deliver", "ok") in actions
+    assert ("filter-save", "ok") in actions
+    assert ("message-deliver", "ok") in actions
     assert own.password not in caplog.text
 
 
@@ -123,10 +127,11 @@ def test_a_script_with_a_syntax_error_is_refused_with_the_servers_words_and_chan
     )
     assert response.status_code == 422
     html = page(response)
-    assert "line 4: parsing error" in html and "at line 4" in html
+    assert "line 4: parsing error" in html
+    assert "at line 4" in html
     assert "Line 4: <code>}</code>" in html
     with sieve_as(pymap, own) as sieve:
-        active, others = sieve.listscripts()
+        active, _others = sieve.listscripts()
         assert (active, sieve.getscript("rules")) == ("rules", before)
     event = AuditEvent.objects.filter(action="filter-save").latest("created_at")
     assert event.outcome == "ScriptInvalid"
@@ -145,16 +150,15 @@ def test_the_editor_saves_activates_and_deletes_seen_over_managesieve(
     with sieve_as(pymap, own) as sieve:
         assert sieve.listscripts() == (None, ["plain"])
     listing = page(client.get(user_url("filters:list", own.name)))
-    assert "plain" in listing and "Inactive" in listing
-    assert client.post(
-        user_url("filters:activate", own.name), {"script": "plain"}
-    ).status_code == 302
+    assert "plain" in listing
+    assert "Inactive" in listing
+    assert (
+        client.post(user_url("filters:activate", own.name), {"script": "plain"}).status_code == 302
+    )
     with sieve_as(pymap, own) as sieve:
         assert sieve.listscripts()[0] == "plain"
     # Not the builder's: the builder sends the operator to the editor.
-    assert client.get(
-        user_url("filters:rules", own.name) + "&script=plain"
-    ).status_code == 302
+    assert client.get(user_url("filters:rules", own.name) + "&script=plain").status_code == 302
     assert client.post(user_url("filters:activate", own.name), {"script": ""}).status_code == 302
     delete_url = f"{reverse('filters:delete')}?{urlencode({'name': own.name, 'script': 'plain'})}"
     assert client.get(delete_url).status_code == 200

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from sievelib.managesieve import Client
+from sievelib import managesieve
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused, ServerUnavailable
@@ -172,13 +172,14 @@ def test_managesieve_and_imap_on_free_loopback_ports(backend: str) -> None:
     """A test can ask for ManageSieve beside IMAP; both answer as a user on
     their own picked ports, on every backend."""
     with PymapProcess(backend=backend, imap=True, managesieve=True) as pymap:
-        assert pymap.sieve_port is not None and pymap.imap_port is not None
+        assert pymap.sieve_port is not None
+        assert pymap.imap_port is not None
         assert len({pymap.sieve_port, pymap.imap_port, pymap.admin_port}) == 3
         assert ["--sieve-host", LOCALHOST, "--sieve-port", str(pymap.sieve_port)] == (
             pymap.command()[1:5]
         )
         service.set_user(pymap.server(), pymap.admin_token, "sieveuser", password="sievepw")
-        sieve = Client(LOCALHOST, pymap.sieve_port)
+        sieve = managesieve.Client(LOCALHOST, pymap.sieve_port)
         assert sieve.connect("sieveuser", "sievepw", authmech="PLAIN")
         assert sieve.get_implementation() == "pymap managesieve 0.36.7"
         assert sieve.get_sieve_capabilities() == ["fileinto", "reject", "envelope", "body"]
@@ -191,4 +192,5 @@ def test_managesieve_and_imap_on_free_loopback_ports(backend: str) -> None:
 def test_managesieve_is_off_unless_asked_for() -> None:
     with PymapProcess() as pymap:
         assert pymap.sieve_port is None
-        assert "--no-service" in pymap.command() and "managesieve" in pymap.command()
+        assert "--no-service" in pymap.command()
+        assert "managesieve" in pymap.command()

@@ -22,7 +22,9 @@ def test_rules_round_trip_with_quotes_and_every_kind() -> None:
 
 def test_a_script_the_builder_did_not_write_is_not_read_as_rules() -> None:
     assert read("keep;\n") is None
-    edited = write([Rule("header", "X", "is", "Y", "discard")]).replace("discard;", "keep; discard;")
+    edited = write([Rule("header", "X", "is", "Y", "discard")]).replace(
+        "discard;", "keep; discard;"
+    )
     assert read(edited) is None
 
 

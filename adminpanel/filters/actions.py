@@ -72,16 +72,31 @@ def save_script(
             if kept is None or _same(kept) != _same(content):
                 raise NotKept
     except ScriptInvalid:
-        record(acting.request, Action.FILTER_SAVE, target=creds.authcid, outcome="ScriptInvalid",
-               detail=detail)
+        record(
+            acting.request,
+            Action.FILTER_SAVE,
+            target=creds.authcid,
+            outcome="ScriptInvalid",
+            detail=detail,
+        )
         raise
     except NotKept:
-        record(acting.request, Action.FILTER_SAVE, target=creds.authcid, outcome="NotKept",
-               detail=detail)
+        record(
+            acting.request,
+            Action.FILTER_SAVE,
+            target=creds.authcid,
+            outcome="NotKept",
+            detail=detail,
+        )
         raise
     except MailServiceError as exc:
-        record(acting.request, Action.FILTER_SAVE, target=creds.authcid,
-               outcome=type(exc).__name__, detail=detail)
+        record(
+            acting.request,
+            Action.FILTER_SAVE,
+            target=creds.authcid,
+            outcome=type(exc).__name__,
+            detail=detail,
+        )
         raise
     record(acting.request, Action.FILTER_SAVE, target=creds.authcid, outcome=OK, detail=detail)
 
@@ -102,8 +117,9 @@ def _write(
         with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
             getattr(sieve, command)(name)
     except MailServiceError as exc:
-        record(acting.request, action, target=creds.authcid, outcome=type(exc).__name__,
-               detail=detail)
+        record(
+            acting.request, action, target=creds.authcid, outcome=type(exc).__name__, detail=detail
+        )
         raise
     record(acting.request, action, target=creds.authcid, outcome=OK, detail=detail)
 

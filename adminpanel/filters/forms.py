@@ -22,7 +22,9 @@ def validate_script_name(value: str) -> None:
 
 
 class ScriptForm(forms.Form):
-    script_name = forms.CharField(label="Script name", max_length=64, validators=[validate_script_name])
+    script_name = forms.CharField(
+        label="Script name", max_length=64, validators=[validate_script_name]
+    )
     content = forms.CharField(
         label="Sieve script",
         strip=False,
@@ -34,24 +36,50 @@ class ScriptForm(forms.Form):
 
 class RuleForm(forms.Form):
     test = forms.ChoiceField(
-        label="When", choices=[(t, {"header": "a header", "address": "an address header",
-                                    "envelope": "the envelope", "body": "the body"}[t]) for t in TESTS],
+        label="When",
+        choices=[
+            (
+                t,
+                {
+                    "header": "a header",
+                    "address": "an address header",
+                    "envelope": "the envelope",
+                    "body": "the body",
+                }[t],
+            )
+            for t in TESTS
+        ],
         initial="header",
     )
     field = forms.CharField(
-        label="Header or part", max_length=100, required=False,
+        label="Header or part",
+        max_length=100,
+        required=False,
         help_text="e.g. X-Spam-Flag, Subject; from or to for an address or the envelope",
     )
     match = forms.ChoiceField(
-        label="Matches", choices=[(m, {"is": "is", "contains": "contains",
-                                       "matches": "matches (* and ?)"}[m]) for m in MATCHES],
+        label="Matches",
+        choices=[
+            (m, {"is": "is", "contains": "contains", "matches": "matches (* and ?)"}[m])
+            for m in MATCHES
+        ],
         initial="is",
     )
     value = forms.CharField(label="Value", max_length=500, strip=False)
     action = forms.ChoiceField(
-        label="Then", choices=[(a, {"fileinto": "file into mailbox", "discard": "discard",
-                                    "reject": "reject with reason", "keep": "keep in INBOX"}[a])
-                               for a in ACTIONS],
+        label="Then",
+        choices=[
+            (
+                a,
+                {
+                    "fileinto": "file into mailbox",
+                    "discard": "discard",
+                    "reject": "reject with reason",
+                    "keep": "keep in INBOX",
+                }[a],
+            )
+            for a in ACTIONS
+        ],
         initial="fileinto",
     )
     argument = forms.CharField(
@@ -92,7 +120,9 @@ RuleFormSet = forms.formset_factory(RuleForm, extra=1, max_num=20, validate_max=
 
 
 class RulesMetaForm(forms.Form):
-    script_name = forms.CharField(label="Script name", max_length=64, validators=[validate_script_name])
+    script_name = forms.CharField(
+        label="Script name", max_length=64, validators=[validate_script_name]
+    )
     activate = forms.BooleanField(label="Make this the active script", required=False, initial=True)
 
 

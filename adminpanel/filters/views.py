@@ -5,6 +5,7 @@ delete, and "Try it"."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -28,7 +29,7 @@ def _script_param(request: HttpRequest) -> str | None:
     name = request.GET.get("script", "")
     try:
         validate_script_name(name)
-    except Exception:  # noqa: BLE001 (a ValidationError)
+    except ValidationError:
         return None
     return name
 
@@ -41,7 +42,11 @@ def script_list(request: HttpRequest, name: str, creds: MailCredentials) -> Http
 
 
 def _save(
-    request: HttpRequest, name: str, creds: MailCredentials, script: str, content: str,
+    request: HttpRequest,
+    name: str,
+    creds: MailCredentials,
+    script: str,
+    content: str,
     activate: bool,
 ) -> str | None:
     """Save; None when saved (a message is set), else the error to show."""
@@ -71,7 +76,10 @@ def edit(request: HttpRequest, name: str, creds: MailCredentials) -> HttpRespons
             data = form.cleaned_data
             try:
                 actions.save_script(
-                    Acting.of(request), creds, data["script_name"], data["content"],
+                    Acting.of(request),
+                    creds,
+                    data["script_name"],
+                    data["content"],
                     activate=data["activate"],
                 )
             except actions.ScriptInvalid as exc:
@@ -89,15 +97,25 @@ def edit(request: HttpRequest, name: str, creds: MailCredentials) -> HttpRespons
             return render_error(request, 404, f"There is no script named {script!r}.")
         scripts = actions.list_scripts(Acting.of(request), creds)
         form = ScriptForm(
-            initial={"script_name": script or "", "content": content,
-                     "activate": script is not None and scripts.active == script}
+            initial={
+                "script_name": script or "",
+                "content": content,
+                "activate": script is not None and scripts.active == script,
+            }
         )
     lines = str(form["content"].value() or "").split("\n") if error_line else []
     return render(
         request,
         "filters/edit.html",
-        {"name": name, "form": form, "error": error, "error_line": error_line,
-         "error_text": lines[error_line - 1] if error_line and error_line <= len(lines) else None},
+        {
+            "name": name,
+            "form": form,
+            "error": error,
+            "error_line": error_line,
+            "error_text": lines[error_line - 1]
+            if error_line and error_line <= len(lines)
+            else None,
+        },
         status=422 if error else 200,
     )
 
@@ -110,11 +128,20 @@ def rule_builder(request: HttpRequest, name: str, creds: MailCredentials) -> Htt
     if request.method == "POST":
         meta, formset = RulesMetaForm(request.POST), RuleFormSet(request.POST, prefix="rule")
         if meta.is_valid() and formset.is_valid():
-            built = [f.rule() for f in formset if f.has_changed() and not f.cleaned_data.get("DELETE")]
-            error = _save(
-                request, name, creds, meta.cleaned_data["script_name"], rules.write(built),
-                meta.cleaned_data["activate"],
-            ) or ""
+            built = [
+                f.rule() for f in formset if f.has_changed() and not f.cleaned_data.get("DELETE")
+            ]
+            error = (
+                _save(
+                    request,
+                    name,
+                    creds,
+                    meta.cleaned_data["script_name"],
+                    rules.write(built),
+                    meta.cleaned_data["activate"],
+                )
+                or ""
+            )
             if not error:
                 return HttpResponseRedirect(user_url(LIST, name))
     else:
@@ -143,7 +170,7 @@ def activate(request: HttpRequest, name: str, creds: MailCredentials) -> HttpRes
     if script:
         try:
             validate_script_name(script)
-        except Exception:  # noqa: BLE001
+        except ValidationError:
             return render_error(request, 400, "Not a script name.")
     try:
         actions.activate_script(Acting.of(request), creds, script)
@@ -167,12 +194,17 @@ def delete(request: HttpRequest, name: str, creds: MailCredentials) -> HttpRespo
         try:
             actions.delete_script(Acting.of(request), creds, script)
         except MailRefused as exc:
-            error = f"The mail server refused: {exc.message} An active script must be deactivated first."
+            error = (
+                f"The mail server refused: {exc.message} "
+                "An active script must be deactivated first."
+            )
         else:
             messages.success(request, f"Script {script} was deleted.")
             return HttpResponseRedirect(user_url(LIST, name))
     return render(
-        request, "filters/delete.html", {"name": name, "script": script, "error": error},
+        request,
+        "filters/delete.html",
+        {"name": name, "script": script, "error": error},
         status=422 if error else 200,
     )
 

@@ -15,7 +15,7 @@ import email.utils
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,17 +116,15 @@ class Session:
     def delete(self, name: str) -> None:
         self._ok(self._imap.delete(_quote(name)))
 
-    def _ok(self, answer: tuple[str, list[object]]) -> list[object]:
-        kind, data = answer
+    def _ok(self, answer: tuple[str, Sequence[object]]) -> list[object]:
+        kind, data = answer[0], list(answer[1])
         if kind != "OK":
             raise MailRefused(_text(data))
         return data
 
 
 @contextmanager
-def open_as(
-    server: PymapServer, authcid: str, password: str, authzid: str
-) -> Iterator[Session]:
+def open_as(server: PymapServer, authcid: str, password: str, authzid: str) -> Iterator[Session]:
     """An IMAP session of ``authzid``, authenticated as ``authcid``."""
     endpoint = server.imap
     if endpoint is None:
@@ -201,9 +199,10 @@ def _first(data: list[object]) -> bytes:
 
 
 def _text(data: list[object]) -> str:
-    return " ".join(
-        item.decode("utf-8", "replace") for item in data if isinstance(item, bytes)
-    ) or "refused"
+    return (
+        " ".join(item.decode("utf-8", "replace") for item in data if isinstance(item, bytes))
+        or "refused"
+    )
 
 
 def _decoded(value: str | None) -> str:
@@ -222,4 +221,3 @@ def _headers(uid: int, raw: bytes) -> MessageHeaders:
     except (LookupError, UnicodeError, email.errors.HeaderParseError):
         sender, subject = str(parsed.get("From", "")), str(parsed.get("Subject", ""))
     return MessageHeaders(uid, date, sender, subject)
-

@@ -42,7 +42,7 @@ class Purpose(StrEnum):
     TOTP_SECRET = "totp-secret"  # noqa: S105  (a purpose's name, not a secret)
     #: The operator's own password, for IMAP and ManageSieve as a user, for
     #: PANEL_MAIL_ACCESS_SECONDS (accounts/mail_access.py).
-    MAIL_ACCESS = "mail-access-password"  # noqa: S105  (a purpose's name)
+    MAIL_ACCESS = "mail-access-password"
 
 
 class UnsealError(Exception):

@@ -57,11 +57,16 @@ def create_mailbox(acting: Acting, creds: MailCredentials, user: str, name: str)
     _write(acting, creds, user, Action.MAILBOX_CREATE, f"mailbox {name!r}", "create", name)
 
 
-def rename_mailbox(
-    acting: Acting, creds: MailCredentials, user: str, old: str, new: str
-) -> None:
+def rename_mailbox(acting: Acting, creds: MailCredentials, user: str, old: str, new: str) -> None:
     _write(
-        acting, creds, user, Action.MAILBOX_RENAME, f"mailbox {old!r} to {new!r}", "rename", old, new
+        acting,
+        creds,
+        user,
+        Action.MAILBOX_RENAME,
+        f"mailbox {old!r} to {new!r}",
+        "rename",
+        old,
+        new,
     )
 
 
@@ -83,8 +88,6 @@ def _write(
         with client.open_as(acting.server, creds.authcid, creds.password, user) as imap:
             getattr(imap, command)(*names)
     except MailServiceError as exc:
-        record(
-            acting.request, action, target=user, outcome=type(exc).__name__, detail=detail
-        )
+        record(acting.request, action, target=user, outcome=type(exc).__name__, detail=detail)
         raise
     record(acting.request, action, target=user, outcome=OK, detail=detail)

@@ -65,7 +65,10 @@ def unavailable(request: HttpRequest, name: str, service: Service, why: str) -> 
     return render(
         request,
         "mailboxes/unavailable.html",
-        {"name": name, "what": "mailboxes" if service == Service.MAILBOXES else "filters",
-         "why": why},
+        {
+            "name": name,
+            "what": "mailboxes" if service == Service.MAILBOXES else "filters",
+            "why": why,
+        },
         status=403,
     )

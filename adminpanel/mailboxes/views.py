@@ -37,7 +37,12 @@ def mailbox_list(request: HttpRequest, name: str, creds: MailCredentials) -> Htt
     return render(
         request,
         "mailboxes/list.html",
-        {"name": name, "mailboxes": boxes, "form": MailboxNameForm(), "expires_at": creds.expires_at},
+        {
+            "name": name,
+            "mailboxes": boxes,
+            "form": MailboxNameForm(),
+            "expires_at": creds.expires_at,
+        },
     )
 
 
@@ -61,7 +66,9 @@ def mailbox_detail(request: HttpRequest, name: str, creds: MailCredentials) -> H
     try:
         newest = actions.newest_messages(Acting.of(request), creds, name, mailbox)
     except MailRefused as exc:
-        return render_error(request, 404, f"The mail server cannot open this mailbox: {exc.message}")
+        return render_error(
+            request, 404, f"The mail server cannot open this mailbox: {exc.message}"
+        )
     return render(
         request,
         "mailboxes/detail.html",
@@ -109,7 +116,9 @@ def rename(request: HttpRequest, name: str, creds: MailCredentials) -> HttpRespo
             return HttpResponseRedirect(user_url(mailbox_list_url, name))
     status = 422 if request.method == "POST" else 200
     return render(
-        request, "mailboxes/rename.html", {"name": name, "mailbox": mailbox, "form": form},
+        request,
+        "mailboxes/rename.html",
+        {"name": name, "mailbox": mailbox, "form": form},
         status=status,
     )
 

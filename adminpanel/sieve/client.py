@@ -47,7 +47,8 @@ class Session:
         return Scripts(active, names)
 
     def get(self, name: str) -> str | None:
-        return self._client.getscript(name)
+        script = self._client.getscript(name)
+        return script if isinstance(script, str) else None
 
     def check(self, content: str) -> str | None:
         """The server's error for ``content`` (CHECKSCRIPT), or None if it is valid."""
@@ -91,34 +92,41 @@ def open_as(server: PymapServer, authcid: str, password: str) -> Iterator[Sessio
             client.sock = server.mail_ssl_context().wrap_socket(
                 client.sock, server_hostname=endpoint.host
             )
-        if not client._Client__get_capabilities():  # type: ignore[attr-defined]
+        if not client._Client__get_capabilities():
             raise MailServiceUnavailable(f"The ManageSieve service at {where} sent no greeting.")
         if endpoint.security == "starttls":
-            code, _data = client._Client__send_command("STARTTLS")  # type: ignore[attr-defined]
+            code, _data = client._Client__send_command("STARTTLS")
             if code != "OK":
-                raise MailServiceUnavailable(f"The ManageSieve service at {where} refused STARTTLS.")
+                raise MailServiceUnavailable(
+                    f"The ManageSieve service at {where} refused STARTTLS."
+                )
             client.sock = server.mail_ssl_context().wrap_socket(
                 client.sock, server_hostname=endpoint.host
             )
-            client._Client__capabilities = {}  # type: ignore[attr-defined]
-            client._Client__get_capabilities()  # type: ignore[attr-defined]
+            client._Client__capabilities = {}
+            client._Client__get_capabilities()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # plaintext only where the operator configured it
-            authenticated = client._Client__authenticate(  # type: ignore[attr-defined]
-                authcid, password, "", "PLAIN"
-            )
+            authenticated = client._Client__authenticate(authcid, password, "", "PLAIN")
         if not authenticated:
             raise MailAuthFailed(
                 "The mail server did not accept your name and password over ManageSieve."
             )
         yield Session(client)
     except TimeoutError:
-        raise MailServiceTimeout(f"The ManageSieve service at {where} did not answer in time.")
+        raise MailServiceTimeout(
+            f"The ManageSieve service at {where} did not answer in time."
+        ) from None
     except (OSError, ssl.SSLError) as exc:
         raise MailServiceUnavailable(
             f"The ManageSieve service at {where} cannot be reached ({exc.__class__.__name__})."
         ) from None
     except managesieve.Error as exc:
+        # sievelib turns a read timeout into Error("Failed to read ...").
+        if str(exc).startswith("Failed to read"):
+            raise MailServiceTimeout(
+                f"The ManageSieve service at {where} did not answer in time."
+            ) from None
         raise MailServiceUnavailable(f"The ManageSieve service at {where} failed: {exc}") from None
     finally:
         if client.sock is not None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.test import Client
-from sievelib.managesieve import Client as SieveClient
+from sievelib import managesieve
 
 from adminpanel.pymap.servers import MailEndpoint, PymapServer
 from adminpanel.users.links import user_url
@@ -20,7 +20,8 @@ from .pymap_users import PymapUser
 
 
 def with_mail_services(pymap: PymapProcess) -> PymapServer:
-    assert pymap.imap_port is not None and pymap.sieve_port is not None
+    assert pymap.imap_port is not None
+    assert pymap.sieve_port is not None
     return dataclasses.replace(
         pymap.server(),
         imap=MailEndpoint(LOCALHOST, pymap.imap_port, "none"),
@@ -29,17 +30,15 @@ def with_mail_services(pymap: PymapProcess) -> PymapServer:
 
 
 def open_access(client: Client, operator: PymapUser, target: str) -> None:
-    response = client.post(
-        user_url("mailboxes:unlock", target), {"password": operator.password}
-    )
+    response = client.post(user_url("mailboxes:unlock", target), {"password": operator.password})
     assert response.status_code == 302, response.content.decode()[:3000]
 
 
 @contextmanager
-def sieve_as(pymap: PymapProcess, user: PymapUser) -> Iterator[SieveClient]:
+def sieve_as(pymap: PymapProcess, user: PymapUser) -> Iterator[managesieve.Client]:
     """A raw ManageSieve session of ``user`` (sievelib), past the panel."""
     assert pymap.sieve_port is not None
-    sieve = SieveClient(LOCALHOST, pymap.sieve_port)
+    sieve = managesieve.Client(LOCALHOST, pymap.sieve_port)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert sieve.connect(user.name, user.password, authmech="PLAIN")
