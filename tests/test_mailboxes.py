@@ -257,3 +257,50 @@ def test_an_unreachable_imap_service_is_a_503_page(
     response = client.get(user_url("mailboxes:list", target.name))
     assert response.status_code == 503
     assert "cannot be reached" in page(response)
+
+
+@pytest.mark.backends("dict")
+@pytest.mark.parametrize("service", ["mailboxes", "filters"])
+def test_a_mail_service_that_never_answers_is_a_504_page(
+    client: Client,
+    mail_server: PymapServer,
+    pymap_user: MakeUser,
+    settings: SettingsWrapper,
+    taken_port: int,
+    service: str,
+) -> None:
+    """The listener accepts the connection (backlog) and never sends a greeting."""
+    import dataclasses
+
+    from adminpanel.pymap.servers import MailEndpoint
+
+    own = pymap_user("self", roles=["admin"])
+    sign_in(client, own)
+    open_access(client, own, own.name)
+    silent = MailEndpoint("127.0.0.1", taken_port, "none")
+    settings.PYMAP_SERVER = dataclasses.replace(
+        mail_server, timeout=0.3, imap=silent, managesieve=silent
+    )
+    response = client.get(user_url(f"{service}:list", own.name))
+    assert response.status_code == 504
+    assert "did not answer in time" in page(response)
+
+
+def test_credentials_never_show_the_password_in_their_repr() -> None:
+    from adminpanel.lib.mail_credentials import MailCredentials
+
+    creds = MailCredentials("op", "s3cret-pass", 0.0)
+    assert "s3cret-pass" not in repr(creds)
+    assert creds.plain("user") == b"user\0op\0s3cret-pass"
+
+
+@pytest.mark.backends("dict")
+def test_a_session_acting_as_another_user_is_told_why_not(
+    client: Client, mail_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    admin = pymap_user("mailadmin", roles=["admin"])
+    other = pymap_user("actedas")
+    sign_in(client, admin, act_as=other.name)
+    listing = client.get(user_url("mailboxes:list", other.name))
+    assert listing.status_code == 403
+    assert "acting as" in page(listing) and 'type="password"' not in page(listing)

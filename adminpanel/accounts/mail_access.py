@@ -17,30 +17,19 @@ from __future__ import annotations
 import base64
 import binascii
 import time
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.views.decorators.debug import sensitive_variables
 
+from adminpanel.lib.mail_credentials import MailCredentials
 from adminpanel.lib.sealing import Purpose, UnsealError, seal, unseal
 
 from .identity import IdentityKind
 from .session import Operator
 
 SESSION_KEY = "mail-access:"
-
-
-@dataclass(frozen=True)
-class MailCredentials:
-    """Who authenticates (``authcid``) and the password, for one server."""
-
-    authcid: str
-    password: str
-    expires_at: float
-
-    def __repr__(self) -> str:  # never the password, in a traceback or a log
-        return f"MailCredentials(authcid={self.authcid!r}, expires_at={self.expires_at})"
+__all__ = ["MailCredentials", "close", "current", "grant", "seconds", "why_unavailable"]
 
 
 def why_unavailable(operator: Operator) -> str | None:

@@ -44,12 +44,12 @@ def _same(script: str) -> str:
 
 
 def list_scripts(acting: Acting, creds: MailCredentials) -> Scripts:
-    with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
+    with client.open_as(acting.server, creds) as sieve:
         return sieve.scripts()
 
 
 def read_script(acting: Acting, creds: MailCredentials, name: str) -> str | None:
-    with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
+    with client.open_as(acting.server, creds) as sieve:
         return sieve.get(name)
 
 
@@ -61,7 +61,7 @@ def save_script(
     A refused check changes nothing (the active script stays as it was)."""
     detail = f"script {name!r}" + (" (activated)" if activate else "")
     try:
-        with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
+        with client.open_as(acting.server, creds) as sieve:
             error = sieve.check(content)
             if error is not None:
                 raise ScriptInvalid(error)
@@ -114,7 +114,7 @@ def _write(
     acting: Acting, creds: MailCredentials, action: Action, detail: str, command: str, name: str
 ) -> None:
     try:
-        with client.open_as(acting.server, creds.authcid, creds.password) as sieve:
+        with client.open_as(acting.server, creds) as sieve:
             getattr(sieve, command)(name)
     except MailServiceError as exc:
         record(
@@ -143,7 +143,7 @@ def try_message(acting: Acting, creds: MailCredentials, message: bytes) -> TryRe
     seen_in = None
     if result.status == "delivered" and result.uid is not None:
         try:
-            with imap_client.open_as(acting.server, user, creds.password, user) as imap:
+            with imap_client.open_as(acting.server, creds, user) as imap:
                 if any(m.uid == result.uid for m in imap.newest(result.mailbox, 50)):
                     seen_in = result.mailbox
         except MailServiceError:

@@ -20,6 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
+from adminpanel.lib.mail_credentials import MailCredentials
 from adminpanel.lib.mail_service_errors import (
     MailAuthFailed,
     MailNotAuthorized,
@@ -124,8 +125,8 @@ class Session:
 
 
 @contextmanager
-def open_as(server: PymapServer, authcid: str, password: str, authzid: str) -> Iterator[Session]:
-    """An IMAP session of ``authzid``, authenticated as ``authcid``."""
+def open_as(server: PymapServer, creds: MailCredentials, authzid: str) -> Iterator[Session]:
+    """An IMAP session of ``authzid``, authenticated as ``creds.authcid``."""
     endpoint = server.imap
     if endpoint is None:
         raise MailServiceUnavailable("This server has no IMAP service configured for the panel.")
@@ -143,8 +144,7 @@ def open_as(server: PymapServer, authcid: str, password: str, authzid: str) -> I
                 imap = imaplib.IMAP4(endpoint.host, endpoint.port, timeout=server.timeout)
                 if endpoint.security == "starttls":
                     imap.starttls(server.mail_ssl_context())
-            plain = f"{authzid}\0{authcid}\0{password}".encode()
-            imap.authenticate("PLAIN", lambda _challenge: plain)
+            imap.authenticate("PLAIN", lambda _challenge: creds.plain(authzid))
         except imaplib.IMAP4.error as exc:
             raise _login_failure(str(exc)) from None
         yield Session(imap)

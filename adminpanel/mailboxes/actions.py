@@ -42,14 +42,14 @@ def open_mail_access(acting: Acting, password: str) -> MailCredentials:
 
 
 def list_mailboxes(acting: Acting, creds: MailCredentials, user: str) -> list[client.Mailbox]:
-    with client.open_as(acting.server, creds.authcid, creds.password, user) as imap:
+    with client.open_as(acting.server, creds, user) as imap:
         return imap.mailboxes()
 
 
 def newest_messages(
     acting: Acting, creds: MailCredentials, user: str, mailbox: str
 ) -> list[client.MessageHeaders]:
-    with client.open_as(acting.server, creds.authcid, creds.password, user) as imap:
+    with client.open_as(acting.server, creds, user) as imap:
         return imap.newest(mailbox)
 
 
@@ -85,7 +85,7 @@ def _write(
 ) -> None:
     """One IMAP write as ``user``, and its audit record whatever the outcome."""
     try:
-        with client.open_as(acting.server, creds.authcid, creds.password, user) as imap:
+        with client.open_as(acting.server, creds, user) as imap:
             getattr(imap, command)(*names)
     except MailServiceError as exc:
         record(acting.request, action, target=user, outcome=type(exc).__name__, detail=detail)

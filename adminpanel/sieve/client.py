@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from sievelib import managesieve
 
+from adminpanel.lib.mail_credentials import MailCredentials
 from adminpanel.lib.mail_service_errors import (
     MailAuthFailed,
     MailRefused,
@@ -78,7 +79,7 @@ def _errmsg(client: managesieve.Client) -> str:
 
 
 @contextmanager
-def open_as(server: PymapServer, authcid: str, password: str) -> Iterator[Session]:
+def open_as(server: PymapServer, creds: MailCredentials) -> Iterator[Session]:
     endpoint = server.managesieve
     if endpoint is None:
         raise MailServiceUnavailable("This server has no ManageSieve service configured.")
@@ -107,7 +108,7 @@ def open_as(server: PymapServer, authcid: str, password: str) -> Iterator[Sessio
             client._Client__get_capabilities()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # plaintext only where the operator configured it
-            authenticated = client._Client__authenticate(authcid, password, "", "PLAIN")
+            authenticated = client._Client__authenticate(creds.authcid, creds.password, "", "PLAIN")
         if not authenticated:
             raise MailAuthFailed(
                 "The mail server did not accept your name and password over ManageSieve."
