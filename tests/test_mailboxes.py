@@ -81,6 +81,9 @@ def test_the_list_shows_the_counts_imap_reports(
     response = client.post(first["Location"], {"password": admin.password})
     assert response.status_code == 302
     listing = page(client.get(response["Location"]))
+    user_page = page(client.get(user_url("users:detail", target.name)))
+    assert ">Mailboxes</a>" in user_page
+    assert "ignores the authorization identity" in user_page  # filters: another user
     uidnext = status.split("UIDNEXT ")[1].split()[0].rstrip(")")
     uidvalidity = status.split("UIDVALIDITY ")[1].split()[0].rstrip(")")
     assert "<td>2</td><td>2</td>" in listing  # 2 messages, both unseen
@@ -199,6 +202,7 @@ def test_maildir_says_an_admin_user_cannot_read_others_mail_and_asks_nothing(
     assert response.status_code == 403
     assert "only the admin token" in page(response)
     assert 'type="password"' not in page(response)
+    # (The user page itself is refused there: GetUser answers AuthorizationFailure.)
 
 
 @pytest.mark.backends("maildir")

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.mail_access import MailCredentials
+from adminpanel.accounts.mail_rights import Service
 from adminpanel.lib.mail_service_errors import MailRefused
 from adminpanel.lib.pages import render_error
-from adminpanel.mailboxes.access import Service
 from adminpanel.mailboxes.gate import gated
 from adminpanel.sieve import rules
 from adminpanel.users.links import user_url

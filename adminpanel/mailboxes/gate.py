@@ -15,14 +15,13 @@ from django.urls import reverse
 
 from adminpanel.accounts import mail_access
 from adminpanel.accounts.mail_access import MailCredentials
+from adminpanel.accounts.mail_rights import Service, refusal
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.lib.mail_service_errors import MailAuthFailed, MailServiceError
 from adminpanel.lib.pages import render_error
 from adminpanel.servers import current, knowledge
 from adminpanel.users import records
 from adminpanel.users.views.common import not_found, with_target_name
-
-from .access import Service, refusal
 
 GatedView = Callable[[HttpRequest, str, MailCredentials], HttpResponse]
 

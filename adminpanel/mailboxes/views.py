@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from adminpanel.accounts import mail_access
 from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.mail_access import MailCredentials
+from adminpanel.accounts.mail_rights import Service, refusal
 from adminpanel.accounts.middleware import get_operator
 from adminpanel.accounts.throttle import SignInThrottled
 from adminpanel.lib.mail_service_errors import MailRefused
@@ -23,7 +24,6 @@ from adminpanel.users.links import user_url
 from adminpanel.users.views.common import with_target_name
 
 from . import actions
-from .access import Service, refusal
 from .forms import MailAccessForm, MailboxNameForm, RenameForm, validate_mailbox_name
 from .gate import gated, unavailable
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from adminpanel.accounts import mail_access
-from adminpanel.accounts.session import Operator
 from adminpanel.pymap.backends import Capabilities
 from adminpanel.pymap.servers import PymapServer
+
+from . import mail_access
+from .session import Operator
 
 
 class Service(StrEnum):
