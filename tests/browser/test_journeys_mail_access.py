@@ -42,7 +42,7 @@ def test_mailboxes_of_a_user_then_spam_into_junk_for_myself(
     admin = pymap_user("browser-mailadmin", roles=["admin"])
     owner = pymap_user("browser-mailowner")
     imap = imap_client(owner.name, owner.password)
-    imap.append("INBOX", None, None, b"From: a@example.org\r\nSubject: Hello there\r\n\r\nhi\r\n")
+    imap.append("INBOX", "", "", b"From: a@example.org\r\nSubject: Hello there\r\n\r\nhi\r\n")
     sign_in(page, panel.url, admin.name, admin.password)
 
     # Another user's mailboxes, with my own password.
