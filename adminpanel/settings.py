@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "adminpanel.mail",
     "adminpanel.tokens",
     "adminpanel.bulk",
+    "adminpanel.mailboxes",
+    "adminpanel.filters",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +266,9 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 #: Sign-out after this many seconds without a request.
 PANEL_SESSION_IDLE_SECONDS = env_int("PANEL_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+#: How long the operator's own password, given for a user's mail or filters,
+#: stays usable (sealed in the session; docs/mail.md "Mailboxes and filters").
+PANEL_MAIL_ACCESS_SECONDS = env_int("PANEL_MAIL_ACCESS_SECONDS", 600, minimum=30, maximum=86400)
 #: Sign-out this many seconds after sign-in, whatever the activity; the
 #: session's macaroon carries the same limit as a `time <` caveat.
 PANEL_SESSION_ABSOLUTE_SECONDS = env_int("PANEL_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60)

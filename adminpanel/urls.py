@@ -5,6 +5,8 @@ urlpatterns = [
     path("accounts/", include("adminpanel.accounts.urls")),
     path("users/", include("adminpanel.users.urls")),
     path("mail/", include("adminpanel.mail.urls")),
+    path("mailboxes/", include("adminpanel.mailboxes.urls")),
+    path("filters/", include("adminpanel.filters.urls")),
     path("bulk/", include("adminpanel.bulk.urls")),
     path("audit/", include("adminpanel.audit.urls")),
     path("preferences/", include("adminpanel.preferences.urls")),

@@ -82,8 +82,13 @@ def main() -> int:
     _stop_on_sigterm()
     port = os.environ.get("PANEL_PORT", "8000")
     manage = [sys.executable, str(ROOT / "manage.py")]
-    with PymapProcess(imap=True) as pymap:
+    with PymapProcess(imap=True, managesieve=True) as pymap:
         env = _panel_env(pymap.socket_path)
+        # The user pages' mailboxes and filters (plaintext: loopback only).
+        for service, service_port in (("IMAP", pymap.imap_port), ("MANAGESIEVE", pymap.sieve_port)):
+            env[f"PYMAP_{service}_HOST"] = LOCALHOST
+            env[f"PYMAP_{service}_PORT"] = str(service_port)
+            env[f"PYMAP_{service}_SECURITY"] = "none"
         os.environ.setdefault("DJANGO_DEBUG", "1")  # only for this process's own imports
         password = _create_operator(pymap)
         subprocess.run([*manage, "migrate", "--noinput", "-v0"], env=env, check=True)  # noqa: S603
@@ -129,7 +134,8 @@ Sign in with either
                            (pymap writes it at start-up; a new one each run)
 
   pymap:   dict backend, admin socket {pymap.socket_path}
-           IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass)
+           IMAP {LOCALHOST}:{pymap.imap_port} (demouser / demopass),
+           ManageSieve {LOCALHOST}:{pymap.sieve_port}
   worker:  manage.py db_worker (runs imports)
 Ctrl-C stops all three.
 """

@@ -29,6 +29,10 @@ Facts about pymap 0.36.7 that shape this module (measured, not guessed):
   changes on :meth:`PymapProcess.restart`.
 * SIGTERM stops it cleanly within a fraction of a second.
 
+* ``--sieve-host``/``--sieve-port`` place ManageSieve (port 4190 by default,
+  plaintext, STARTTLS only with a certificate); a second server on 4190 dies
+  with "address in use", so it is off unless asked for.
+
 ``python -m devtools.pymap_server`` runs one for manual work on the panel.
 """
 
@@ -91,7 +95,8 @@ class PymapProcess:
     maildir (in :attr:`maildir_dir`, under the temporary directory) or redis
     (the machine's Redis, see :data:`devtools.pymap_redis.DEFAULT_REDIS_URL`, under
     :attr:`redis_prefix`). ``imap`` also serves plaintext IMAP on
-    :attr:`imap_port`; ``tls`` gives the admin TCP port a self-signed
+    :attr:`imap_port`; ``managesieve`` serves ManageSieve (RFC 5804, plaintext)
+    on :attr:`sieve_port`; ``tls`` gives the admin TCP port a self-signed
     certificate (:attr:`cafile`) so that :meth:`tls_server` works.
     ``hash_rounds`` is the cost of each password hash (default:
     ``$PYMAP_HASH_ROUNDS``, else pymap's own; see :mod:`devtools.pymap_hashing`).
@@ -105,6 +110,7 @@ class PymapProcess:
         *,
         backend: str = "dict",
         imap: bool = False,
+        managesieve: bool = False,
         tls: bool = False,
         extra_args: Sequence[str] = (),
         hash_rounds: int | None = None,
@@ -113,6 +119,7 @@ class PymapProcess:
             raise ValueError(f"unknown pymap backend {backend!r}; use one of {BACKENDS}")
         self.backend = backend
         self.imap = imap
+        self.managesieve = managesieve
         self.tls = tls
         self.extra_args = tuple(extra_args)
         self.hash_rounds = hash_rounds or pymap_hashing.rounds_from_env()
@@ -125,6 +132,7 @@ class PymapProcess:
         self._admin_token: str | None = None
         # Chosen on the first start and kept by restart().
         self.imap_port: int | None = None
+        self.sieve_port: int | None = None
         self.admin_port: int | None = None
         self.cafile: Path | None = None
         self.keyfile: Path | None = None
@@ -269,7 +277,11 @@ class PymapProcess:
 
     def command(self, pymap: Path | str = "pymap") -> list[str]:
         """The pymap command line (without TMPDIR, which goes in the environment)."""
-        cmd = [str(pymap), "--no-service", "managesieve"]
+        cmd = [str(pymap)]
+        if self.managesieve:
+            cmd += ["--sieve-host", LOCALHOST, "--sieve-port", str(self.sieve_port)]
+        else:
+            cmd += ["--no-service", "managesieve"]
         if self.imap:
             cmd += ["--host", LOCALHOST, "--port", str(self.imap_port), "--no-tls"]
         else:
@@ -314,7 +326,7 @@ class PymapProcess:
             shutil.rmtree(self._tmp_dir, ignore_errors=True)
         self._tmp_dir = None
         # New ports and a new certificate next time: the old files are gone.
-        self.imap_port = self.admin_port = None
+        self.imap_port = self.sieve_port = self.admin_port = None
         self.cafile = self.keyfile = None
 
     def _spawn_on_ports(self, pymap: Path) -> None:
@@ -322,14 +334,15 @@ class PymapProcess:
         new ones if another process bound one before pymap could."""
         for attempt in range(1, PORT_ATTEMPTS + 1):
             if self.admin_port is None:
-                self.admin_port, imap_port = free_ports(2)
+                self.admin_port, imap_port, sieve_port = free_ports(3)
                 self.imap_port = imap_port if self.imap else None
+                self.sieve_port = sieve_port if self.managesieve else None
             try:
                 self._spawn(pymap)
             except PortTakenError:
                 if attempt == PORT_ATTEMPTS:
                     raise
-                self.admin_port = self.imap_port = None
+                self.admin_port = self.imap_port = self.sieve_port = None
             else:
                 return
 
@@ -374,7 +387,7 @@ class PymapProcess:
                 raise error(
                     f"pymap exited with status {self._proc.returncode} during start-up:\n{tail}"
                 )
-            if self.socket_path.exists() and self._imap_greets():
+            if self.socket_path.exists() and self._mail_ports_greet():
                 try:
                     ping(probe)
                 except PymapError:
@@ -395,19 +408,23 @@ class PymapProcess:
         else:
             raise PymapStartError(f"pymap printed no admin token:\n{self._drain.tail()}")
 
-    def _imap_greets(self) -> bool:
-        """Whether pymap's IMAP service (when asked for) answers with its
-        greeting. pymap may open its admin socket before it binds the IMAP
-        port, and exit a moment later when that port was taken: Ping alone
-        said "ready" then. A connection is not enough either: whatever took
-        the port accepts it; only pymap greets."""
-        if self.imap_port is None:
-            return True
-        try:
-            with socket.create_connection((LOCALHOST, self.imap_port), timeout=1) as imap:
-                return imap.recv(64).startswith(b"* OK")
-        except OSError:
-            return False
+    def _mail_ports_greet(self) -> bool:
+        """Whether pymap's IMAP and ManageSieve services (where asked for)
+        answer with their greetings. pymap may open its admin socket before
+        it binds them, and exit a moment later when a port was taken: Ping
+        alone said "ready" then. A connection is not enough either: whatever
+        took the port accepts it; only pymap greets (IMAP with ``* OK``,
+        ManageSieve with its quoted capabilities)."""
+        for port, greeting in ((self.imap_port, b"* OK"), (self.sieve_port, b'"')):
+            if port is None:
+                continue
+            try:
+                with socket.create_connection((LOCALHOST, port), timeout=1) as service:
+                    if not service.recv(64).startswith(greeting):
+                        return False
+            except OSError:
+                return False
+        return True
 
     def _terminate(self) -> None:
         proc, drain = self._proc, self._drain

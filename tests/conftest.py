@@ -153,8 +153,9 @@ def _run_order(item: pytest.Item) -> tuple[bool, bool]:
 
 @pytest.fixture(scope="session")
 def pymap(request: pytest.FixtureRequest) -> Iterator[PymapProcess]:
-    """The session's pymap server for one backend, with IMAP on ``pymap.imap_port``."""
-    with PymapProcess(backend=request.param, imap=True) as process:
+    """The session's pymap server for one backend, with IMAP on ``pymap.imap_port``
+    and ManageSieve on ``pymap.sieve_port``."""
+    with PymapProcess(backend=request.param, imap=True, managesieve=True) as process:
         yield process
 
 

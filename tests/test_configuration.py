@@ -131,3 +131,23 @@ def test_the_recovery_code_cost_is_bounded(cost: str, refusal: str) -> None:
     result = _import_settings({"DJANGO_SECRET_KEY": "x" * 50, "PANEL_RECOVERY_CODE_COST": cost})
     assert result.returncode != 0
     assert f"PANEL_RECOVERY_CODE_COST must be {refusal}" in result.stderr
+
+
+def test_the_imap_and_managesieve_variables_name_the_mail_services() -> None:
+    from adminpanel.pymap.servers import MailEndpoint
+
+    assert server_from_env({}).imap is None
+    assert server_from_env({}).managesieve is None
+    server = server_from_env(
+        {
+            "PYMAP_IMAP_HOST": "imap.example",
+            "PYMAP_IMAP_SECURITY": "tls",
+            "PYMAP_MANAGESIEVE_HOST": "sieve.example",
+            "PYMAP_MANAGESIEVE_PORT": "24190",
+            "PYMAP_MANAGESIEVE_SECURITY": "none",
+        }
+    )
+    assert server.imap == MailEndpoint("imap.example", 993, "tls")
+    assert server.managesieve == MailEndpoint("sieve.example", 24190, "none")
+    with pytest.raises(ImproperlyConfigured):
+        server_from_env({"PYMAP_IMAP_HOST": "m", "PYMAP_IMAP_SECURITY": "ssl"})

@@ -7,13 +7,14 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from sievelib import managesieve
 
 from adminpanel.pymap import service
 from adminpanel.pymap.errors import Refused, ServerUnavailable
 from adminpanel.pymap.servers import PymapServer
 from devtools import pymap_process
 from devtools.local_processes import LOCALHOST, PORT_ATTEMPTS, free_ports
-from devtools.pymap_process import PortTakenError, PymapProcess
+from devtools.pymap_process import BACKENDS, PortTakenError, PymapProcess
 from devtools.pymap_venv import PYMAP_VERSION, PymapStartError
 
 from .support.pymap_users import DEMO_PASSWORD, DEMO_USER, MakeUser
@@ -163,3 +164,33 @@ def test_a_port_taken_on_every_try_is_an_error_naming_it(
         process.start()
     assert len(picks) == PORT_ATTEMPTS
     assert not process.running
+
+
+@pytest.mark.filterwarnings("ignore:Credentials are sent over an unencrypted")
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_managesieve_and_imap_on_free_loopback_ports(backend: str) -> None:
+    """A test can ask for ManageSieve beside IMAP; both answer as a user on
+    their own picked ports, on every backend."""
+    with PymapProcess(backend=backend, imap=True, managesieve=True) as pymap:
+        assert pymap.sieve_port is not None
+        assert pymap.imap_port is not None
+        assert len({pymap.sieve_port, pymap.imap_port, pymap.admin_port}) == 3
+        assert ["--sieve-host", LOCALHOST, "--sieve-port", str(pymap.sieve_port)] == (
+            pymap.command()[1:5]
+        )
+        service.set_user(pymap.server(), pymap.admin_token, "sieveuser", password="sievepw")
+        sieve = managesieve.Client(LOCALHOST, pymap.sieve_port)
+        assert sieve.connect("sieveuser", "sievepw", authmech="PLAIN")
+        assert sieve.get_implementation() == "pymap managesieve 0.36.7"
+        assert sieve.get_sieve_capabilities() == ["fileinto", "reject", "envelope", "body"]
+        sieve.sock.close()
+        imap = imaplib.IMAP4(LOCALHOST, pymap.imap_port, timeout=5)
+        imap.login("sieveuser", "sievepw")
+        imap.logout()
+
+
+def test_managesieve_is_off_unless_asked_for() -> None:
+    with PymapProcess() as pymap:
+        assert pymap.sieve_port is None
+        assert "--no-service" in pymap.command()
+        assert "managesieve" in pymap.command()

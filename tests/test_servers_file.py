@@ -56,6 +56,20 @@ def test_every_key_has_pymap_admins_meaning_plus_the_panels_own() -> None:
     assert parse("[dev]\nport = 50051\nplaintext = yes\n")[0].address == "grpc://localhost:50051"
 
 
+def test_imap_and_managesieve_are_fields_of_their_own_with_default_ports() -> None:
+    from adminpanel.pymap.servers import MailEndpoint
+
+    (server,) = parse(
+        "[mail]\npath = /run/pymap.sock\nimap_host = imap.example\nimap_security = tls\n"
+        "managesieve_host = sieve.example\nmanagesieve_port = 14190\n"
+    )
+    assert server.imap == MailEndpoint("imap.example", 993, "tls")
+    assert server.managesieve == MailEndpoint("sieve.example", 14190, "starttls")
+    (plain,) = parse("[m]\nimap_host = localhost\nimap_security = none\n")
+    assert plain.imap == MailEndpoint("localhost", 143, "none")
+    assert plain.managesieve is None
+
+
 def test_a_file_written_by_pymap_admin_save_args_is_read_unchanged(tmp_path: Path) -> None:
     config = tmp_path / "pymap-admin.conf"
     # pymap-admin builds its TLS context before any command, save-args too:
@@ -94,6 +108,9 @@ def test_a_file_written_by_pymap_admin_save_args_is_read_unchanged(tmp_path: Pat
         ("[a]\nno_verify_cert = perhaps\n", 2, "not true or false"),
         ("[a]\nbackend = sql\n", 2, "backend = 'sql' is not one of"),
         ("[ok]\n[bad/name]\n", 2, "not a usable server name"),
+        ("[a]\nimap_host = m\nimap_security = ssl\n", 3, "imap_security = 'ssl' is not one"),
+        ("[a]\nmanagesieve_port = 4190\n", 2, "managesieve_port is set without"),
+        ("[a]\nimap_host = m\nimap_port = 0\n", 3, "imap_port = 0 is outside"),
     ],
 )
 def test_a_malformed_file_names_the_line_at_fault(text: str, line: int, says: str) -> None:

@@ -27,6 +27,13 @@ class Action(models.TextChoices):
     RECOVERY_CODE_USE = "recovery-code-use", "Use recovery code"
     SECOND_FACTOR_FAIL = "second-factor-fail", "Second factor refused"
     BULK_PASSWORDS = "bulk-passwords", "Download generated passwords"
+    MAIL_ACCESS_OPEN = "mail-access-open", "Open mail access"
+    MAILBOX_CREATE = "mailbox-create", "Create mailbox"
+    MAILBOX_RENAME = "mailbox-rename", "Rename mailbox"
+    MAILBOX_DELETE = "mailbox-delete", "Delete mailbox"
+    FILTER_SAVE = "filter-save", "Save filter script"
+    FILTER_ACTIVATE = "filter-activate", "Activate filter script"
+    FILTER_DELETE = "filter-delete", "Delete filter script"
 
 
 #: The outcome of a successful action; failures store the result key or error.

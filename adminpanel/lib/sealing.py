@@ -40,6 +40,9 @@ class Purpose(StrEnum):
     PENDING_SIGN_IN = "pending-sign-in"
     #: An authenticator app's shared secret (twofactor/models.py).
     TOTP_SECRET = "totp-secret"  # noqa: S105  (a purpose's name, not a secret)
+    #: The operator's own password, for IMAP and ManageSieve as a user, for
+    #: PANEL_MAIL_ACCESS_SECONDS (accounts/mail_access.py).
+    MAIL_ACCESS = "mail-access-password"
 
 
 class UnsealError(Exception):

@@ -82,6 +82,9 @@ class Capabilities:
     #: Each Login that issues a token is kept by the server for good (maildir
     #: appends a line to pymap-tokens), so the panel reuses tokens it minted.
     keeps_issued_tokens: bool = False
+    #: ManageSieve keeps the scripts PUTSCRIPT sends (maildir answers OK and
+    #: keeps nothing in 0.36.7; SETACTIVE then answers NONEXISTENT).
+    keeps_sieve_scripts: bool = True
 
     @property
     def known(self) -> Backend | None:
@@ -127,6 +130,7 @@ _MAILDIR = Capabilities(
     keeps_keywords=False,
     keeps_line_endings=False,
     keeps_issued_tokens=True,
+    keeps_sieve_scripts=False,
 )
 
 _REDIS = Capabilities(
@@ -189,6 +193,7 @@ def capabilities(candidates: Iterable[Backend]) -> Capabilities:
         keeps_keywords=all(caps.keeps_keywords for caps in each),
         keeps_line_endings=all(caps.keeps_line_endings for caps in each),
         keeps_issued_tokens=any(caps.keeps_issued_tokens for caps in each),
+        keeps_sieve_scripts=all(caps.keeps_sieve_scripts for caps in each),
     )
 
 

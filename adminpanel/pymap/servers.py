@@ -23,10 +23,30 @@ from .store_access import UserStoreAccess, user_store_access
 
 DEFAULT_PORT = 50051
 
+#: How the panel reaches a server's IMAP or ManageSieve service: STARTTLS on
+#: the plain port, TLS from the first byte, or plaintext (loopback and tests).
+MAIL_SECURITY_CHOICES = ("starttls", "tls", "none")
+IMAP_PORTS = {"starttls": 143, "none": 143, "tls": 993}
+MANAGESIEVE_PORT = 4190  # RFC 5804 has no implicit-TLS port; pymap serves 4190
+
 
 def default_socket_path() -> str:
     """The unix socket pymap creates under its temporary directory."""
     return str(Path(gettempdir()) / "pymap" / "pymap-admin.sock")
+
+
+@dataclass(frozen=True)
+class MailEndpoint:
+    """Where a server's IMAP or ManageSieve service listens (not gRPC: the
+    panel reaches them as a user, see adminpanel/imap/ and adminpanel/sieve/)."""
+
+    host: str
+    port: int
+    security: str = "starttls"
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,10 @@ class PymapServer:
     #: Where the panel may read the backend's users for the full user list
     #: (not gRPC: adminpanel/directory/ reads it); none by default.
     user_store: UserStoreAccess = field(default_factory=UserStoreAccess)
+    #: The server's IMAP service, for a user's mailboxes (None: not offered).
+    imap: MailEndpoint | None = None
+    #: The server's ManageSieve service, for a user's filters (None: not offered).
+    managesieve: MailEndpoint | None = None
 
     @property
     def title(self) -> str:
@@ -90,6 +114,16 @@ class PymapServer:
         context.set_alpn_protocols(["h2"])
         return context
 
+    def mail_ssl_context(self) -> ssl.SSLContext:
+        """TLS for IMAP and ManageSieve: the same trust (cafile, capath,
+        no_verify_cert) as the admin service, which pymap serves with the
+        same certificate."""
+        context = ssl.create_default_context(cafile=self.cafile, capath=self.capath)
+        if not self.verify_cert:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
 
 def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default") -> PymapServer:
     """Read the ``PYMAP_ADMIN_*`` variables, as ``pymap-admin`` does."""
@@ -98,6 +132,11 @@ def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default
         return env_str(var, env=env) or None
 
     port = env_int("PYMAP_ADMIN_PORT", 0, minimum=1, env=env) if text("PYMAP_ADMIN_PORT") else None
+    imap_security = env_choice("PYMAP_IMAP_SECURITY", "starttls", MAIL_SECURITY_CHOICES, env=env)
+    sieve_security = env_choice(
+        "PYMAP_MANAGESIEVE_SECURITY", "starttls", MAIL_SECURITY_CHOICES, env=env
+    )
+    imap_host, sieve_host = text("PYMAP_IMAP_HOST"), text("PYMAP_MANAGESIEVE_HOST")
     return PymapServer(
         name=text("PYMAP_ADMIN_NAME") or name,
         path=text("PYMAP_ADMIN_PATH"),
@@ -112,6 +151,20 @@ def server_from_env(env: Mapping[str, str] = os.environ, *, name: str = "default
         timeout=env_float("PYMAP_ADMIN_TIMEOUT", 10.0, minimum=0.001, env=env),
         backend=env_choice("PYMAP_ADMIN_BACKEND", AUTO, SETTING_CHOICES, env=env),
         user_store=_user_store_from_env(env),
+        imap=MailEndpoint(
+            imap_host,
+            env_int("PYMAP_IMAP_PORT", IMAP_PORTS[imap_security], minimum=1, env=env),
+            imap_security,
+        )
+        if imap_host
+        else None,
+        managesieve=MailEndpoint(
+            sieve_host,
+            env_int("PYMAP_MANAGESIEVE_PORT", MANAGESIEVE_PORT, minimum=1, env=env),
+            sieve_security,
+        )
+        if sieve_host
+        else None,
     )
 
 

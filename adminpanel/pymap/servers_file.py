@@ -22,7 +22,13 @@ import re
 from pathlib import Path
 
 from .backends import SETTING_CHOICES
-from .servers import PymapServer
+from .servers import (
+    IMAP_PORTS,
+    MAIL_SECURITY_CHOICES,
+    MANAGESIEVE_PORT,
+    MailEndpoint,
+    PymapServer,
+)
 from .store_access import UserStoreAccess, user_store_access
 
 #: Section names become URL segments (/s/<name>/...): keep them plain.
@@ -35,6 +41,14 @@ PANEL_KEYS = frozenset({"plaintext", "timeout", "label", "backend"})
 #: The panel's keys for reading the server's user store (the user list).
 USER_STORE_KEYS = frozenset(
     {"redis_url", "redis_url_file", "redis_users_prefix", "redis_separator", "maildir_path"}
+)
+#: The IMAP and ManageSieve services the panel reaches as a user (docs/servers.md).
+MAIL_KEYS = frozenset(
+    {
+        f"{service}_{key}"
+        for service in ("imap", "managesieve")
+        for key in ("host", "port", "security")
+    }
 )
 _SECTION_LINE = re.compile(r"\s*\[(?P<name>[^\]]*)\]")
 
@@ -135,7 +149,7 @@ class _Section:
                 None, "is not a usable server name (letters, digits, '.', '_', '-'; 64 at most)"
             )
         for key in self.section:
-            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS | USER_STORE_KEYS:
+            if key not in PYMAP_ADMIN_KEYS | PANEL_KEYS | USER_STORE_KEYS | MAIL_KEYS:
                 raise self.fail(key, f"has an unknown key {key!r}")
 
 
@@ -164,6 +178,8 @@ def _server(section: configparser.SectionProxy, lines: _Lines, origin: str) -> P
         backend=backend,
         label=read.text("label") or "",
         user_store=_user_store(read),
+        imap=_endpoint(read, "imap"),
+        managesieve=_endpoint(read, "managesieve"),
     )
 
 
@@ -185,3 +201,21 @@ def _user_store(read: _Section) -> UserStoreAccess:
         )
     except ValueError as exc:
         raise read.fail("redis_url" if url else "maildir_path", str(exc)) from None
+
+
+def _endpoint(read: _Section, service: str) -> MailEndpoint | None:
+    """``imap_host``/``_port``/``_security`` (or ``managesieve_...``); None without a host."""
+    security = (read.text(f"{service}_security") or "starttls").lower()
+    if security not in MAIL_SECURITY_CHOICES:
+        raise read.fail(
+            f"{service}_security",
+            f"{service}_security = {security!r} is not one of {', '.join(MAIL_SECURITY_CHOICES)}",
+        )
+    host = read.text(f"{service}_host")
+    port = read.number(f"{service}_port", int, 1, 65535)
+    if host is None:
+        if port is not None:
+            raise read.fail(f"{service}_port", f"{service}_port is set without {service}_host")
+        return None
+    default = IMAP_PORTS[security] if service == "imap" else MANAGESIEVE_PORT
+    return MailEndpoint(host, int(port) if port is not None else default, security)

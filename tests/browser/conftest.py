@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from devtools.local_processes import LOCALHOST
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
@@ -26,7 +27,17 @@ from ..support.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, NewPage, 
 
 @pytest.fixture(scope="session")
 def panel(pymap: PymapProcess) -> Iterator[PanelProcess]:
-    with PanelProcess(pymap.socket_path, task_worker=True) as process:
+    """The panel, pointed at the session server's admin socket and at its
+    IMAP and ManageSieve services (plaintext on loopback)."""
+    mail_services = {
+        "PYMAP_IMAP_HOST": LOCALHOST,
+        "PYMAP_IMAP_PORT": str(pymap.imap_port),
+        "PYMAP_IMAP_SECURITY": "none",
+        "PYMAP_MANAGESIEVE_HOST": LOCALHOST,
+        "PYMAP_MANAGESIEVE_PORT": str(pymap.sieve_port),
+        "PYMAP_MANAGESIEVE_SECURITY": "none",
+    }
+    with PanelProcess(pymap.socket_path, task_worker=True, extra_env=mail_services) as process:
         yield process
 
 

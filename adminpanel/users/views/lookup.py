@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from adminpanel.accounts.mail_rights import Service, refusal
 from adminpanel.accounts.middleware import get_operator, others_data_view
 from adminpanel.audit.links import history_url
 from adminpanel.directory.listing import Search
@@ -79,6 +80,13 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
     found = read_user(request, name)
     operator = get_operator(request)
     recent.note(operator.server, found.name, LastAction.VIEWED)
+    capabilities = caps(request)
+    server = current.for_request(request)
+    # Links only: the mail itself is read on its own pages (no IMAP call here).
+    mail = {
+        service.value: refusal(server, operator, capabilities, found.name, service)
+        for service in Service
+    }
     return render(
         request,
         "users/detail.html",
@@ -87,7 +95,8 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
             "roles": sorted_roles(found.roles),
             "params": sorted(found.params.items()),
             "is_self": is_self(operator, found.name),
-            "caps": caps(request),
+            "caps": capabilities,
+            "mail_refusals": mail,
             "audit_url": history_url(found.name),
         },
     )

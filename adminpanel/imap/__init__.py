@@ -1,0 +1,1 @@
+"""IMAP as a user (SASL PLAIN with an authorization identity), over imaplib."""
