@@ -15,7 +15,8 @@ from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap.tokens import attenuate_until
 
 from .. import csvfile, results, runs
-from ..models import BulkPlan, Kind
+from ..models import PLANNED_KINDS, BulkPlan, Kind
+from ..reading import read_plan
 from ..tasks import apply_plan
 
 PAGE_SIZE = 100
@@ -54,7 +55,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": runs.progress(plan),
             "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
             "show": show if show in Kind.values else "",
-            "kinds": Kind.choices,
+            "kinds": PLANNED_KINDS,
+            "reading": runs.read_progress(plan) if plan.reading else None,
             "can_apply": runs.can_apply(plan),
             "can_cancel": runs.can_cancel(plan),
             "can_resume": runs.can_resume(plan),
@@ -68,7 +70,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_GET
 def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(runs.progress(_plan_for(request, pk)).as_json())
+    plan = _plan_for(request, pk)
+    shown = runs.read_progress(plan) if plan.reading else runs.progress(plan)
+    return JsonResponse(shown.as_json())
 
 
 @others_data_view
@@ -131,7 +135,7 @@ def resume(request: HttpRequest, pk: int) -> HttpResponse:
             409,
             "This plan cannot be resumed: a worker is applying it, or nothing is left to apply.",
         )
-    apply_plan.enqueue(plan.pk)
+    (read_plan if plan.reading else apply_plan).enqueue(plan.pk)
     return _to_detail(plan.pk)
 
 

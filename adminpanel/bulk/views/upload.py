@@ -20,8 +20,8 @@ from adminpanel.users.views.common import admin_only
 from .. import csvfile, results, runs
 from ..export import export_csv
 from ..forms import UploadForm
-from ..intake import PlanSpec, create_plan
-from ..plan import Context
+from ..actions import start_plan
+from ..intake import PlanSpec
 
 RECENT_PLANS = 20
 
@@ -41,15 +41,11 @@ def index(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             server = current.for_request(request)
-            context = Context(server, operator, knowledge.capabilities(server))
-            spec = PlanSpec(operator, client_address(request), context)
+            spec = PlanSpec(operator, client_address(request), server, knowledge.capabilities(server))
             try:
-                made = create_plan(spec, form.cleaned_data["upload"])
+                made = start_plan(spec, form.cleaned_data["upload"])
             except csvfile.FileRefused as exc:
                 form.add_error("upload", exc.message)
-            except PymapError as exc:
-                form.add_error(None, f"The users could not be read: {exc.message}")
-                status = exc.http_status
             else:
                 return HttpResponseRedirect(reverse("bulk:detail", args=[made.pk]))
     plans = [(plan, runs.shown_state(plan)) for plan in runs.visible_to(operator)[:RECENT_PLANS]]
