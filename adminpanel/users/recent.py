@@ -44,8 +44,8 @@ SUGGESTIONS_SECONDS = 5.0
 
 
 def forget(**_signal: Any) -> None:
-    """Drop what this process keeps (the database was made anew: a test's flush)."""
-    _written.clear()
+    """Drop the suggestions this process keeps (the database was made anew:
+    a test's flush)."""
     _suggested.clear()
 
 

@@ -151,6 +151,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--profile", type=int, default=20, help="functions listed per page")
+    parser.add_argument(
+        "--sort", default="tottime", help="cProfile's order: tottime (own) or cumulative"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="panel-profile-"))
     (tmp / "static").mkdir()
@@ -191,10 +194,9 @@ def main() -> int:
             for _ in range(args.requests):
                 client.get(path)
             profiler.disable()
-            print(f"\n## cProfile, {page} page, {args.requests} requests (own time)\n")
-            pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(
-                args.profile
-            )
+            print(f"\n## cProfile, {page} page, {args.requests} requests ({args.sort})\n")
+            stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.sort)
+            stats.print_stats(args.profile)
     return 0
 
 
