@@ -51,7 +51,8 @@ def test_the_upload_is_answered_before_any_user_is_read_and_the_page_shows_the_p
     with monkeypatch.context() as patch:
         patch.setattr(records, "read", no_read)
         plan = upload_queued(client, csv_bytes(rows))
-    assert plan.reading and plan.state == PlanState.QUEUED
+    assert plan.reading
+    assert plan.state == PlanState.QUEUED
     page = client.get(f"{BULK}{plan.pk}/").content.decode()
     assert "Making the plan" in page
     assert "Reading the users" in page
@@ -79,9 +80,7 @@ def test_the_upload_is_answered_before_any_user_is_read_and_the_page_shows_the_p
 
 
 @contextmanager
-def _counting_calls(
-    monkeypatch: pytest.MonkeyPatch, meet: int
-) -> Iterator[dict[str, int]]:
+def _counting_calls(monkeypatch: pytest.MonkeyPatch, meet: int) -> Iterator[dict[str, int]]:
     """Count the calls to pymap in flight at once in the workers' threads; the
     first ``meet`` calls wait for each other, so they must all be in flight."""
     seen = {"most": 0, "calls": 0}
@@ -179,7 +178,8 @@ def test_a_reading_worker_that_dies_is_resumed_and_reads_only_the_rest(
     assert "Resume" in page
     assert client.post(f"{BULK}{plan.pk}/resume/").status_code == 302
     plan.refresh_from_db()
-    assert plan.state == PlanState.QUEUED and plan.reading
+    assert plan.state == PlanState.QUEUED
+    assert plan.reading
 
     names: list[str] = []
     original = records.read

@@ -6,9 +6,9 @@ this server's backend would misread (users/backend_rules.py), names given
 more than once, rules about the operator's own account; then the user's
 record is read (``users.records.read``: the user's own roles even where the
 backend merges the caller's in) by a worker, with bounded concurrency
-(``reading.py``), and the row is classified: create, update (what changes), unchanged, delete, or refused with
-the reason. Nothing but GetUser (and, where the backend needs it, the Login
-that reads a user's own roles) is sent.
+(``reading.py``), and the row is classified: create, update (what changes),
+unchanged, delete, or refused with the reason. Nothing but GetUser (and,
+where the backend needs it, the Login that reads a user's own roles) is sent.
 
 pymap cannot keep a stored password (SetUser hashes whatever it is sent, and
 stores none when none is sent: PYMAP.md), so a row that changes an existing

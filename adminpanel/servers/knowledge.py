@@ -22,7 +22,6 @@ from adminpanel.pymap.servers import PymapServer
 
 from .models import ServerKnowledge
 
-
 #: server name -> (until, candidates): what this process last read or wrote.
 #: A page that reads a user asks two or three times; the database is asked
 #: again after KNOWN_SECONDS, so a narrowing another process learnt is seen

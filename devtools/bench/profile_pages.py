@@ -6,8 +6,7 @@ It starts a real pymap (dict backend), sets this process up as the panel is
 in production (DEBUG off, SQLite, the same middleware, templates and
 sessions; plain HTTP, so the HTTPS-only settings are off) and requests each
 page through Django's own handler ``--requests`` times, timing what the
-request spends in: the middleware before and after the view, the view,
-rendering templates, the context processors, the session, the database
+request spends in: rendering templates, the context processors, the session, the database
 queries (how many, how long), and calls to pymap, split into the call on the
 event loop and the hop from the request's thread to the loop and back.
 Then it runs cProfile over the same requests and prints the functions that
@@ -86,15 +85,12 @@ def _production_settings(tmp: Path) -> None:
 def _instrument(timers: Timers) -> None:
     """Time the parts of a request (patches this process's Django and panel)."""
     from django.contrib.sessions.backends.db import SessionStore
-    from django.core.handlers.base import BaseHandler
     from django.db import connection
     from django.template import engines
     from django.template.backends.django import Template
 
     from adminpanel.pymap import channels
 
-    get_response = BaseHandler._get_response
-    BaseHandler._get_response = timers.wrap("view (with its templates and calls)", get_response)  # type: ignore[method-assign]
     Template.render = timers.wrap("templates (whole render)", Template.render)  # type: ignore[method-assign]
     SessionStore.load = timers.wrap("session load (query)", SessionStore.load)  # type: ignore[method-assign]
     SessionStore.save = timers.wrap("session save (query)", SessionStore.save)  # type: ignore[method-assign]

@@ -233,10 +233,7 @@ def measure(
         }
         for label, path in PAGES.items():
             url = panel.url + path.format(name=target)
-            signed_in = None if label == "sign-in page" else cookie
-            subjects[label] = lambda c, u=url, k=signed_in: wrk(
-                u, connections=c, seconds=turn, cookie=k
-            )
+            subjects[label] = _wrk_of(url, turn, None if label == "sign-in page" else cookie)
         taken: dict[tuple[str, int], list[Figures]] = {}
         for _ in range(rounds):
             for width in (1, 16):
@@ -252,6 +249,13 @@ def measure(
         request_threads=logged_count(log, r"Request threads started: (\d+)"),
         database_connections=logged_count(log, r"database connections opened: (\d+)"),
     )
+
+
+def _wrk_of(url: str, seconds: float, cookie: str | None) -> Callable[[int], Figures]:
+    def run(connections: int) -> Figures:
+        return wrk(url, connections=connections, seconds=seconds, cookie=cookie)
+
+    return run
 
 
 def _verdict(ok: bool) -> str:

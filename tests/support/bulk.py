@@ -45,7 +45,8 @@ def upload_plan(client: Client, data: bytes) -> BulkPlan:
     """Upload, run the queued reads in this process as a worker would, and
     return the plan they made."""
     plan = upload_queued(client, data)
-    assert plan.reading and plan.state == PlanState.QUEUED, plan.state
+    assert plan.reading, plan.state
+    assert plan.state == PlanState.QUEUED, plan.state
     assert read(plan) == PlanState.PLANNED, plan.stop_reason
     assert not plan.reading
     return plan

@@ -18,9 +18,9 @@ from adminpanel.servers import current, knowledge
 from adminpanel.users.views.common import admin_only
 
 from .. import csvfile, results, runs
+from ..actions import start_plan
 from ..export import export_csv
 from ..forms import UploadForm
-from ..actions import start_plan
 from ..intake import PlanSpec
 
 RECENT_PLANS = 20
@@ -41,7 +41,8 @@ def index(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             server = current.for_request(request)
-            spec = PlanSpec(operator, client_address(request), server, knowledge.capabilities(server))
+            caps = knowledge.capabilities(server)
+            spec = PlanSpec(operator, client_address(request), server, caps)
             try:
                 made = start_plan(spec, form.cleaned_data["upload"])
             except csvfile.FileRefused as exc:
