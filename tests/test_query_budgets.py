@@ -91,3 +91,12 @@ def test_each_main_page_costs_its_budget_of_queries(
     budget = BACKEND_BUDGETS.get(pymap.backend, {}).get(page, BUDGETS[page])
     listing = "\n".join(f"  {sql[:200]}" for sql in queries)
     assert len(queries) == budget, f"{page}: {len(queries)} queries, budget {budget}:\n{listing}"
+
+
+def test_templates_are_compiled_once_per_process() -> None:
+    """Django's cached loader (its default when TEMPLATES names no loaders):
+    a page renders templates parsed once, not read and parsed per request."""
+    from django.template import engines
+
+    engine = engines["django"].engine  # type: ignore[attr-defined]
+    assert [loader[0] for loader in engine.loaders] == ["django.template.loaders.cached.Loader"]
