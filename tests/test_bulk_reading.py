@@ -16,6 +16,7 @@ from pytest_django.fixtures import Settings as DjangoSettings
 from adminpanel.bulk.concurrency import Workers
 from adminpanel.bulk.models import BulkPlan, Kind, PlanState
 from adminpanel.bulk.reading import PlanRead
+from adminpanel.pymap import service
 from adminpanel.users import records
 from devtools.pymap_process import PymapProcess
 
@@ -195,3 +196,23 @@ def test_a_reading_worker_that_dies_is_resumed_and_reads_only_the_rest(
     passwords = {row.name: row.sealed_password is not None for row in plan.rows.all()}
     assert all(passwords.values())  # the file's passwords, kept for the apply
     assert BulkPlan.objects.get(pk=plan.pk).sealed_token is None  # wiped once made
+
+
+@pytest.mark.backends("dict", "redis")
+def test_a_token_no_longer_accepted_stops_the_reads_and_resume_reads_the_rest(
+    client: Client, pymap: PymapProcess, pymap_user: MakeUser
+) -> None:
+    operator = pymap_user("rd-op", roles=["admin"])
+    signed_in_admin(client, pymap_user, as_user=operator)
+    plan = upload_queued(client, csv_bytes(_new_users(5)))
+    # Deleting a user deletes its login tokens: the plan's token dies.
+    service.delete_user(pymap.server(), pymap.admin_token, operator.name)
+    assert read(plan) == PlanState.FAILED
+    assert "Reading the users stopped" in plan.stop_reason
+    assert plan.rows.filter(kind=Kind.UNREAD).count() == 5  # none refused for it
+    signed_in_admin(client, pymap_user)  # that session ended with its token: another admin
+    page = client.get(f"{BULK}{plan.pk}/").content.decode()
+    assert "Reading the users stopped" in page
+    assert client.post(f"{BULK}{plan.pk}/resume/").status_code == 302
+    assert read(plan) == PlanState.PLANNED
+    assert plan.rows.filter(kind=Kind.CREATE).count() == 5
