@@ -129,6 +129,8 @@ TEMPLATES = [
                 "adminpanel.accounts.context_processors.operator",
             ],
             "libraries": {"display": "adminpanel.lib.display"},
+            # {% url %} with its answers kept (adminpanel/lib/url_tag.py).
+            "builtins": ["adminpanel.lib.url_tag"],
         },
     },
 ]

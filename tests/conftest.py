@@ -151,6 +151,18 @@ def _run_order(item: pytest.Item) -> tuple[bool, bool]:
     return "tests/browser/" in item.nodeid, item.get_closest_marker("long") is None
 
 
+@pytest.fixture(autouse=True)
+def _no_kept_database_reads() -> None:
+    """Each test starts without what a process keeps of database reads between
+    requests (servers/knowledge.py, users/recent.py): a test's database is
+    rolled back or flushed after it, and the next may reuse the server's name."""
+    from adminpanel.servers import knowledge
+    from adminpanel.users import recent
+
+    knowledge.forget()
+    recent.forget()
+
+
 @pytest.fixture(scope="session")
 def pymap(request: pytest.FixtureRequest) -> Iterator[PymapProcess]:
     """The session's pymap server for one backend, with IMAP on ``pymap.imap_port``

@@ -1,4 +1,5 @@
-"""Applying one planned row, through the user pages' own actions.
+"""Starting a plan from an upload, and applying one planned row, through the
+user pages' own actions.
 
 Creates and updates go through ``users.actions.create_user`` and
 ``edit_user``: they never replace an existing user, compare the record with
@@ -13,20 +14,47 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.files.uploadedfile import UploadedFile
 from django.views.decorators.debug import sensitive_variables
 
 from adminpanel.accounts.acting import Acting
 from adminpanel.audit.record import Action, record
+from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.tokens import attenuate_until
 from adminpanel.users import actions, records
 from adminpanel.users.editable import PasswordAction
 from adminpanel.users.merge import UserValues, Version, unchanged_since
 
-from .models import BulkRow, Kind, RowState
+from .intake import PlanSpec, create_plan
+from .models import BulkPlan, BulkRow, Kind, RowState
 
 CREATED_MEANWHILE = "A user of this name was created since the plan was made. Nothing was written."
 DELETED_MEANWHILE = "The user was deleted since the plan was made. Nothing was written."
 CHANGED_MEANWHILE = "The user was changed since the plan was made. Nothing was written."
+
+
+def start_plan(acting: Acting, uploaded: UploadedFile) -> BulkPlan:
+    """Store the upload's rows and queue the worker that reads their users
+    (reading.py) with the operator's token, narrowed to the session's end and
+    sealed, audited as an apply's queueing is (plan_actions.py); raises
+    ``csvfile.FileRefused`` for a file that cannot be read."""
+    operator = acting.operator
+    spec = PlanSpec(operator, acting.client_address, acting.server, acting.caps)
+    sealed = seal(attenuate_until(operator.token, operator.expires), Purpose.BULK_PLAN)
+    made = create_plan(spec, uploaded, sealed)
+    # Imported here: the reading task imports the apply task's module, which
+    # imports this one (apply_row).
+    from .reading import read_plan
+
+    read_plan.enqueue(made.pk)
+    unread = made.rows.filter(kind=Kind.UNREAD).count()
+    record(
+        acting,
+        Action.BULK_APPLY,
+        detail=f"plan {made.pk} reading: {unread} user{'s' if unread != 1 else ''} to read",
+    )
+    return made
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """A bulk plan (one uploaded CSV) and its rows, as the pages and the worker see them.
 
 The plan is made from reads only (GetUser per row) and kept here with what each
-row will do and the version of the user it was planned against. Applying it
+row will do and the version of the user it was planned against. Making it is
+a task too (``reading.py``): the upload stores every row the panel could
+check without the server as ``UNREAD`` (or refused) and a worker reads the
+users, classifying each row, under the same lease as an apply. Applying it
 is a task on the same framework as mailbox imports: a run holds a lease,
 claims a few PENDING rows at a time (``APPLYING``, committed before any write
 goes out) and records each outcome; a run that dies leaves exactly the rows
@@ -21,6 +24,9 @@ class PlanState(models.TextChoices):
     """Planned, then the states of a leased run (adminpanel/lib/leased_run.py)."""
 
     PLANNED = "planned", "Planned, not applied"
+    #: Shown, never stored: a plan whose users are being read (or wait for a
+    #: worker to read them) is QUEUED or RUNNING with ``reading`` set.
+    READING = "reading", "Reading the users"
     QUEUED = leased_run.QUEUED, "Waiting for a worker"
     RUNNING = leased_run.RUNNING, "Applying"
     INTERRUPTED = leased_run.INTERRUPTED, "Interrupted"
@@ -37,6 +43,12 @@ class Kind(models.TextChoices):
     UNCHANGED = "unchanged", "Unchanged"
     DELETE = "delete", "Delete"
     REFUSED = "refused", "Refused"
+    #: Not classified yet: the worker has still to read the user.
+    UNREAD = "unread", "Not read yet"
+
+
+#: The kinds a finished plan shows (a row is never UNREAD once it is planned).
+PLANNED_KINDS = [(kind.value, kind.label) for kind in Kind if kind != Kind.UNREAD]
 
 
 #: Kinds that write when the plan is applied.
@@ -82,6 +94,9 @@ class BulkPlan(ActedBy, leased_run.LeasedRow):
     state = models.CharField(
         max_length=16, choices=PlanState.choices, default=PlanState.PLANNED, db_index=True
     )
+    #: The users are still to be read: the run queued, running or to resume
+    #: makes the plan (reading.py) rather than applies it (tasks.py).
+    reading = models.BooleanField(default=False)
     #: Whether the operator may act on others (from the session, for the worker).
     operator_is_admin = models.BooleanField(default=False)
     operator_admin_token = models.BooleanField(default=False)
@@ -123,10 +138,15 @@ class BulkRow(models.Model):
     reason = models.TextField(blank=True)
     #: What changes, in words ("roles: +staff", "params.quota", "password").
     changes = models.JSONField(default=list, blank=True)
+    #: What to store; while UNREAD, the file's cells.
     roles = models.JSONField(default=list, blank=True)
     params = models.JSONField(default=dict, blank=True)
+    #: While UNREAD: whether the file has these columns (without one, an
+    #: existing user keeps what is stored).
+    has_roles = models.BooleanField(default=True)
+    has_params = models.BooleanField(default=True)
     #: The password to send (from the CSV or generated), sealed; wiped once
-    #: the row is final.
+    #: the row is final. While UNREAD, the file's password (if any), sealed.
     sealed_password = models.BinaryField(null=True, blank=True, editable=False)
     password_generated = models.BooleanField(default=False)
     #: Put in the result file already (generated passwords only).

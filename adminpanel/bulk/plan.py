@@ -5,10 +5,10 @@ panel's checks on names and values (lib/validators.py, lib/saslprep.py), what
 this server's backend would misread (users/backend_rules.py), names given
 more than once, rules about the operator's own account; then the user's
 record is read (``users.records.read``: the user's own roles even where the
-backend merges the caller's in) with bounded concurrency, and the row is
-classified: create, update (what changes), unchanged, delete, or refused with
-the reason. Nothing but GetUser (and, where the backend needs it, the Login
-that reads a user's own roles) is sent.
+backend merges the caller's in) by a worker, with bounded concurrency
+(``reading.py``), and the row is classified: create, update (what changes),
+unchanged, delete, or refused with the reason. Nothing but GetUser (and,
+where the backend needs it, the Login that reads a user's own roles) is sent.
 
 pymap cannot keep a stored password (SetUser hashes whatever it is sent, and
 stores none when none is sent: PYMAP.md), so a row that changes an existing
@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
 
@@ -30,7 +29,7 @@ from adminpanel.accounts.session import Operator
 from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
 from adminpanel.lib.validators import validate_name, validate_param_value
 from adminpanel.pymap.backends import Capabilities
-from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
+from adminpanel.pymap.errors import RefusalKey, Refused
 from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import backend_rules, records
@@ -39,7 +38,6 @@ from adminpanel.users.merge import UserValues, changed_fields
 from adminpanel.users.password_forms import MAX_PASSWORD_LENGTH, min_password_length
 from adminpanel.users.password_generator import generate_password
 
-from .concurrency import run_all
 from .csvfile import CsvRow
 from .models import Kind
 
@@ -247,41 +245,35 @@ def classify(row: CsvRow, base: UserRecord | None, ctx: Context) -> PlannedRow:
     )
 
 
-def _read(ctx: Context, name: str) -> UserRecord | PymapError | None:
+def read_and_classify(row: CsvRow, ctx: Context) -> PlannedRow:
+    """Read the row's user and classify it. A refusal of this one read refuses
+    the row; what would fail every read (the token no longer accepted, the
+    server unreachable or silent) raises, so the run stops and can resume."""
     try:
-        return records.read(ctx.server, ctx.operator, name)
+        base = records.read(ctx.server, ctx.operator, row.name)
     except Refused as exc:
-        if exc.is_(RefusalKey.USER_NOT_FOUND):
-            return None
-        return exc
-    except PymapError as exc:
-        return exc
+        if exc.is_(RefusalKey.INVALID_AUTH):
+            raise
+        if not exc.is_(RefusalKey.USER_NOT_FOUND):
+            return _refused(row, f"the user could not be read: {exc.message}")
+        base = None
+    return classify(row, base, ctx)
 
 
-def make_plan(rows: Sequence[CsvRow], ctx: Context) -> list[PlannedRow]:
-    """Every row's plan, in file order."""
+def screen(rows: Sequence[CsvRow], caps: Capabilities) -> list[PlannedRow | CsvRow]:
+    """In file order: each row refused for what the panel sees without asking
+    the server (a PlannedRow), or the row, left for :func:`read_and_classify`."""
     duplicates = _duplicates(rows)
-    planned: dict[int, PlannedRow] = {}
-    to_read: list[CsvRow] = []
+    screened: list[PlannedRow | CsvRow] = []
     for row in rows:
-        problems = _local_problems(row, ctx.caps)
+        problems = _local_problems(row, caps)
         if row.name in duplicates and row.name:
             others = ", ".join(str(line) for line in duplicates[row.name] if line != row.line)
             problems.append(
                 f"line {row.line}: the name is also on line(s) {others}; give each user once"
             )
-        if problems:
-            planned[row.line] = _refused(row, "; ".join(problems))
-        else:
-            to_read.append(row)
-    concurrency: int = settings.PANEL_BULK_CONCURRENCY
-    found = run_all([row.name for row in to_read], lambda name: _read(ctx, name), concurrency)
-    for row, base in zip(to_read, found, strict=True):
-        if isinstance(base, PymapError):
-            planned[row.line] = _refused(row, f"the user could not be read: {base.message}")
-        else:
-            planned[row.line] = classify(row, base, ctx)
-    return [planned[row.line] for row in rows]
+        screened.append(_refused(row, "; ".join(problems)) if problems else row)
+    return screened
 
 
 def totals(kinds: Mapping[str, int]) -> dict[str, int]:

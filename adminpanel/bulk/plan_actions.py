@@ -17,7 +17,8 @@ from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.pymap.tokens import attenuate_until
 
 from . import runs
-from .models import WRITING_KINDS, BulkPlan, RowState
+from .models import WRITING_KINDS, BulkPlan, Kind, RowState
+from .reading import read_plan
 from .tasks import apply_plan
 
 #: What the plan's page asks: apply, resume or cancel.
@@ -63,6 +64,11 @@ def resume(acting: Acting, plan: BulkPlan) -> None:
         raise PlanNotChanged(
             "This plan cannot be resumed: a worker is applying it, or nothing is left to apply."
         )
+    if plan.reading:
+        read_plan.enqueue(plan.pk)
+        unread = plan.rows.filter(kind=Kind.UNREAD).count()
+        _record(acting, plan, f"resumed reading: {unread} user{'s' if unread != 1 else ''} to read")
+        return
     apply_plan.enqueue(plan.pk)
     _record(acting, plan, "resumed: " + _rows(plan.rows.filter(state=RowState.PENDING).count()))
 

@@ -11,14 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from adminpanel.accounts.identity import Identity
 from adminpanel.accounts.session import Operator
 from adminpanel.lib import leased_run
 
-from .models import FINAL_ROW_STATES, WRITING_KINDS, BulkPlan, Kind, PlanState, RowState
+from .models import (
+    FINAL_ROW_STATES,
+    WRITING_KINDS,
+    BulkPlan,
+    Kind,
+    PlanState,
+    RowState,
+)
 
 UNKNOWN_REASON = (
     "The worker stopped while this row was being applied: it may or may not have been "
@@ -37,7 +44,11 @@ def visible_to(operator: Operator) -> QuerySet[BulkPlan]:
 
 
 def shown_state(plan: BulkPlan) -> PlanState:
-    return PlanState.INTERRUPTED if leased_run.is_stale(plan) else PlanState(plan.state)
+    if leased_run.is_stale(plan):
+        return PlanState.INTERRUPTED
+    if plan.reading and plan.state in (PlanState.QUEUED, PlanState.RUNNING):
+        return PlanState.READING
+    return PlanState(plan.state)
 
 
 def kind_totals(plan: BulkPlan) -> dict[str, int]:
@@ -108,19 +119,76 @@ class Progress:
         }
 
 
+def _elapsed(plan: BulkPlan) -> float | None:
+    """Seconds of the current (or last) run."""
+    if plan.run_started_at is None:
+        return None
+    until = plan.finished_at or plan.heartbeat_at or timezone.now()
+    if plan.state == PlanState.RUNNING and not leased_run.is_stale(plan):
+        until = timezone.now()
+    return (until - plan.run_started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class ReadProgress:
+    """How far the worker has read the users of a plan it is making."""
+
+    state: PlanState
+    total: int
+    #: Rows classified (refused at upload, or read).
+    read: int
+    rate: float | None
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else min(100, int(100 * self.read / self.total))
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in (PlanState.CANCELLED, PlanState.FAILED, PlanState.PLANNED)
+
+    def texts(self) -> dict[str, str]:
+        return {
+            "state_label": self.state.label,
+            "read": f"{self.read:,}",
+            "total": f"{self.total:,}",
+            "percent": f"{self.percent}%",
+            "rate": f"{self.rate:.1f} rows/s" if self.rate is not None else "not yet known",
+            "value_text": f"{self.read:,} of {self.total:,} rows read",
+        }
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "state": self.state.value,
+            "final": self.is_final,
+            "total": self.total,
+            "read": self.read,
+            "percent": self.percent,
+            "rate": self.rate,
+            "texts": self.texts(),
+        }
+
+
+def read_progress(plan: BulkPlan) -> ReadProgress:
+    counts = plan.rows.aggregate(total=Count("id"), unread=Count("id", filter=Q(kind=Kind.UNREAD)))
+    total = counts["total"]
+    read = total - counts["unread"]
+    elapsed = _elapsed(plan)
+    rate = None
+    if elapsed and plan.state != PlanState.QUEUED:
+        rate = max(0, read - plan.run_start_done) / elapsed
+    return ReadProgress(shown_state(plan), total, read, rate)
+
+
 def progress(plan: BulkPlan) -> Progress:
     counts = dict.fromkeys(RowState.values, 0)
     for row in plan.rows.values("state").annotate(n=Count("id")):
         counts[row["state"]] = row["n"]
     total = sum(n for state, n in counts.items() if state != RowState.NOT_APPLIED)
-    rate = elapsed = None
-    if plan.run_started_at is not None:
-        until = plan.finished_at or plan.heartbeat_at or timezone.now()
-        if plan.state == PlanState.RUNNING and not leased_run.is_stale(plan):
-            until = timezone.now()
-        elapsed = (until - plan.run_started_at).total_seconds()
-        if elapsed > 0:
-            rate = max(0, counts[RowState.APPLIED] - plan.run_start_done) / elapsed
+    rate = None
+    elapsed = _elapsed(plan)
+    if elapsed is not None and elapsed > 0:
+        rate = max(0, counts[RowState.APPLIED] - plan.run_start_done) / elapsed
     return Progress(shown_state(plan), total, counts, rate, elapsed)
 
 
@@ -128,7 +196,11 @@ def progress(plan: BulkPlan) -> Progress:
 
 
 def can_apply(plan: BulkPlan) -> bool:
-    return plan.state == PlanState.PLANNED and plan.rows.filter(kind__in=WRITING_KINDS).exists()
+    return (
+        plan.state == PlanState.PLANNED
+        and not plan.reading
+        and plan.rows.filter(kind__in=WRITING_KINDS).exists()
+    )
 
 
 def can_cancel(plan: BulkPlan) -> bool:
@@ -144,6 +216,8 @@ def can_cancel(plan: BulkPlan) -> bool:
 def can_resume(plan: BulkPlan) -> bool:
     if shown_state(plan) not in (PlanState.INTERRUPTED, PlanState.FAILED):
         return False
+    if plan.reading:
+        return plan.rows.filter(kind=Kind.UNREAD).exists()
     return plan.rows.filter(state__in=[RowState.PENDING, RowState.APPLYING]).exists()
 
 

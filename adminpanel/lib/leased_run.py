@@ -177,6 +177,8 @@ class LeasedRun(Generic[Row]):
 
     wording: Wording
     purpose: Purpose
+    #: The state a run that did all its work ends in.
+    finished_state: str = FINISHED
 
     def __init__(self, model: type[Row], pk: int) -> None:
         self.pk = pk
@@ -209,7 +211,7 @@ class LeasedRun(Generic[Row]):
             self._end(row, INTERRUPTED, self.wording.interrupted, "Interrupted")
             raise
         else:
-            self._end(row, FINISHED, "", "")
+            self._end(row, self.finished_state, "", "")
         state: str = self.query.values_list("state", flat=True).get()
         return state
 
@@ -254,10 +256,15 @@ class LeasedRun(Generic[Row]):
             stop_reason=reason[:500],
             stop_key=key[:100],
             cancel_requested=False,
+            **self._end_fields(state),
         )
         if ended:
             row.refresh_from_db()
             self._ended(row, state, key)
+
+    def _end_fields(self, state: str) -> dict[str, object]:
+        """More of the row's fields to write, with ``state``, as the run ends."""
+        return {}
 
     def _ended(self, row: Row, state: str, key: str) -> None:
         """What the app does once a run ended (the row read again)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -34,6 +35,19 @@ REFRESH_SECONDS = 60
 #: on repeated views. Each process writes at most once a minute per entry.
 _written: dict[tuple[str, str, str], float] = {}
 
+#: The header's search box asks for its suggestions on every page. They
+#: change only when this process writes the list (which empties this) or when
+#: another process does (seen within SUGGESTIONS_SECONDS), so pages reuse them:
+#: (server, whose list: None for an admin's) -> (until, names).
+_suggested: dict[tuple[str, str | None], tuple[float, list[str]]] = {}
+SUGGESTIONS_SECONDS = 5.0
+
+
+def forget(**_signal: Any) -> None:
+    """Drop the suggestions this process keeps (the database was made anew:
+    a test's flush)."""
+    _suggested.clear()
+
 
 def note(server: str, name: str, action: LastAction) -> None:
     """Remember that ``name`` on ``server`` was just viewed or changed, and
@@ -55,19 +69,22 @@ def note(server: str, name: str, action: LastAction) -> None:
     )
     if fresh.exists():
         return
-    with transaction.atomic():
-        if (
-            action == LastAction.VIEWED
-            and on_server.filter(name=name, last_action__in=STRONGER_THAN_VIEWED).exists()
-        ):
-            return  # "Created" or "Edited" says more than the view that followed
-        _, created = RecentUser.objects.update_or_create(
-            server=server, name=name, defaults={"last_action": action, "last_seen": now}
-        )
-        if created:
-            stale = list(on_server.values_list("pk", flat=True)[LIMIT:])
-            if stale:
-                RecentUser.objects.filter(pk__in=stale).delete()
+    try:
+        with transaction.atomic():
+            if (
+                action == LastAction.VIEWED
+                and on_server.filter(name=name, last_action__in=STRONGER_THAN_VIEWED).exists()
+            ):
+                return  # "Created" or "Edited" says more than the view that followed
+            _, created = RecentUser.objects.update_or_create(
+                server=server, name=name, defaults={"last_action": action, "last_seen": now}
+            )
+            if created:
+                stale = list(on_server.values_list("pk", flat=True)[LIMIT:])
+                if stale:
+                    RecentUser.objects.filter(pk__in=stale).delete()
+    finally:
+        _suggested.clear()  # after the commit: no page refills it with the old list
 
 
 def visible_to(operator: Operator) -> QuerySet[RecentUser]:
@@ -81,5 +98,14 @@ def visible_to(operator: Operator) -> QuerySet[RecentUser]:
 
 def suggested_names(operator: Operator) -> list[str]:
     """Names for the search box to suggest: recent ones, deleted users left out."""
+    key = (operator.server, None if operator.is_admin else operator.name or "")
+    now = time.monotonic()
+    until, names = _suggested.get(key, (0.0, []))
+    if now < until:
+        return names
     entries = visible_to(operator).exclude(last_action=LastAction.DELETED)
-    return list(entries.values_list("name", flat=True)[:SUGGESTIONS])
+    names = list(entries.values_list("name", flat=True)[:SUGGESTIONS])
+    if len(_suggested) > 10 * LIMIT:
+        _suggested.clear()
+    _suggested[key] = (now + SUGGESTIONS_SECONDS, names)
+    return names

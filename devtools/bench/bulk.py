@@ -1,10 +1,19 @@
-"""Benchmark: creating users from a CSV through the panel against two baselines.
+"""Benchmark: a CSV's plan and its apply through the panel against baselines.
 
 Run by hand (it is not a test): ``python -m devtools.bench.bulk [--backend
-maildir] [--users 500]``. In one run, against one real pymap (dict by default,
-unix socket), it creates the same number of new users three ways, all with
-the same token (an admin-role user's login token; pymap's admin token on
-maildir, where only it may act on other users) and a password each:
+maildir] [--plan-rows 10000] [--users 500]``. In one run, against one real
+pymap (dict by default, unix socket), all with the same token (an admin-role
+user's login token; pymap's admin token on maildir, where only it may act on
+other users):
+
+The plan: a CSV of ``--plan-rows`` new users is planned by the panel's worker
+(the upload answers at once; one read per row, ``PANEL_BULK_CONCURRENCY`` at
+a time, followed through ``progress.json``) and, in turns with it, a plain
+grpclib loop makes the same reads (GetUser; on maildir with the admin token
+the Login for the user's own token that the panel reads its record with)
+with the same concurrency. Rows per second of each and their ratio.
+
+Then it creates ``--users`` new users three ways, each with a password:
 
 (a) a shell-style loop of ``pymap-admin set-user --no-overwrite`` (one
     process per user), timed on a sample and extrapolated;
@@ -130,6 +139,59 @@ def csv_of(batch: list[tuple[str, str]]) -> bytes:
     return out.getvalue().encode()
 
 
+def plain_reads(
+    pymap: PymapProcess, token: str, names: list[str], concurrency: int, *, own_token: bool
+) -> float:
+    """The plan's reads without the panel: GetUser per name (``own_token``:
+    a Login for the user's own token instead, which for a new user is
+    refused as the GetUser would be)."""
+    from grpclib.client import Channel
+
+    from adminpanel.pymap import service
+    from adminpanel.pymap.generated.admin_grpc import SystemStub, UserStub
+    from adminpanel.pymap.generated.admin_pb2 import GetUserRequest, LoginRequest
+
+    async def run() -> float:
+        channel = Channel(path=str(pymap.socket_path))
+        users_stub, system = UserStub(channel), SystemStub(channel)
+        metadata = {"client-version": service.CLIENT_VERSION, "auth-token": token}
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(name: str) -> None:
+            async with slots:
+                if own_token:
+                    login = LoginRequest(authcid=name)
+                    await system.Login(login, metadata=metadata, timeout=60)
+                else:
+                    await users_stub.GetUser(
+                        GetUserRequest(user=name), metadata=metadata, timeout=60
+                    )
+
+        try:
+            started = time.perf_counter()
+            await asyncio.gather(*(one(name) for name in names))
+            return time.perf_counter() - started
+        finally:
+            channel.close()
+
+    return asyncio.run(run())
+
+
+def panel_plan(panel: PanelProcess, client: PanelClient, data: bytes, rows: int) -> float:
+    """Upload, wait until the worker has made the plan; seconds, then cancel it."""
+    started = time.perf_counter()
+    plan = upload(panel, client, data)
+    while True:
+        progress = json.loads(client.get(f"/bulk/{plan}/progress.json").body)
+        if progress["state"] not in ("reading", "running", "queued"):
+            break
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    assert progress["state"] == "planned", progress
+    assert client.post(f"/bulk/{plan}/cancel/", {}).status == 302
+    return seconds
+
+
 def upload(panel: PanelProcess, client: PanelClient, data: bytes) -> int:
     client.get("/bulk/")  # the CSRF cookie
     boundary = uuid.uuid4().hex
@@ -180,6 +242,8 @@ def panel_bulk(
     cpu0 = cpu_seconds(pymap.pid)
     started = time.perf_counter()
     plan = upload(panel, client, data)
+    while json.loads(client.get(f"/bulk/{plan}/progress.json").body)["state"] != "planned":
+        time.sleep(0.05)
     planned = time.perf_counter()
     cpu1 = cpu_seconds(pymap.pid)
     worker0 = cpu_seconds(panel.worker_pid)
@@ -208,7 +272,9 @@ def report(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--users", type=int, default=500, help="users created (apply)")
+    parser.add_argument("--plan-rows", type=int, default=10_000, help="rows planned")
+    parser.add_argument("--plan-only", action="store_true", help="only the plan's benchmark")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--cli-sample", type=int, default=30, help="CLI runs to time")
     parser.add_argument("--repeat", type=int, default=3, help="turns of (b) and (c)")
@@ -236,29 +302,34 @@ def main(argv: list[str] | None = None) -> int:
             f"token: {'admin token' if isinstance(operator, str) else 'admin-role login token'}"
         )
 
-        # One SetUser at a time: the server's own cost of a create.
-        sample = users("bench-one", 20)
-        cpu0 = cpu_seconds(pymap.pid)
-        one_at_a_time = plain_client(pymap, token, sample, 1)
-        per_create_cpu = (cpu_seconds(pymap.pid) - cpu0) / len(sample)
-        report(
-            f"    one SetUser at a time: {1000 * one_at_a_time / len(sample):.0f} ms each, "
-            f"{1000 * per_create_cpu:.0f} ms of pymap CPU each (password hashing)"
-        )
+        cli_seconds = 0.0
+        if not args.plan_only:
+            # One SetUser at a time: the server's own cost of a create.
+            sample = users("bench-one", 20)
+            cpu0 = cpu_seconds(pymap.pid)
+            one_at_a_time = plain_client(pymap, token, sample, 1)
+            per_create_cpu = (cpu_seconds(pymap.pid) - cpu0) / len(sample)
+            report(
+                f"    one SetUser at a time: {1000 * one_at_a_time / len(sample):.0f} ms each, "
+                f"{1000 * per_create_cpu:.0f} ms of pymap CPU each (password hashing)"
+            )
 
-        batch = users("bench-cli", args.cli_sample)
-        cli_seconds = cli_loop(pymap, token, batch) * args.users / len(batch)
-        report(
-            f"(a) CLI loop: {args.users / cli_seconds:6.1f} users/s ({cli_seconds:.1f} s, "
-            f"extrapolated from {len(batch)} runs)"
-        )
+            batch = users("bench-cli", args.cli_sample)
+            cli_seconds = cli_loop(pymap, token, batch) * args.users / len(batch)
+            report(
+                f"(a) CLI loop: {args.users / cli_seconds:6.1f} users/s ({cli_seconds:.1f} s, "
+                f"extrapolated from {len(batch)} runs)"
+            )
 
         extra = {
             "PANEL_BULK_CONCURRENCY": str(args.concurrency),
             "PANEL_LOG_LEVEL": "WARNING",
             "PYMAP_ADMIN_TIMEOUT": "60",
-            "PANEL_BULK_MAX_ROWS": str(max(args.users, 5000)),
+            "PANEL_BULK_MAX_ROWS": str(max(args.users, args.plan_rows, 5000)),
+            "PANEL_BULK_MAX_BYTES": str(64 * 1024 * 1024),
         }
+        plain_plans: list[float] = []
+        panel_plans: list[float] = []
         plain_runs: list[float] = []
         plain_cpu: list[float] = []
         panel_runs: list[PanelRun] = []
@@ -270,7 +341,19 @@ def main(argv: list[str] | None = None) -> int:
                 assert client.sign_in_with_token(operator).status == 302
             else:
                 assert client.sign_in(*operator).status == 302
+            own_token = caps.merges_caller_roles and isinstance(operator, str)
             for turn in range(args.repeat):
+                names = [name for name, _ in users(f"pp{turn}", args.plan_rows)]
+                plain_plans.append(
+                    plain_reads(pymap, token, names, args.concurrency, own_token=own_token)
+                )
+                rows = [(name, "") for name, _ in users(f"pc{turn}", args.plan_rows)]
+                panel_plans.append(panel_plan(panel, client, csv_of(rows), args.plan_rows))
+                report(
+                    f"    plan turn {turn + 1}: {args.plan_rows} rows, plain reads "
+                    f"{plain_plans[-1]:.1f} s, panel plan {panel_plans[-1]:.1f} s"
+                )
+            for turn in range(0 if args.plan_only else args.repeat):
                 cpu0 = cpu_seconds(pymap.pid)
                 plain_runs.append(
                     plain_client(pymap, token, users(f"bp{turn}", args.users), args.concurrency)
@@ -287,6 +370,15 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             panel.stop()
 
+    rows_plain = args.plan_rows / statistics.median(plain_plans)
+    rows_panel = args.plan_rows / statistics.median(panel_plans)
+    report(
+        f"plan of {args.plan_rows} rows: plain reads {rows_plain:.0f} rows/s, panel "
+        f"{rows_panel:.0f} rows/s (upload to plan shown); ratio {rows_panel / rows_plain:.2f}x "
+        "(target >= 0.8x)"
+    )
+    if args.plan_only:
+        return 0
     plain = statistics.median(plain_runs)
     run = statistics.median(r.run_seconds for r in panel_runs)
     to_done = statistics.median(r.apply_to_done_seconds for r in panel_runs)

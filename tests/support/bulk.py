@@ -1,4 +1,4 @@
-"""Helpers for the bulk tests: CSV text, uploads, running the apply worker."""
+"""Helpers for the bulk tests: CSV text, uploads, running the reading and apply workers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from adminpanel.bulk import tasks
-from adminpanel.bulk.models import BulkPlan, BulkRow
+from adminpanel.bulk import reading, tasks
+from adminpanel.bulk.models import BulkPlan, BulkRow, PlanState
 
 BULK = "/bulk/"
 HEADER = ("name", "password", "roles", "params", "action")
@@ -31,13 +31,31 @@ def upload(client: Client, data: bytes, name: str = "users.csv") -> Any:
     return client.post(BULK, {"upload": SimpleUploadedFile(name, data, "text/csv")})
 
 
-def upload_plan(client: Client, data: bytes) -> BulkPlan:
-    """Upload and return the plan it made (the response must redirect to it)."""
+def upload_queued(client: Client, data: bytes) -> BulkPlan:
+    """Upload and return the plan waiting for its reads (the response must
+    redirect to it)."""
     response = upload(client, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     match = re.fullmatch(r"/bulk/(\d+)/", response["Location"])
     assert match is not None, response["Location"]
     return BulkPlan.objects.get(pk=int(match[1]))
+
+
+def upload_plan(client: Client, data: bytes) -> BulkPlan:
+    """Upload, run the queued reads in this process as a worker would, and
+    return the plan they made."""
+    plan = upload_queued(client, data)
+    assert plan.reading, plan.state
+    assert plan.state == PlanState.QUEUED, plan.state
+    assert read(plan) == PlanState.PLANNED, plan.stop_reason
+    assert not plan.reading
+    return plan
+
+
+def read(plan: BulkPlan) -> str:
+    state = reading.read_plan.call(plan.pk)
+    plan.refresh_from_db()
+    return state
 
 
 def rows_by_name(plan: BulkPlan) -> dict[str, BulkRow]:

@@ -14,7 +14,7 @@ from adminpanel.accounts.middleware import get_operator, others_data_view, passi
 from adminpanel.lib.refusal import render_refusal
 
 from .. import csvfile, downloads, password_file, plan_actions, runs
-from ..models import BulkPlan, Kind
+from ..models import PLANNED_KINDS, BulkPlan, Kind
 
 PAGE_SIZE = 100
 PLAN_HEADER = ("line", "name", "action", "plan", "changes", "reason", "state", "outcome")
@@ -47,7 +47,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "progress": runs.progress(plan),
             "page": Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page")),
             "show": show if show in Kind.values else "",
-            "kinds": Kind.choices,
+            "kinds": PLANNED_KINDS,
+            "reading": runs.read_progress(plan) if plan.reading else None,
             "can_apply": runs.can_apply(plan),
             "can_cancel": runs.can_cancel(plan),
             "can_resume": runs.can_resume(plan),
@@ -62,7 +63,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @require_GET
 def progress_json(request: HttpRequest, pk: int) -> JsonResponse:
-    return JsonResponse(runs.progress(_plan_for(request, pk)).as_json())
+    plan = _plan_for(request, pk)
+    shown = runs.read_progress(plan) if plan.reading else runs.progress(plan)
+    return JsonResponse(shown.as_json())
 
 
 @others_data_view

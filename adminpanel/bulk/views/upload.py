@@ -9,19 +9,18 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from adminpanel.accounts.acting import Acting
 from adminpanel.accounts.middleware import get_operator, others_data_view
 from adminpanel.lib.body_limits import max_body_size
-from adminpanel.lib.client_address import client_address
 from adminpanel.lib.pages import render_error
 from adminpanel.pymap.errors import PymapError
-from adminpanel.servers import current, knowledge
+from adminpanel.servers import current
 from adminpanel.users.views.common import admin_only
 
 from .. import csvfile, password_file, runs
+from ..actions import start_plan
 from ..export import export_csv
 from ..forms import UploadForm
-from ..intake import PlanSpec, create_plan
-from ..plan import Context
 
 RECENT_PLANS = 20
 
@@ -40,16 +39,10 @@ def index(request: HttpRequest) -> HttpResponse:
     if posted:
         status = 400
         if form.is_valid():
-            server = current.for_request(request)
-            context = Context(server, operator, knowledge.capabilities(server))
-            spec = PlanSpec(operator, client_address(request), context)
             try:
-                made = create_plan(spec, form.cleaned_data["upload"])
+                made = start_plan(Acting.of(request), form.cleaned_data["upload"])
             except csvfile.FileRefused as exc:
                 form.add_error("upload", exc.message)
-            except PymapError as exc:
-                form.add_error(None, f"The users could not be read: {exc.message}")
-                status = exc.status
             else:
                 return HttpResponseRedirect(reverse("bulk:detail", args=[made.pk]))
     plans = [(plan, runs.shown_state(plan)) for plan in runs.visible_to(operator)[:RECENT_PLANS]]
