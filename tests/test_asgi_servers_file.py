@@ -68,14 +68,18 @@ def operator(panel: PanelProcess, beta: PymapProcess) -> PanelClient:
     return client
 
 
-def finished(client: PanelClient, progress_url: str, timeout: float = 120) -> dict[str, object]:
-    """Poll a progress.json until its run is final; its last answer."""
+def finished(
+    client: PanelClient, progress_url: str, timeout: float = 120, *, until: str | None = None
+) -> dict[str, object]:
+    """Poll a progress.json until its run is final (or in state ``until``);
+    its last answer."""
     deadline = time.monotonic() + timeout
     while True:
         reply = client.get(progress_url)
         assert reply.status == 200, reply.text[:2000]
         state: dict[str, object] = json.loads(reply.body)
-        if state["final"] or time.monotonic() > deadline:
+        done = state["state"] == until if until else state["final"]
+        if done or time.monotonic() > deadline:
             return state
         time.sleep(0.2)
 
@@ -128,6 +132,9 @@ def test_a_3_mib_bulk_csv_on_the_second_server_creates_its_users_there(
     assert len(data) > 3 * MiB > DEFAULT_MAX_BODY_SIZE
     uploaded = operator.post_files("/bulk/", {}, {"upload": ("users.csv", data)})
     plan_page = located(uploaded, f"{BETA}/bulk/").removeprefix(BETA)
+    # The worker reads the 100 users on the second server, then the plan is made.
+    planned = finished(operator, plan_page + "progress.json", until="planned")
+    assert planned["state"] == "planned", planned
     applied = operator.post(plan_page + "apply/", {})
     assert applied.status == 302, applied.text[:3000]
     counts = finished(operator, plan_page + "progress.json")["counts"]

@@ -142,7 +142,9 @@ def test_queueing_resuming_and_cancelling_a_plan_are_audited(
 ) -> None:
     operator = signed_in_admin(client, pymap_user)
     plan, names = _creates(client, 2)
-    queued = AuditEvent.objects.get(action="bulk-apply")
+    # Starting the plan (its reads, by a worker) is audited; so is applying it.
+    read_first, queued = AuditEvent.objects.filter(action="bulk-apply").order_by("id")
+    assert read_first.detail == f"plan {plan.pk} reading: 2 users to read"
     assert (queued.operator, queued.server, queued.outcome) == (operator, pymap_server.name, "ok")
     assert queued.target == ""
     assert queued.detail == f"plan {plan.pk} queued: 2 rows to write"
@@ -153,6 +155,7 @@ def test_queueing_resuming_and_cancelling_a_plan_are_audited(
     assert client.post(f"/bulk/{plan.pk}/cancel/").status_code == 302
     events = AuditEvent.objects.filter(action="bulk-apply").order_by("id")
     assert [event.detail.removeprefix(f"plan {plan.pk} ") for event in events] == [
+        "reading: 2 users to read",
         "queued: 2 rows to write",
         "resumed: 2 rows to write",
         "cancelled",

@@ -223,6 +223,8 @@ def test_a_bulk_plan_on_the_second_server_is_written_and_audited_there(
     plan = BulkPlan.objects.get()
     assert posted["Location"] == f"/s/{SAVED}/bulk/{plan.pk}/"
     assert plan.server == SAVED
+    # The worker reads the users on the plan's server (the name is new there).
+    assert bulk.read(plan) == PlanState.PLANNED, plan.stop_reason
     assert client.post(f"/s/{SAVED}/bulk/{plan.pk}/apply/").status_code == 302
     assert bulk.run(plan) == PlanState.FINISHED, plan.stop_reason
     assert stored.stored_user(two_servers.beta_process, name) is not None
@@ -303,6 +305,7 @@ def test_one_servers_session_never_acts_on_the_other_server(
     assert posted.status_code == 302
     plan = BulkPlan.objects.get()
     assert plan.server == "alpha"
+    assert bulk.read(plan) == PlanState.PLANNED  # the worker reads its users
     sign_in_to(client, two_servers.beta, beta.admin_token)
     for path in ("", "plan.csv", "progress.json", "passwords.csv"):
         assert client.get(f"/s/{SAVED}/bulk/{plan.pk}/{path}").status_code == 404, path
