@@ -309,3 +309,161 @@ def test_a_session_acting_as_another_user_is_told_why_not(
     assert listing.status_code == 403
     assert "acting as" in page(listing)
     assert 'type="password"' not in page(listing)
+
+
+def _deliver(server: PymapServer, pymap_user: MakeUser, user: str, raw: bytes) -> int:
+    """Append ``raw`` to ``user``'s INBOX through the admin API: its UID."""
+    result = service.append(server, pymap_user.creator.token, user, raw)
+    assert result.uid is not None
+    return result.uid
+
+
+def _imap_commands(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every IMAP command the panel sends from now on, as text."""
+    sent: list[str] = []
+    original = imaplib.IMAP4._command  # type: ignore[attr-defined]
+
+    def spy(self: imaplib.IMAP4, name: str, *args: object) -> object:
+        sent.append(" ".join([name, *(str(arg) for arg in args)]))
+        return original(self, name, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "_command", spy)
+    return sent
+
+
+def _flags(imap: imaplib.IMAP4, uid: int) -> str:
+    imap.select("INBOX", readonly=True)
+    answer = imap.uid("FETCH", str(uid), "(FLAGS)")[1]
+    return b" ".join(part for part in answer if isinstance(part, bytes)).decode()
+
+
+@pytest.mark.backends("dict", "redis")
+def test_an_opened_message_is_shown_escaped_left_unseen_and_audited(
+    client: Client,
+    mail_server: PymapServer,
+    pymap_user: MakeUser,
+    imap_client: Callable[..., imaplib.IMAP4],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = _admin(client, pymap_user)
+    target = pymap_user("mailowner")
+    uid = _deliver(
+        mail_server,
+        pymap_user,
+        target.name,
+        b"From: eve@example.org\r\nTo: mailowner@example.org\r\n"
+        b"Subject: Quarterly <b>report</b>\r\n\r\n"
+        b"Dear owner,\r\n<script>alert('opened')</script>\r\nbody-marker\r\n",
+    )
+    imap = imap_client(target.name, target.password)
+    open_access(client, admin, target.name)
+
+    sent = _imap_commands(monkeypatch)
+    listing = client.get(_mailbox_url("mailboxes:detail", target.name, "INBOX"))
+    assert listing.status_code == 200
+    fetches = [command for command in sent if "FETCH" in command.upper()]
+    assert fetches
+    assert all("HEADER.FIELDS" in command and "BODY.PEEK[]" not in command for command in fetches)
+    assert "body-marker" not in page(listing)
+    assert f"uid={uid}" in page(listing)
+    assert not AuditEvent.objects.filter(action="mailbox-message-open").exists()
+
+    sent.clear()
+    response = client.get(f"{_mailbox_url('mailboxes:message', target.name, 'INBOX')}&uid={uid}")
+    assert response.status_code == 200
+    html = page(response)
+    assert "no-store" in response["Cache-Control"]
+    assert any("BODY.PEEK[]<0." in command for command in sent)
+    assert "Quarterly &lt;b&gt;report&lt;/b&gt;" in html
+    assert "&lt;script&gt;alert(&#x27;opened&#x27;)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    assert "body-marker" in html
+    assert "eve@example.org" in html
+
+    # Read with EXAMINE and BODY.PEEK[]: the message is still unseen.
+    assert "\\Seen" not in _flags(imap, uid)
+    assert "UNSEEN 1" in imap.status("INBOX", "(UNSEEN)")[1][0].decode()
+    event = AuditEvent.objects.get(action="mailbox-message-open")
+    assert (event.target, event.outcome) == (target.name, "ok")
+    assert event.detail.startswith(f"mailbox 'INBOX' UID {uid} (UIDVALIDITY ")
+
+
+@pytest.mark.backends("dict")
+def test_an_html_only_latin1_message_is_shown_as_source_and_a_big_one_is_cut(
+    client: Client,
+    mail_server: PymapServer,
+    pymap_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from adminpanel.mailboxes import actions
+
+    admin = _admin(client, pymap_user)
+    target = pymap_user("mailowner")
+    uid = _deliver(
+        mail_server,
+        pymap_user,
+        target.name,
+        b"From: a@example.org\r\nSubject: html\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/html; charset=iso-8859-1\r\n\r\n"
+        b"<p>caf\xe9 <img src=x onerror=alert(1)></p>\r\n" + b"filler line\r\n" * 50,
+    )
+    open_access(client, admin, target.name)
+    url = f"{_mailbox_url('mailboxes:message', target.name, 'INBOX')}&uid={uid}"
+    html = page(client.get(url))
+    assert "its HTML part is shown as source" in html
+    assert "&lt;p&gt;café &lt;img src=x onerror=alert(1)&gt;&lt;/p&gt;" in html
+    assert "<img" not in html
+    assert "only its first" not in html
+
+    monkeypatch.setattr(actions, "OPEN_LIMIT", 200)
+    cut = page(client.get(url))
+    assert "only its first 200 bytes were read" in cut
+    assert "filler line" in cut  # the start is still shown
+
+
+@pytest.mark.backends("dict")
+def test_a_missing_uid_is_404_a_bad_one_400_and_the_gate_applies(
+    client: Client, mail_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    admin = _admin(client, pymap_user)
+    target = pymap_user("mailowner")
+    uid = _deliver(mail_server, pymap_user, target.name, b"Subject: only\r\n\r\nbody\r\n")
+    base = _mailbox_url("mailboxes:message", target.name, "INBOX")
+
+    locked = client.get(f"{base}&uid={uid}")
+    assert locked.status_code == 302
+    assert "/mailboxes/unlock/" in locked["Location"]
+    assert not AuditEvent.objects.filter(action="mailbox-message-open").exists()
+
+    open_access(client, admin, target.name)
+    missing = client.get(f"{base}&uid={uid + 1000}")
+    assert missing.status_code == 404
+    assert f"INBOX has no message with UID {uid + 1000}" in page(missing)
+    for bad in ("", "abc", "0", "-1", "1:*", "4294967296", "\u0661", "9" * 5000):
+        response = client.get(f"{base}&uid={bad}")
+        assert response.status_code == 400, bad
+        assert "a mailbox and a UID are needed" in page(response)
+    no_box = client.get(_mailbox_url("mailboxes:message", target.name, "Nowhere") + "&uid=1")
+    assert no_box.status_code == 404
+    assert "cannot open this mailbox" in page(no_box)
+    outcomes = AuditEvent.objects.filter(action="mailbox-message-open").values_list(
+        "outcome", flat=True
+    )
+    assert sorted(outcomes) == ["MailRefused", "NoSuchMessage"]
+
+
+@pytest.mark.backends("maildir")
+def test_maildir_refuses_opening_another_users_message_and_opens_ones_own(
+    client: Client, mail_server: PymapServer, pymap_user: MakeUser
+) -> None:
+    admin = _admin(client, pymap_user)
+    target = pymap_user("mailowner")
+    uid = _deliver(mail_server, pymap_user, target.name, b"Subject: theirs\r\n\r\nsecret\r\n")
+    refused = client.get(f"{_mailbox_url('mailboxes:message', target.name, 'INBOX')}&uid={uid}")
+    assert refused.status_code == 403
+    assert "secret" not in page(refused)
+    own = _deliver(mail_server, pymap_user, admin.name, b"Subject: mine\r\n\r\nown-text\r\n")
+    open_access(client, admin, admin.name)
+    mine = client.get(f"{_mailbox_url('mailboxes:message', admin.name, 'INBOX')}&uid={own}")
+    assert mine.status_code == 200
+    assert "own-text" in page(mine)

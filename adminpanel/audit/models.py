@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     MAILBOX_CREATE = "mailbox-create", "Create mailbox"
     MAILBOX_RENAME = "mailbox-rename", "Rename mailbox"
     MAILBOX_DELETE = "mailbox-delete", "Delete mailbox"
+    MESSAGE_OPEN = "mailbox-message-open", "Open message"
     FILTER_SAVE = "filter-save", "Save filter script"
     FILTER_ACTIVATE = "filter-activate", "Activate filter script"
     FILTER_DELETE = "filter-delete", "Delete filter script"

@@ -3,9 +3,10 @@ own name and password and the user as authorization identity (pymap's
 ``authorize()``: an admin-role identity may act as anyone on dict and redis).
 
 imaplib blocks; the panel's views are synchronous and run in request threads,
-off the event loop. Every socket operation has the server's timeout. Only
-headers are read (BODY.PEEK[HEADER.FIELDS ...]): never a body, never a flag
-change.
+off the event loop. Every socket operation has the server's timeout. Lists
+read headers only (BODY.PEEK[HEADER.FIELDS ...]); a body is read only for
+the one message an operator opens (:meth:`Session.message`), with
+BODY.PEEK[] in a mailbox opened with EXAMINE: never a flag change.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from adminpanel.pymap.servers import PymapServer
 NEWEST = 5
 _LIST_LINE = re.compile(rb'\((?P<flags>[^)]*)\) (?:"(?P<sep>[^"]*)"|NIL) (?P<name>.+)$')
 _STATUS_ITEM = re.compile(rb"(MESSAGES|UNSEEN|UIDNEXT|UIDVALIDITY) (\d+)")
+_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,16 @@ class MessageHeaders:
     date: datetime | None
     sender: str
     subject: str
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    uid_validity: int
+    #: The whole message's size (RFC822.SIZE).
+    size: int
+    #: The start of the message: at most the bytes asked for.
+    raw: bytes
 
 
 class Session:
@@ -107,6 +119,31 @@ class Session:
         with suppress(imaplib.IMAP4.error, OSError):
             self._imap.close()
         return sorted(found, key=lambda message: message.uid, reverse=True)
+
+    def message(self, mailbox: str, uid: int, limit: int) -> FetchedMessage | None:
+        """The first ``limit`` bytes of message ``uid``, read-only (EXAMINE,
+        BODY.PEEK[]: no \\Seen is set); None if no message has this UID."""
+        self._ok(self._imap.select(_quote(mailbox), readonly=True))
+        validity = _first(list(self._imap.response("UIDVALIDITY")[1]))
+        fetched = self._ok(
+            self._imap.uid("FETCH", str(uid), f"(UID RFC822.SIZE BODY.PEEK[]<0.{limit}>)")
+        )
+        found = None
+        for index, part in enumerate(fetched):
+            if not isinstance(part, tuple):
+                continue
+            answered = re.search(rb"UID (\d+)", part[0])
+            if answered is None or int(answered[1]) != uid:  # another message's FETCH
+                continue
+            # RFC822.SIZE may come before the literal or in the line's rest after it.
+            after = fetched[index + 1] if index + 1 < len(fetched) else b""
+            size = _SIZE.search(part[0] + (after if isinstance(after, bytes) else b""))
+            found = FetchedMessage(
+                uid, int(validity or b"0"), int(size[1]) if size else len(part[1]), part[1]
+            )
+        with suppress(imaplib.IMAP4.error, OSError):
+            self._imap.close()
+        return found
 
     def create(self, name: str) -> None:
         self._ok(self._imap.create(_quote(name)))

@@ -190,11 +190,7 @@ def _partial_reason(cut: bool, too_deep: bool) -> str:
         reasons.append(f"parts nested more than {MAX_DEPTH} levels deep are not shown")
     if not reasons:
         return ""
-    return (
-        "This preview is partial: "
-        + "; ".join(reasons)
-        + ". The whole message is delivered as it is."
-    )
+    return "This preview is partial: " + "; ".join(reasons) + "."
 
 
 def preview(raw: bytes) -> MessagePreview:

@@ -1,11 +1,14 @@
 """The writes of the mailbox pages: opening mail access, and creating,
-renaming and deleting a user's mailbox over IMAP, each audited.
+renaming and deleting a user's mailbox over IMAP, each audited; and opening
+one message, audited too since it reads the user's mail.
 
 Reads (the list, the newest headers) are here too, so that views call one
 function and catch one error family (lib/mail_service_errors.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -15,10 +18,22 @@ from adminpanel.accounts.mail_access import MailCredentials
 from adminpanel.audit.record import OK, Action, record
 from adminpanel.imap import client
 from adminpanel.lib.mail_service_errors import MailServiceError
+from adminpanel.mail.preview import MessagePreview, preview
+
+#: Bytes of an opened message read from the server: its headers and text are
+#: at the start; parts past it (large attachments) are not listed.
+OPEN_LIMIT = 1024 * 1024
 
 
 class WrongOwnPassword(Exception):
     """pymap did not accept the operator's own password."""
+
+
+@dataclass(frozen=True)
+class OpenedMessage:
+    message: client.FetchedMessage
+    #: What the deliver form's preview shows of it, fit to show.
+    shown: MessagePreview
 
 
 @sensitive_variables("password")
@@ -52,6 +67,27 @@ def newest_messages(
 ) -> list[client.MessageHeaders]:
     with client.open_as(acting.server, creds, user) as imap:
         return imap.newest(mailbox)
+
+
+def open_message(
+    acting: Acting, creds: MailCredentials, user: str, mailbox: str, uid: int
+) -> OpenedMessage | None:
+    """Read message ``uid`` of ``user``'s ``mailbox`` (the first
+    :data:`OPEN_LIMIT` bytes, leaving its flags as they are), audited whatever
+    the outcome; None if the mailbox has no such UID."""
+    detail = f"mailbox {mailbox!r} UID {uid}"
+    try:
+        with client.open_as(acting.server, creds, user) as imap:
+            fetched = imap.message(mailbox, uid, OPEN_LIMIT)
+    except MailServiceError as exc:
+        record(acting, Action.MESSAGE_OPEN, target=user, outcome=type(exc).__name__, detail=detail)
+        raise
+    if fetched is None:
+        record(acting, Action.MESSAGE_OPEN, target=user, outcome="NoSuchMessage", detail=detail)
+        return None
+    detail += f" (UIDVALIDITY {fetched.uid_validity})"
+    record(acting, Action.MESSAGE_OPEN, target=user, outcome=OK, detail=detail)
+    return OpenedMessage(fetched, preview(fetched.raw))
 
 
 def create_mailbox(acting: Acting, creds: MailCredentials, user: str, name: str) -> None:

@@ -1,6 +1,6 @@
 """A user's mailboxes: the list with IMAP's counts, the newest headers of one
-mailbox, create, rename and delete (each confirmed), and the password page
-that opens mail access."""
+mailbox, one message opened by UID, create, rename and delete (each
+confirmed), and the password page that opens mail access."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -28,6 +29,8 @@ from .forms import MailAccessForm, MailboxNameForm, RenameForm, validate_mailbox
 from .gate import gated, unavailable
 
 mailbox_list_url = "mailboxes:list"
+#: IMAP UIDs are non-zero 32-bit numbers (RFC 3501 section 2.3.1.1).
+MAX_UID = 2**32 - 1
 
 
 @require_GET
@@ -73,6 +76,47 @@ def mailbox_detail(request: HttpRequest, name: str, creds: MailCredentials) -> H
         request,
         "mailboxes/detail.html",
         {"name": name, "mailbox": mailbox, "newest": newest, "rename_form": RenameForm()},
+    )
+
+
+def _chosen_uid(request: HttpRequest) -> int | None:
+    uid = request.GET.get("uid", "")
+    # Ten digits at most: int() refuses (ValueError) strings past 4,300 digits.
+    if not (0 < len(uid) <= 10 and uid.isascii() and uid.isdigit()):
+        return None
+    return int(uid) if 0 < int(uid) <= MAX_UID else None
+
+
+@never_cache
+@require_GET
+@gated(Service.MAILBOXES)
+def message(request: HttpRequest, name: str, creds: MailCredentials) -> HttpResponse:
+    """One message, opened explicitly: its headers and text shown as text, audited."""
+    mailbox, uid = _chosen_mailbox(request), _chosen_uid(request)
+    if mailbox is None or uid is None:
+        return render_error(
+            request, 400, "This address does not name a message: a mailbox and a UID are needed."
+        )
+    try:
+        opened = actions.open_message(Acting.of(request), creds, name, mailbox, uid)
+    except MailRefused as exc:
+        return render_error(
+            request, 404, f"The mail server cannot open this mailbox: {exc.message}"
+        )
+    if opened is None:
+        return render_error(
+            request, 404, f"{mailbox} has no message with UID {uid} (moved or deleted?)."
+        )
+    return render(
+        request,
+        "mailboxes/message.html",
+        {
+            "name": name,
+            "mailbox": mailbox,
+            "message": opened.message,
+            "shown": opened.shown,
+            "open_limit": actions.OPEN_LIMIT,
+        },
     )
 
 

@@ -1,8 +1,8 @@
 """An operator's journey through a user's mailboxes and their own filters in
 Chromium: the password window, IMAP's counts, a mailbox created and seen over
-IMAP, "spam into Junk" from the rule builder active per ManageSieve and
-proven by Try it, a syntax error refused with the server's words; on maildir
-the refusal with its reason."""
+IMAP, a message opened and still unseen, "spam into Junk" from the rule
+builder active per ManageSieve and proven by Try it, a syntax error refused
+with the server's words; on maildir the refusal with its reason."""
 
 from __future__ import annotations
 
@@ -63,6 +63,15 @@ def test_mailboxes_of_a_user_then_spam_into_junk_for_myself(
     page.get_by_role("link", name="INBOX").click()
     expect(page.get_by_role("cell", name="Hello there")).to_be_visible()
     screenshot(page, "mailbox-newest")
+    page.get_by_role("link", name=re.compile(r"^Open \(UID \d+\)$")).click()
+    expect(page.get_by_role("region", name="Text")).to_have_text("hi\n")
+    expect(page.get_by_role("main")).to_contain_text("Hello there")
+    screenshot(page, "mailbox-message")
+    assert_accessible(page)
+    imap.select("INBOX", readonly=True)
+    flags = imap.fetch("1", "(FLAGS)")[1][0]
+    assert isinstance(flags, bytes)
+    assert b"\\Seen" not in flags
     assert admin.password not in page.content()
     assert admin.password not in page.url
 
