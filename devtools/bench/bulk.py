@@ -181,6 +181,7 @@ def panel_plan(panel: PanelProcess, client: PanelClient, data: bytes, rows: int)
     """Upload, wait until the worker has made the plan; seconds, then cancel it."""
     started = time.perf_counter()
     plan = upload(panel, client, data)
+    print(f"    upload answered in {time.perf_counter() - started:.1f} s", flush=True)
     while True:
         progress = json.loads(client.get(f"/bulk/{plan}/progress.json").body)
         if progress["state"] not in ("reading", "running", "queued"):
