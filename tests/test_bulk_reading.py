@@ -4,19 +4,21 @@ before any user is read, the page follows the reads, they run in parallel
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import uuid
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from pytest_django.fixtures import Settings as DjangoSettings
 
-from adminpanel.bulk.concurrency import Workers
 from adminpanel.bulk.models import BulkPlan, Kind, PlanState
-from adminpanel.bulk.reading import PlanRead
-from adminpanel.pymap import service
+from adminpanel.bulk.reading import BATCHES_AHEAD, PlanRead
+from adminpanel.pymap import service, transport
 from adminpanel.users import records
 from devtools.pymap_process import PymapProcess
 
@@ -82,35 +84,49 @@ def test_the_upload_is_answered_before_any_user_is_read_and_the_page_shows_the_p
 
 @contextmanager
 def _counting_calls(monkeypatch: pytest.MonkeyPatch, meet: int) -> Iterator[dict[str, int]]:
-    """Count the calls to pymap in flight at once in the workers' threads; the
-    first ``meet`` calls wait for each other, so they must all be in flight."""
+    """Count the calls to pymap in flight at once: every RPC goes through
+    ``transport.call`` on the gRPC loop, whether a batch's reads run there
+    together or each row's in a thread. The first ``meet`` calls wait for each
+    other, so they must all be in flight at once."""
     seen = {"most": 0, "calls": 0}
     now = [0]
-    lock = threading.Lock()
-    barrier = threading.Barrier(meet, timeout=30)
-    waiting = Workers._waiting
+    met: list[asyncio.Event] = []
 
-    @contextmanager
-    def counted(self: Workers) -> Iterator[None]:
-        with waiting(self):  # the database baton is let go here
-            with lock:
-                now[0] += 1
-                seen["calls"] += 1
-                seen["most"] = max(seen["most"], now[0])
-                meets = seen["calls"] <= meet
-            try:
-                if meets:
-                    barrier.wait()
-                yield
-            finally:
-                with lock:
-                    now[0] -= 1
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        if not met:
+            met.append(asyncio.Event())
+        now[0] += 1
+        seen["calls"] += 1
+        seen["most"] = max(seen["most"], now[0])
+        try:
+            if seen["calls"] <= meet:
+                if seen["calls"] == meet:
+                    met[0].set()
+                await asyncio.wait_for(met[0].wait(), 30)
+            return await transport.call(*args, **kwargs)
+        finally:
+            now[0] -= 1
 
-    def hook(self: Workers) -> AbstractContextManager[None]:
-        return counted(self)
-
-    monkeypatch.setattr(Workers, "_waiting", hook)
+    monkeypatch.setattr("adminpanel.pymap.service.call", counted)
     yield seen
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names whose user is read, by either path of the plan's reader."""
+    names: list[str] = []
+    one_read, batch_read = records.read, service.UserReads._one
+
+    def counted(server: object, operator: object, name: str) -> object:
+        names.append(name)
+        return one_read(server, operator, name)  # type: ignore[arg-type]
+
+    async def counted_in_batch(self: service.UserReads, name: str) -> object:
+        names.append(name)
+        return await batch_read(self, name)
+
+    monkeypatch.setattr(records, "read", counted)
+    monkeypatch.setattr(service.UserReads, "_one", counted_in_batch)
+    return names
 
 
 def test_the_users_are_read_in_parallel_at_most_the_concurrency_at_once(
@@ -144,8 +160,9 @@ def test_cancelling_while_the_users_are_read_stops_the_reads(
     monkeypatch.setattr(PlanRead, "_record", record_then_cancel)
     assert read(plan) == PlanState.CANCELLED
     unread = plan.rows.filter(kind=Kind.UNREAD).count()
-    # One record's rows (at most 4 x 2) and those in flight then (2) were read, no more.
-    assert 0 < 30 - unread <= 10
+    # One batch's rows (4 x 2) and those of the batches whose reads had
+    # started while it was stored were read, no more.
+    assert 0 < 30 - unread <= (1 + BATCHES_AHEAD) * 4 * 2 < 30
     assert plan.rows.exclude(sealed_password=None).count() == 0
     page = client.get(f"{BULK}{plan.pk}/").content.decode()
     assert "Cancelled" in page
@@ -182,14 +199,7 @@ def test_a_reading_worker_that_dies_is_resumed_and_reads_only_the_rest(
     assert plan.state == PlanState.QUEUED
     assert plan.reading
 
-    names: list[str] = []
-    original = records.read
-
-    def counted(server: object, operator: object, name: str) -> object:
-        names.append(name)
-        return original(server, operator, name)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(records, "read", counted)
+    names = _counting_reads(monkeypatch)
     assert read(plan) == PlanState.PLANNED
     assert len(names) == unread  # the rows read before it died are not read again
     assert plan.rows.filter(kind=Kind.CREATE).count() == 20
@@ -216,3 +226,24 @@ def test_a_token_no_longer_accepted_stops_the_reads_and_resume_reads_the_rest(
     assert client.post(f"{BULK}{plan.pk}/resume/").status_code == 302
     assert read(plan) == PlanState.PLANNED
     assert plan.rows.filter(kind=Kind.CREATE).count() == 5
+
+
+@pytest.mark.backends("dict", "redis")
+def test_the_database_statements_of_a_plans_reads_grow_with_its_batches_not_its_rows(
+    client: Client, pymap_user: MakeUser, settings: DjangoSettings
+) -> None:
+    """Each batch is one UPDATE of its rows and a heartbeat (lib/many_rows.py);
+    a statement per row (a deferred field read, an update each) fails this."""
+    settings.PANEL_BULK_CONCURRENCY = 2  # batches of 4 x 2 = 8 rows
+    operator = pymap_user("rd-q", roles=["admin"])
+    signed_in_admin(client, pymap_user, as_user=operator)
+    counts = []
+    for rows in (8, 64):
+        plan = upload_queued(client, csv_bytes(_new_users(rows)))
+        with CaptureQueriesContext(connection) as queries:
+            assert read(plan) == PlanState.PLANNED
+        counts.append(len(queries))
+        assert plan.rows.filter(kind=Kind.CREATE).count() == rows
+    # 7 more batches: at most 6 statements each (the update, the heartbeat's
+    # two, the transaction's), however many rows a batch has.
+    assert counts[1] - counts[0] <= 7 * 6, counts

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 import pytest
 
+from adminpanel.pymap import service
 from devtools.panel_client import PanelClient
 from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
+from .support.bulk import csv_bytes
 from .support.pymap_users import MakeUser
+from .support.stored import stored_user
 
 pytestmark = pytest.mark.postgres
 
@@ -135,3 +140,61 @@ def test_a_burst_of_requests_stays_within_each_instances_database_pool(
     assert statuses == [200] * 200
     # Without a pool each request thread kept a connection of its own.
     assert 1 <= peak <= 2 * POOL_SIZE
+
+
+@pytest.mark.backends("redis")
+def test_a_bulk_plan_is_read_stored_and_applied_on_postgresql(
+    pymap: PymapProcess, postgres_url: str, pymap_user: MakeUser
+) -> None:
+    """The plan's worker stores every batch of rows in one statement
+    (lib/many_rows.py): its JSON, binary and choice values must reach
+    PostgreSQL as the ORM would send them."""
+    operator = pymap_user("bulk-op", roles=["admin"])
+    existing = pymap_user("bulk-kept")
+    server = pymap.server()
+    service.set_user(
+        server, pymap.admin_token, existing.name, password=existing.password,
+        params={"quota": "1", "note": "x"},
+        previous_entity_tag=service.get_user(server, pymap.admin_token, existing.name).entity_tag,
+    )  # fmt: skip
+    new_name = f"bulk-new-{uuid.uuid4().hex[:8]}"
+    data = csv_bytes(
+        [
+            (existing.name, "Pw-postgres-kept-1", "", "quota=2", "update"),
+            (new_name, "", "", "team=pg", "create"),
+            ("has space", "", "", "", "create"),
+        ]
+    )
+    with PanelProcess(pymap.socket_path, database_url=postgres_url, task_worker=True) as panel:
+        client = PanelClient(panel.url)
+        assert client.sign_in(operator.name, operator.password).status == 302
+        uploaded = client.post_files("/bulk/", {}, {"upload": ("users.csv", data)})
+        assert uploaded.status == 302, uploaded.text[:3000]
+        plan_page = uploaded.headers["Location"]
+        planned = _progress(client, plan_page, lambda state: state["state"] != "reading")
+        assert planned["state"] == "planned", planned
+        page = client.get(plan_page).text
+        assert "param quota: changed" in page
+        assert "param note: removed" in page
+        assert "password: generated" in page
+        assert client.post(plan_page + "apply/", {}).status == 302
+        counts = _progress(client, plan_page, lambda state: bool(state["final"]))["counts"]
+    assert counts["applied"] == 2, counts
+    kept = stored_user(pymap, existing.name)
+    assert kept is not None
+    assert kept.params == {"quota": "2"}
+    made = stored_user(pymap, new_name)
+    assert made is not None
+    assert made.params == {"team": "pg"}
+    assert made.has_password
+
+
+def _progress(
+    client: PanelClient, plan_page: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while True:
+        state: dict[str, Any] = json.loads(client.get(plan_page + "progress.json").body)
+        if done(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(0.2)

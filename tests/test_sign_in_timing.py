@@ -91,8 +91,10 @@ def test_refusals_of_unknown_names_and_wrong_passwords_cannot_be_told_apart(
     clients = [_ready_client(panel) for _ in range(AT_ONCE)]
 
     # Refusals waiting for their floor hold no request thread: eight started
-    # 75 ms apart, all waiting at once, start (almost) no new threads. (When
-    # the wait held its thread, they started 6-7.)
+    # 75 ms apart, all waiting at once, start few new threads. (When the wait
+    # held its thread, they started 6-7: one per refusal waiting.) Under make
+    # test's load their checks, before the wait, took long enough to overlap:
+    # 4 new threads once, so the bound leaves room for that and no more.
     before = _threads(panel.pid)
     starts = []
     for i, client in enumerate(clients):
@@ -101,7 +103,7 @@ def test_refusals_of_unknown_names_and_wrong_passwords_cannot_be_told_apart(
         time.sleep(0.075)
     for thread in starts:
         thread.join()
-    assert _threads(panel.pid) - before <= 2
+    assert _threads(panel.pid) - before <= 4
 
     # Interleaved, so that anything slowing the machine slows both kinds alike.
     kinds = ["known", "unknown"] * SAMPLES

@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from adminpanel.accounts.session import Operator
+from adminpanel.lib.many_rows import insert_each
 from adminpanel.lib.sealing import Purpose, seal
 from adminpanel.mail.parsing import displayable
 from adminpanel.pymap.backends import Capabilities
@@ -69,32 +70,41 @@ def create_plan(spec: PlanSpec, uploaded: UploadedFile, sealed_token: bytes) -> 
             reading=True,
             sealed_token=sealed_token,
         )
-        BulkRow.objects.bulk_create(
-            [
-                BulkRow(plan=made, **planned_fields(item))
+        insert_each(
+            BulkRow,
+            (
+                {"plan_id": made.pk, **planned_fields(item)}
                 if isinstance(item, plan.PlannedRow)
                 else _unread(made, item)
                 for item in screened
-            ],
-            batch_size=500,
+            ),
         )
     return made
 
 
-def _unread(made: BulkPlan, row: csvfile.CsvRow) -> BulkRow:
-    return BulkRow(
-        plan=made,
-        line=row.line,
-        name=row.name,
-        requested=row.action[:16],
-        kind=Kind.UNREAD,
-        roles=row.roles,
-        params=row.params,
-        has_roles=row.has_roles,
-        has_params=row.has_params,
-        sealed_password=seal(row.password, Purpose.BULK_PASSWORD) if row.password else None,
-        state=RowState.NOT_APPLIED,
-    )
+def _unread(made: BulkPlan, row: csvfile.CsvRow) -> dict[str, Any]:
+    return {
+        "plan_id": made.pk,
+        "line": row.line,
+        "name": row.name,
+        "requested": row.action[:16],
+        "kind": Kind.UNREAD,
+        "roles": row.roles,
+        "params": row.params,
+        "has_roles": row.has_roles,
+        "has_params": row.has_params,
+        "sealed_password": seal(row.password, Purpose.BULK_PASSWORD) if row.password else None,
+        "state": RowState.NOT_APPLIED,
+    }
+
+
+#: The fields of an UNREAD row that as_csv_row() reads, and its plan: rows
+#: read through ``plan.rows`` are given their plan, which reads ``plan_id``
+#: (deferred, that is one query per row).
+UNREAD_FIELDS = (
+    "id", "plan", "line", "name", "roles", "params", "requested", "has_roles", "has_params",
+    "sealed_password",
+)  # fmt: skip
 
 
 def as_csv_row(row: BulkRow, password: str | None) -> csvfile.CsvRow:

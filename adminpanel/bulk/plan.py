@@ -29,7 +29,7 @@ from adminpanel.accounts.session import Operator
 from adminpanel.lib.saslprep import validate_login_name, validate_saslprep
 from adminpanel.lib.validators import validate_name, validate_param_value
 from adminpanel.pymap.backends import Capabilities
-from adminpanel.pymap.errors import RefusalKey, Refused
+from adminpanel.pymap.errors import PymapError, RefusalKey, Refused
 from adminpanel.pymap.results import ADMIN_ROLE, UserRecord
 from adminpanel.pymap.servers import PymapServer
 from adminpanel.users import backend_rules, records
@@ -246,18 +246,26 @@ def classify(row: CsvRow, base: UserRecord | None, ctx: Context) -> PlannedRow:
 
 
 def read_and_classify(row: CsvRow, ctx: Context) -> PlannedRow:
-    """Read the row's user and classify it. A refusal of this one read refuses
-    the row; what would fail every read (the token no longer accepted, the
-    server unreachable or silent) raises, so the run stops and can resume."""
+    """Read the row's user and classify it (:func:`classify_read`)."""
     try:
         base = records.read(ctx.server, ctx.operator, row.name)
     except Refused as exc:
-        if exc.is_(RefusalKey.INVALID_AUTH):
-            raise
-        if not exc.is_(RefusalKey.USER_NOT_FOUND):
-            return _refused(row, f"the user could not be read: {exc.message}")
-        base = None
+        return classify_read(row, exc, ctx)
     return classify(row, base, ctx)
+
+
+def classify_read(row: CsvRow, read: UserRecord | PymapError, ctx: Context) -> PlannedRow:
+    """Classify the row from its user's read: the record, or the error it
+    raised. A refusal of this one read refuses the row; what would fail every
+    read (the token no longer accepted, the server unreachable or silent) is
+    raised, so the run stops and can resume."""
+    if isinstance(read, UserRecord):
+        return classify(row, read, ctx)
+    if not isinstance(read, Refused) or read.is_(RefusalKey.INVALID_AUTH):
+        raise read
+    if not read.is_(RefusalKey.USER_NOT_FOUND):
+        return _refused(row, f"the user could not be read: {read.message}")
+    return classify(row, None, ctx)
 
 
 def screen(rows: Sequence[CsvRow], caps: Capabilities) -> list[PlannedRow | CsvRow]:

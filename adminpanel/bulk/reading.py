@@ -3,10 +3,13 @@
 The upload stored each row the panel could check by itself as ``UNREAD``
 (intake.py). This run takes the plan under the same lease as an apply
 (``adminpanel/lib/leased_run.py``: QUEUED -> RUNNING, heartbeat, cancel,
-resume; ``BulkPlan.reading`` says which of the two runs it is), then keeps
-``PANEL_BULK_CONCURRENCY`` reads in flight as a pipeline (concurrency.py:
-the calls overlap, the database statements do not) and, every few rows,
-stores what they were classified as (plan.py) and beats the heartbeat.
+resume; ``BulkPlan.reading`` says which of the two runs it is), then reads
+the rows in batches of a few, ``PANEL_BULK_CONCURRENCY`` reads in flight:
+while one batch is classified (plan.py), stored and the heartbeat beaten,
+the next is being read. Where one GetUser is a user's own record, a batch's
+reads run together on the gRPC loop (``service.UserReads``); else each row
+is read in a thread of its own (concurrency.py: the calls overlap, the
+database statements do not).
 
 Reads write nothing on the server, so a run that dies or is resumed simply
 reads again the rows still UNREAD. A read refused for one user refuses that
@@ -17,19 +20,27 @@ the plan.
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections import deque
+from collections.abc import Callable
+from contextlib import suppress
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
 from django_tasks import task
 
 from adminpanel.lib.leased_run import CANCELLED_KEY, CANCELLED_REASON, LeasedRun, Stopped, Wording
+from adminpanel.lib.many_rows import update_each
 from adminpanel.lib.sealing import Purpose, unseal
+from adminpanel.pymap import service
 from adminpanel.pymap.errors import PymapError
+from adminpanel.pymap.results import UserRecord
+from adminpanel.users import records
 
 from . import plan as planning
 from .concurrency import Workers
-from .intake import as_csv_row, planned_fields
+from .csvfile import CsvRow
+from .intake import UNREAD_FIELDS, as_csv_row, planned_fields
 from .models import BulkPlan, BulkRow, Kind, PlanState
 from .tasks import acting_for
 
@@ -67,43 +78,37 @@ class PlanRead(LeasedRun[BulkPlan]):
     def _work(self, plan: BulkPlan) -> None:
         acting = acting_for(plan, self._token(plan.sealed_token))
         ctx = planning.Context(acting.server, acting.operator, acting.caps)
-
-        def read(row: BulkRow) -> planning.PlannedRow | PymapError:
-            try:
-                return planning.read_and_classify(as_csv_row(row, _password(row)), ctx)
-            except PymapError as exc:
-                return exc
-
-        unread = iter(plan.rows.filter(kind=Kind.UNREAD).order_by("line"))
-        running: dict[Future[planning.PlannedRow | PymapError], BulkRow] = {}
-        ended: list[tuple[BulkRow, planning.PlannedRow]] = []  # not yet stored
+        # Only what as_csv_row() needs: the rest (JSON, mostly) is not decoded.
+        unread = iter(plan.rows.filter(kind=Kind.UNREAD).order_by("line").only(*UNREAD_FIELDS))
         stop: PymapError | None = None
         cancelled = False
         with Workers(self.concurrency) as workers:
+            reader = _Reader(ctx, workers, self.concurrency)
+            pending: deque[Collect] = deque()
             try:
                 while True:
-                    while stop is None and not cancelled and len(running) < self.concurrency:
-                        row = next(unread, None)
-                        if row is None:
+                    while len(pending) <= BATCHES_AHEAD and not (stop or cancelled):
+                        rows = list(islice(unread, self.record_every))
+                        if not rows:
                             break
-                        running[workers.submit(read, row)] = row
-                    if not running:
+                        pending.append(reader.start(rows))
+                    if not pending:
                         break
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        row, result = running.pop(future), future.result()
+                    read: list[tuple[BulkRow, planning.PlannedRow]] = []
+                    for row, result in pending.popleft()():
                         if isinstance(result, PymapError):
                             stop = stop or result
                         else:
-                            ended.append((row, result))
-                    if len(ended) >= self.record_every or not running:
-                        with workers.database():
-                            self._record(ended)
-                            ended = []
-                            cancelled = self._beat()
+                            read.append((row, result))
+                    with workers.database():
+                        self._record(read)
+                        cancelled = cancelled or self._beat()
             finally:
-                with workers.database():
-                    self._record(ended)
+                for collect in pending:
+                    # An error above: let the batches' reads end; their rows
+                    # stay UNREAD and a resume reads them again.
+                    with suppress(Exception):
+                        collect()
         if cancelled:
             raise Stopped(PlanState.CANCELLED, CANCELLED_REASON, CANCELLED_KEY)
         if stop is not None:
@@ -115,11 +120,13 @@ class PlanRead(LeasedRun[BulkPlan]):
             )
 
     def _record(self, ended: list[tuple[BulkRow, planning.PlannedRow]]) -> None:
-        if not ended:
-            return
+        """Store what the rows were classified as: one statement for them all."""
         with transaction.atomic():
-            for row, item in ended:
-                BulkRow.objects.filter(pk=row.pk, kind=Kind.UNREAD).update(**planned_fields(item))
+            update_each(
+                BulkRow,
+                [(row.pk, planned_fields(item)) for row, item in ended],
+                where={"kind": Kind.UNREAD},
+            )
 
     def _end_fields(self, state: str) -> dict[str, object]:
         return {"reading": False} if state == PlanState.PLANNED else {}
@@ -128,6 +135,65 @@ class PlanRead(LeasedRun[BulkPlan]):
         """A plan whose reading was cancelled will never send a password."""
         if state == PlanState.CANCELLED:
             plan.rows.update(sealed_password=None)
+
+
+#: Batches being read while one is classified and stored: the reads (bounded
+#: by the concurrency, not by this) never wait for the database's turn.
+BATCHES_AHEAD = 2
+
+Read = planning.PlannedRow | PymapError
+Collect = Callable[[], list[tuple[BulkRow, Read]]]
+
+
+class _Reader:
+    """Reads a batch of rows' users and classifies them. Where one GetUser is
+    the user's own record (records.read_once_is_own), the batch's reads run
+    together on the loop and are classified in the calling thread; else
+    (pymap's admin token where roles merge) each row is read by records.read
+    in a worker thread. Both keep at most ``concurrency`` reads in flight."""
+
+    def __init__(self, ctx: planning.Context, workers: Workers, concurrency: int) -> None:
+        self.ctx = ctx
+        self.workers = workers
+        self._reads = service.UserReads(ctx.server, ctx.operator.token, concurrency)
+
+    def start(self, rows: list[BulkRow]) -> Collect:
+        """Start reading ``rows``; what they were classified as from the result."""
+        given = [as_csv_row(row, _password(row)) for row in rows]
+        ctx = self.ctx
+        with self.workers.database():  # what is known of the backend may be read there
+            at_once = records.read_once_is_own(ctx.server, ctx.operator)
+        if not at_once:
+            futures = [self.workers.submit(_read_and_classify, (row, ctx)) for row in given]
+            return lambda: [(row, f.result()) for row, f in zip(rows, futures, strict=True)]
+        batch = self._reads.start(row.name for row in given)
+
+        def collect() -> list[tuple[BulkRow, Read]]:
+            results = batch.result()
+            with self.workers.database():  # what is learnt may go to the database
+                return [
+                    (row, _classify(csv_row, result, ctx))
+                    for row, csv_row, result in zip(rows, given, results, strict=True)
+                ]
+
+        return collect
+
+
+def _read_and_classify(item: tuple[CsvRow, planning.Context]) -> Read:
+    row, ctx = item
+    try:
+        return planning.read_and_classify(row, ctx)
+    except PymapError as exc:
+        return exc
+
+
+def _classify(row: CsvRow, result: UserRecord | PymapError, ctx: planning.Context) -> Read:
+    if isinstance(result, UserRecord):
+        records.learn_from(ctx.server, result)
+    try:
+        return planning.classify_read(row, result, ctx)
+    except PymapError as exc:
+        return exc
 
 
 def _password(row: BulkRow) -> str | None:

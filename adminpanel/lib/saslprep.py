@@ -32,6 +32,11 @@ _PROHIBITED = (
 
 def saslprep_refuses(value: str) -> bool:
     """True if SASLprep (as pysasl applies it) would reject ``value``."""
+    if value.isascii() and value.isprintable():
+        # Nothing in U+0020..U+007E is mapped, normalized, prohibited or
+        # right-to-left: the common case, without the tables (a 10,000-row
+        # CSV's names cost 0.2 s of its upload through them).
+        return False
     mapped = "".join(
         " " if stringprep.in_table_c12(ch) else ch for ch in value if not stringprep.in_table_b1(ch)
     )

@@ -13,6 +13,7 @@ sealed before a key rotation.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
 from django.conf import settings
@@ -49,7 +50,11 @@ class UnsealError(Exception):
     """The sealed token cannot be opened (another SECRET_KEY, or damaged)."""
 
 
+@functools.lru_cache(maxsize=16)
 def _box(secret: str | bytes, purpose: Purpose) -> SecretBox:
+    # Cached: a bulk plan seals and opens a password per row, and the key's
+    # derivation (two SHA-256) cost more than the sealing. Keyed by the secret
+    # itself, so a rotated SECRET_KEY gets a box of its own.
     key = salted_hmac(_KEY_SALT, str(purpose), secret=secret, algorithm="sha256")
     return SecretBox(key.digest())
 

@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import threading
 from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, TypeVar
 
@@ -139,6 +140,17 @@ def run(func: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kw
             return async_to_sync(func)(*args, **kwargs)
         future = asyncio.run_coroutine_threadsafe(func(*args, **kwargs), _own_event_loop())
         return future.result()
+
+
+def start(
+    func: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+) -> Future[T]:
+    """Start ``func(*args)`` on the long-lived loop and return at once: the
+    caller does other work (a worker's database writes) while it runs, and
+    waits on the future later. Never call this from the loop's own thread."""
+    outer = _outer_loop
+    loop = outer if outer is not None and outer.is_running() else _own_event_loop()
+    return asyncio.run_coroutine_threadsafe(func(*args, **kwargs), loop)
 
 
 def close_all() -> None:

@@ -6,7 +6,7 @@ modules. Each public function opens a channel to the given
 ``auth-token`` where the RPC needs one) with a deadline (transport.py),
 checks the in-band result and returns a plain dataclass (results.py), or
 raises a :class:`~adminpanel.pymap.errors.PymapError`. Batches of Appends are
-in append.py.
+in append.py; :class:`UserReads` starts many GetUser at once for a worker.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
 
 from django.views.decorators.debug import sensitive_variables
 
@@ -56,6 +57,7 @@ __all__ = [
     "Health",
     "ServerInfo",
     "ServerStatus",
+    "UserReads",
     "UserRecord",
     "append",
     "append_batch",
@@ -284,6 +286,34 @@ def login(
 
 def get_user(server: PymapServer, token: str, name: str) -> UserRecord:
     return channels.run(_get_user, server, token, name)
+
+
+class UserReads:
+    """GetUser of many names with one token, at most ``concurrency`` in flight
+    across every batch started, run on the long-lived loop while the caller
+    goes on (a bulk plan's worker classifies and stores one batch while the
+    next is read). Each batch's future gives, in the names' order, the record
+    or the error of each read."""
+
+    def __init__(self, server: PymapServer, token: str, concurrency: int) -> None:
+        self.server = server
+        self._token = token
+        # Made without a loop (Python 3.10+), bound to the loop on first use.
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+
+    async def _one(self, name: str) -> UserRecord | PymapError:
+        async with self._slots:
+            try:
+                return await _get_user(self.server, self._token, name)
+            except PymapError as exc:
+                return exc
+
+    async def _batch(self, names: tuple[str, ...]) -> list[UserRecord | PymapError]:
+        return list(await asyncio.gather(*(self._one(name) for name in names)))
+
+    def start(self, names: Iterable[str]) -> Future[list[UserRecord | PymapError]]:
+        """Start reading ``names``; their results from the future."""
+        return channels.start(self._batch, tuple(names))
 
 
 async def _may_act_on_others(server: PymapServer, token: str) -> bool:

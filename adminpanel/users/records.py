@@ -55,6 +55,20 @@ def read(server: PymapServer, operator: Operator, name: str) -> UserRecord:
     return service.get_user(server, token, name)
 
 
+def read_once_is_own(server: PymapServer, operator: Operator) -> bool:
+    """Whether one GetUser with the session's token answers with the user's own
+    record (as :func:`read` would return it), so that many users can be read
+    at once (``service.UserReads``, then :func:`learn_from` each record): yes
+    for a login token, or where no candidate backend merges the caller's roles."""
+    caps = knowledge.capabilities(server)
+    return not (caps.merges_caller_roles and token_carries_roles(operator))
+
+
+def learn_from(server: PymapServer, record: UserRecord) -> None:
+    """What a record read outside :func:`read` tells of the backend."""
+    knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
+
+
 def exists(server: PymapServer, operator: Operator, name: str) -> bool:
     """Whether the server has a user of that name (a plain GetUser: merged
     roles do not matter here)."""
