@@ -2,9 +2,11 @@
 
 Django does not speak the ASGI lifespan protocol, so a thin wrapper does: at
 start-up it tells the gRPC service module to run calls on the server's event
-loop (reusing channels across requests), and at shutdown it closes them. The
-wrapper also runs each request's synchronous part on a reused thread, so that
-database connections are reused too (see adminpanel/web/request_threads.py),
+loop (reusing channels across requests), and at shutdown it closes them.
+Django's handler runs a request's middleware and view on one thread in one
+hop (adminpanel/web/sync_chain.py). The wrapper also runs each request's
+synchronous part on a reused thread, so that database connections are reused
+too (see adminpanel/web/request_threads.py),
 and sends a response a view asked to hold back (a refused sign-in) only after
 that thread is given back (adminpanel/lib/response_floor.py).
 """
@@ -15,11 +17,15 @@ import asyncio
 import logging
 import os
 
+import django
 from django.conf import settings
-from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminpanel.settings")
-django_application = get_asgi_application()
+django.setup(set_prefix=False)  # what get_asgi_application() does first
+
+from adminpanel.web.sync_chain import SyncChainASGIHandler  # noqa: E402
+
+django_application = SyncChainASGIHandler()
 
 from adminpanel.lib import response_floor  # noqa: E402
 from adminpanel.pymap import channels  # noqa: E402  (needs settings loaded)

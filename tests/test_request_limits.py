@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings
 
 from adminpanel.lib.body_limits import DEFAULT_MAX_BODY_SIZE
 from adminpanel.pymap.servers import PymapServer
+from adminpanel.web import asgi_body_guard
 from adminpanel.web.asgi_body_guard import guard_asgi_body, limit_for
 from adminpanel.web.request_limits import body_limit
 
@@ -62,6 +63,7 @@ def call(
     *,
     app: App | None = None,
     after: Any = None,
+    http_version: str | None = None,
 ) -> tuple[App, list[Any]]:
     app = app or App()
     sent: list[Any] = []
@@ -86,7 +88,9 @@ def call(
     async def send(message: Any) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": path, "headers": headers}
+    if http_version is not None:
+        scope["http_version"] = http_version
     guarded = guard_asgi_body(app)
 
     async def main() -> None:
@@ -121,6 +125,29 @@ def test_an_undeclared_length_is_counted_against_the_urls_limit() -> None:
     assert app.disconnected  # Django stops reading and sends nothing...
     assert len(app.body) <= DEFAULT_MAX_BODY_SIZE
     assert statuses(sent) == [413, None]  # ...the guard answers
+
+
+def test_an_undeclared_body_is_counted_on_http_2_and_when_the_version_is_not_said() -> None:
+    chunk = b"x" * (1024 * 1024)
+    for version in ("2", None):
+        _, sent = call(SIGN_IN, [], [chunk] * 4, http_version=version)
+        assert statuses(sent) == [413, None], version
+
+
+def test_an_http_1_request_without_a_length_has_no_body_and_no_url_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_lookup(scope: object) -> None:
+        raise AssertionError("the URL's limit was looked up for a request without a body")
+
+    monkeypatch.setattr(asgi_body_guard, "limit_for", no_lookup)
+    for headers in ([], [(b"content-length", b"0")]):
+        app, sent = call(SIGN_IN, headers, [b""], http_version="1.1")
+        assert app.called
+        assert statuses(sent) == [200, None]
+    # A declared body is still looked up (and here refused at its length).
+    with pytest.raises(AssertionError, match="without a body"):
+        call(SIGN_IN, length(10), [b"x" * 10], http_version="1.1")
 
 
 def test_bodies_within_the_limit_pass_untouched() -> None:
