@@ -148,7 +148,10 @@ def test_a_hung_server_costs_the_overview_no_more_than_its_timeout(
         elapsed = time.monotonic() - started
     finally:
         os.kill(two_servers.beta_process.pid, signal.SIGCONT)
-    assert elapsed < 0.5 + 1.0, elapsed
+    # A stopped server never answers: a survey that ignored the timeout would
+    # wait for good. The slack is for a loaded machine (make test once took
+    # 1.55 s here), not part of what is tested.
+    assert elapsed < 0.5 + 4.0, elapsed
     assert "did not answer within 0.5 seconds" in overview
     assert overview.count("SERVING") == 1
 
