@@ -15,8 +15,6 @@ as ``pymap-admin save-args`` wrote it, runs redis: both production backends.
 from __future__ import annotations
 
 import imaplib
-import json
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -28,6 +26,7 @@ from devtools.pymap_process import PymapProcess
 
 from .support.bulk import csv_bytes
 from .support.mail import mbox_bytes, message
+from .support.progress import finished
 from .support.pymap_users import make_user, unique_name
 from .support.raw_http import post_raw
 from .support.servers import NEXT_BACKEND, SAVED, write_servers_file
@@ -66,22 +65,6 @@ def operator(panel: PanelProcess, beta: PymapProcess) -> PanelClient:
     signed_in = client.sign_in(user.name, password)
     assert (signed_in.status, signed_in.headers["Location"]) == (302, f"{BETA}/"), signed_in.text
     return client
-
-
-def finished(
-    client: PanelClient, progress_url: str, timeout: float = 120, *, until: str | None = None
-) -> dict[str, object]:
-    """Poll a progress.json until its run is final (or in state ``until``);
-    its last answer."""
-    deadline = time.monotonic() + timeout
-    while True:
-        reply = client.get(progress_url)
-        assert reply.status == 200, reply.text[:2000]
-        state: dict[str, object] = json.loads(reply.body)
-        done = state["state"] == until if until else state["final"]
-        if done or time.monotonic() > deadline:
-            return state
-        time.sleep(0.2)
 
 
 def located(reply: Response, prefix: str) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import psycopg
 import pytest
@@ -19,6 +17,7 @@ from devtools.panel_process import PanelProcess
 from devtools.pymap_process import PymapProcess
 
 from .support.bulk import csv_bytes
+from .support.progress import finished
 from .support.pymap_users import MakeUser
 from .support.stored import stored_user
 
@@ -171,14 +170,15 @@ def test_a_bulk_plan_is_read_stored_and_applied_on_postgresql(
         uploaded = client.post_files("/bulk/", {}, {"upload": ("users.csv", data)})
         assert uploaded.status == 302, uploaded.text[:3000]
         plan_page = uploaded.headers["Location"]
-        planned = _progress(client, plan_page, lambda state: state["state"] != "reading")
+        planned = finished(client, plan_page + "progress.json", until="planned")
         assert planned["state"] == "planned", planned
         page = client.get(plan_page).text
         assert "param quota: changed" in page
         assert "param note: removed" in page
         assert "password: generated" in page
         assert client.post(plan_page + "apply/", {}).status == 302
-        counts = _progress(client, plan_page, lambda state: bool(state["final"]))["counts"]
+        counts = finished(client, plan_page + "progress.json")["counts"]
+    assert isinstance(counts, dict)
     assert counts["applied"] == 2, counts
     kept = stored_user(pymap, existing.name)
     assert kept is not None
@@ -187,14 +187,3 @@ def test_a_bulk_plan_is_read_stored_and_applied_on_postgresql(
     assert made is not None
     assert made.params == {"team": "pg"}
     assert made.has_password
-
-
-def _progress(
-    client: PanelClient, plan_page: str, done: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    deadline = time.monotonic() + 120
-    while True:
-        state: dict[str, Any] = json.loads(client.get(plan_page + "progress.json").body)
-        if done(state) or time.monotonic() > deadline:
-            return state
-        time.sleep(0.2)

@@ -115,6 +115,12 @@ def _own_event_loop() -> asyncio.AbstractEventLoop:
         return _own_loop
 
 
+def _serving_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's loop, while it runs; else calls go to this module's."""
+    outer = _outer_loop
+    return outer if outer is not None and outer.is_running() else None
+
+
 _thread_state = threading.local()
 
 
@@ -134,9 +140,8 @@ def _waiting() -> AbstractContextManager[None]:
 
 def run(func: Callable[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run ``func(*args)`` on the long-lived loop and wait for its result."""
-    outer = _outer_loop
     with _waiting():
-        if outer is not None and outer.is_running():
+        if _serving_loop() is not None:
             return async_to_sync(func)(*args, **kwargs)
         future = asyncio.run_coroutine_threadsafe(func(*args, **kwargs), _own_event_loop())
         return future.result()
@@ -148,8 +153,7 @@ def start(
     """Start ``func(*args)`` on the long-lived loop and return at once: the
     caller does other work (a worker's database writes) while it runs, and
     waits on the future later. Never call this from the loop's own thread."""
-    outer = _outer_loop
-    loop = outer if outer is not None and outer.is_running() else _own_event_loop()
+    loop = _serving_loop() or _own_event_loop()
     return asyncio.run_coroutine_threadsafe(func(*args, **kwargs), loop)
 
 

@@ -33,8 +33,7 @@ def read(server: PymapServer, operator: Operator, name: str) -> UserRecord:
     caps = knowledge.capabilities(server)
     if not (caps.merges_caller_roles and caps.known and token_carries_roles(operator)):
         record = service.get_user(server, operator.token, name)
-        caps = knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
-        if not (caps.merges_caller_roles and token_carries_roles(operator)):
+        if _get_is_own(learn_from(server, record), operator):
             return record
     # Straight to the user's own token once the backend is known to merge:
     # GetUser with the admin token costs ~300 ms and says nothing more.
@@ -60,13 +59,16 @@ def read_once_is_own(server: PymapServer, operator: Operator) -> bool:
     record (as :func:`read` would return it), so that many users can be read
     at once (``service.UserReads``, then :func:`learn_from` each record): yes
     for a login token, or where no candidate backend merges the caller's roles."""
-    caps = knowledge.capabilities(server)
+    return _get_is_own(knowledge.capabilities(server), operator)
+
+
+def _get_is_own(caps: backends.Capabilities, operator: Operator) -> bool:
     return not (caps.merges_caller_roles and token_carries_roles(operator))
 
 
-def learn_from(server: PymapServer, record: UserRecord) -> None:
-    """What a record read outside :func:`read` tells of the backend."""
-    knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
+def learn_from(server: PymapServer, record: UserRecord) -> backends.Capabilities:
+    """What a record tells of the backend; the capabilities that follow."""
+    return knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
 
 
 def exists(server: PymapServer, operator: Operator, name: str) -> bool:
@@ -78,5 +80,5 @@ def exists(server: PymapServer, operator: Operator, name: str) -> bool:
         if exc.is_(RefusalKey.USER_NOT_FOUND):
             return False
         raise
-    knowledge.learn(server, backends.from_record(record.entity_tag, record.params))
+    learn_from(server, record)
     return True
