@@ -250,7 +250,8 @@ PANEL_REQUEST_BODY_SECONDS = env_int("PANEL_REQUEST_BODY_SECONDS", 30, minimum=1
 PANEL_REQUEST_BODY_MIN_RATE = env_int("PANEL_REQUEST_BODY_MIN_RATE", 64 * 1024, minimum=1)
 
 # --- sessions: server-side only, never signed cookies ------------------------
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Django's database store, read with one prepared statement (accounts/session_store.py).
+SESSION_ENGINE = "adminpanel.accounts.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)

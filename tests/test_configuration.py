@@ -123,7 +123,12 @@ def test_secret_key_fallbacks_come_from_the_environment_or_a_file(tmp_path: Path
 def test_debug_is_off_by_default_and_sessions_are_server_side() -> None:
     result = _import_settings({"DJANGO_SECRET_KEY": "x" * 50})
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["False", "django.contrib.sessions.backends.db"]
+    assert result.stdout.split() == ["False", "adminpanel.accounts.session_store"]
+    from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+
+    from adminpanel.accounts.session_store import SessionStore
+
+    assert issubclass(SessionStore, DatabaseStore)
 
 
 @pytest.mark.parametrize(("cost", "refusal"), [("9", "at least 10"), ("17", "at most 16")])

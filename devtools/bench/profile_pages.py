@@ -84,11 +84,11 @@ def _production_settings(tmp: Path) -> None:
 
 def _instrument(timers: Timers) -> None:
     """Time the parts of a request (patches this process's Django and panel)."""
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.template import engines
     from django.template.backends.django import Template
 
+    from adminpanel.accounts.session_store import SessionStore
     from adminpanel.pymap import channels
 
     Template.render = timers.wrap("templates (whole render)", Template.render)  # type: ignore[method-assign]
@@ -150,6 +150,9 @@ def main() -> int:
     parser.add_argument(
         "--sort", default="tottime", help="cProfile's order: tottime (own) or cumulative"
     )
+    parser.add_argument(
+        "--callers", metavar="PATTERN", help="also list who calls the functions matching PATTERN"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="panel-profile-"))
     (tmp / "static").mkdir()
@@ -193,6 +196,8 @@ def main() -> int:
             print(f"\n## cProfile, {page} page, {args.requests} requests ({args.sort})\n")
             stats = pstats.Stats(profiler, stream=sys.stdout).sort_stats(args.sort)
             stats.print_stats(args.profile)
+            if args.callers:
+                stats.print_callers(args.callers)
     return 0
 
 
