@@ -83,3 +83,17 @@ def test_asgi_lifespan_runs_calls_on_the_server_loop_and_closes_channels(
 def _unbind_loop() -> Any:
     yield
     channels.bind_event_loop(None)
+
+
+def test_a_call_from_the_loops_own_thread_is_refused_not_a_deadlock() -> None:
+    async def nothing() -> None:
+        return None
+
+    async def from_the_loop() -> None:
+        channels.run(nothing)
+
+    loop = channels._own_event_loop()
+    with pytest.raises(RuntimeError, match="its own event loop"):
+        asyncio.run_coroutine_threadsafe(from_the_loop(), loop).result(timeout=5)
+    # The loop still serves calls from other threads.
+    assert channels.run(nothing) is None
