@@ -49,6 +49,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from devtools.local_processes import LOCALHOST
 from devtools.panel_client import PanelClient
@@ -177,6 +178,17 @@ def plain_reads(
     return asyncio.run(run())
 
 
+def _next_poll(progress: dict[str, Any]) -> float:
+    """Seconds to the next look at a plan being read: a browser's cadence (1 s)
+    while the rate says the end is further off, then every 50 ms so the end is
+    seen within 50 ms. Polling every 50 ms throughout cost uvicorn 12 % of a
+    core (2.5 ms a look), taken from the two cores pymap and the worker share."""
+    rate, left = progress.get("rate"), progress["total"] - progress.get("read", 0)
+    if rate and left / rate > 1.5:
+        return min(1.0, left / rate - 1.0)
+    return 0.05
+
+
 def panel_plan(panel: PanelProcess, client: PanelClient, data: bytes, rows: int) -> float:
     """Upload, wait until the worker has made the plan; seconds, then cancel it."""
     started = time.perf_counter()
@@ -186,7 +198,7 @@ def panel_plan(panel: PanelProcess, client: PanelClient, data: bytes, rows: int)
         progress = json.loads(client.get(f"/bulk/{plan}/progress.json").body)
         if progress["state"] not in ("reading", "running", "queued"):
             break
-        time.sleep(0.05)
+        time.sleep(_next_poll(progress))
     seconds = time.perf_counter() - started
     assert progress["state"] == "planned", progress
     assert client.post(f"/bulk/{plan}/cancel/", {}).status == 302
