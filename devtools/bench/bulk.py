@@ -8,7 +8,9 @@ other users):
 
 The plan: a CSV of ``--plan-rows`` new users is planned by the panel's worker
 (the upload answers at once; one read per row, ``PANEL_BULK_CONCURRENCY`` at
-a time, followed through ``progress.json``) and, in turns with it, a plain
+a time, followed through ``progress.json`` once a second, as a browser
+does, and every 50 ms once its rate says the end is near) and, in turns
+with it, a plain
 grpclib loop makes the same reads (GetUser; on maildir with the admin token
 the Login for the user's own token that the panel reads its record with)
 with the same concurrency. Rows per second of each and their ratio.
