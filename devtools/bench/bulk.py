@@ -185,7 +185,8 @@ def _next_poll(progress: dict[str, Any]) -> float:
     while the rate says the end is further off, then every 50 ms so the end is
     seen within 50 ms. Polling every 50 ms throughout cost uvicorn 12 % of a
     core (2.5 ms a look), taken from the two cores pymap and the worker share."""
-    rate, left = progress.get("rate"), progress["total"] - progress.get("read", 0)
+    rate = float(progress.get("rate") or 0)
+    left = int(progress["total"]) - int(progress.get("read", 0))
     if rate and left / rate > 1.5:
         return min(1.0, left / rate - 1.0)
     return 0.05
